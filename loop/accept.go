@@ -1,0 +1,146 @@
+package loop
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airsock/airsock/buffer"
+	"github.com/airsock/airsock/poller"
+)
+
+// ready accepts every pending connection (until EAGAIN) and gives each to a
+// loop. Running out of descriptors or memory must neither spin nor stop
+// the engine: the listener is unwatched and retried after a back-off that
+// doubles up to a second; meanwhile the kernel backlog holds newcomers.
+func (lf *listenFD) ready(poller.Mask) {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	l, e := lf.loop, lf.loop.engine
+	for !lf.closed && lf.watched {
+		if e.atCapacity() {
+			lf.unwatch()
+			e.pauseListener(lf)
+			return
+		}
+		fd, sa, err := acceptConn(lf.fd)
+		if err != nil {
+			switch {
+			case err == unix.EAGAIN:
+				lf.backoff = 0
+			case err == unix.EINTR, err == unix.ECONNABORTED, err == unix.EPROTO:
+				continue
+			case err == unix.EMFILE, err == unix.ENFILE, err == unix.ENOBUFS, err == unix.ENOMEM:
+				lf.backOff(err)
+			default:
+				l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", os.NewSyscallError("accept", err))
+			}
+			return
+		}
+		family := socketFamily(sa)
+		if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
+			unix.Close(fd)
+			continue
+		}
+		target := l
+		if len(lf.ln.fds) == 1 {
+			target = e.pickLoop()
+		}
+		c := target.newConn(fd, family, lf.handler)
+		c.remote = toAddr(sa)
+		if target == l {
+			l.register(c)
+		} else {
+			target.submit(task{kind: taskRegister, c: c})
+		}
+	}
+}
+
+// backOff unwatches lf after a resource error and schedules a retry.
+func (lf *listenFD) backOff(err error) {
+	const first, most = 5 * time.Millisecond, time.Second
+	lf.backoff = min(max(2*lf.backoff, first), most)
+	lf.unwatch()
+	l := lf.loop
+	l.cfg.Logger.Warn("loop: accept out of resources; backing off",
+		"addr", lf.ln.addr, "err", os.NewSyscallError("accept", err), "retry", lf.backoff)
+	if lf.retry == nil {
+		lf.retry = newTimer(func() {
+			lf.mu.Lock()
+			lf.watch()
+			lf.mu.Unlock()
+		})
+	}
+	l.timers.schedule(lf.retry, now()+int64(lf.backoff))
+}
+
+// newConn makes a connection for fd that will live on l, and counts it.
+func (l *eventLoop) newConn(fd, family int, h Handler) *Conn {
+	c := &Conn{fd: fd, family: family, loop: l, handler: h}
+	c.in.Init(&buffer.Default, l.cfg.MaxInbound+l.cfg.ReadBufferSize)
+	c.out.Init(&buffer.Default, 0)
+	l.conns.Add(1)
+	l.engine.conns.Add(1)
+	return c
+}
+
+// bindSocket creates a stream socket for ep and binds it.
+func bindSocket(ep endpoint, reusePort bool) (int, error) {
+	fd, err := newSocket(ep.family, unix.SOCK_STREAM)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	fail := func(call string, err error) (int, error) {
+		unix.Close(fd)
+		return -1, os.NewSyscallError(call, err)
+	}
+	if ep.family != unix.AF_UNIX {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+		if reusePort {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+				return fail("setsockopt", err)
+			}
+		}
+	}
+	if ep.family == unix.AF_INET6 {
+		v := 0
+		if ep.v6only {
+			v = 1
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, ep.sa); err != nil {
+		return fail("bind", err)
+	}
+	return fd, nil
+}
+
+func sockaddrOf(fd int) unix.Sockaddr {
+	sa, _ := unix.Getsockname(fd)
+	return sa
+}
+
+func portOf(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return 0
+}
+
+func setPort(sa unix.Sockaddr, port int) {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		a.Port = port
+	case *unix.SockaddrInet6:
+		a.Port = port
+	}
+}

@@ -1,0 +1,82 @@
+package loop
+
+import (
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Config sets up an Engine. The zero value is ready to use: every field's
+// zero means the default given in its comment.
+type Config struct {
+	// Loops is the number of event loops, each on its own goroutine.
+	// Default: runtime.NumCPU().
+	Loops int
+	// LockOSThread pins each loop goroutine to an OS thread.
+	LockOSThread bool
+	// NoReusePort turns off the Linux default of one SO_REUSEPORT listener
+	// per loop; one loop then accepts and hands each connection to the loop
+	// with the fewest connections (always the case on the BSDs and macOS).
+	NoReusePort bool
+	// ReadBufferSize is the size of each loop's shared read buffer: the most
+	// one read takes from a socket. Default: 64 KiB.
+	ReadBufferSize int
+	// Nagle leaves Nagle's algorithm on. By default TCP_NODELAY is set on
+	// every TCP connection, because the loop already coalesces writes.
+	Nagle bool
+	// MaxConns caps the connections open on the engine (accepted and dialled).
+	// At the cap, listeners stop accepting and the kernel backlog holds
+	// newcomers until a connection closes. Default: no cap.
+	MaxConns int
+	// MaxInbound caps the unconsumed input kept per connection. When a
+	// handler leaves this much unconsumed, the loop stops reading that
+	// connection until the handler consumes some. Default: 4 MiB.
+	MaxInbound int
+	// WriteHighWater: when a connection's pending output reaches it, the
+	// loop stops reading that connection (a peer that sends but never reads
+	// cannot make the server buffer without bound). Reading resumes when the
+	// output drains to WriteLowWater. Defaults: 4 MiB and 1 MiB.
+	WriteHighWater, WriteLowWater int
+	// AsyncQueueBytes caps the bytes waiting in one loop's cross-goroutine
+	// queue; AsyncWrite beyond it fails with ErrQueueFull. Default: 64 MiB.
+	AsyncQueueBytes int
+	// IdleTimeout closes a connection that moved no byte either way for this
+	// long, with ErrIdleTimeout. Default: none.
+	IdleTimeout time.Duration
+	// WriteTimeout closes a connection whose pending output has not moved for
+	// this long (a peer that stopped reading), with ErrWriteTimeout. It also
+	// bounds how long a closing connection may take to drain. Default: 30 s.
+	WriteTimeout time.Duration
+	// Logger receives reports of recovered panics, accept back-offs and
+	// other trouble no caller can be told about. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Loops <= 0 {
+		c.Loops = runtime.NumCPU()
+	}
+	if c.ReadBufferSize <= 0 {
+		c.ReadBufferSize = 64 << 10
+	}
+	if c.MaxInbound <= 0 {
+		c.MaxInbound = 4 << 20
+	}
+	if c.WriteHighWater <= 0 {
+		c.WriteHighWater = 4 << 20
+	}
+	if c.WriteLowWater <= 0 || c.WriteLowWater >= c.WriteHighWater {
+		c.WriteLowWater = c.WriteHighWater / 4
+	}
+	if c.AsyncQueueBytes <= 0 {
+		c.AsyncQueueBytes = 64 << 20
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

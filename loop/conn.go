@@ -1,0 +1,244 @@
+package loop
+
+import (
+	"io"
+	"net"
+	"sync/atomic"
+
+	"github.com/airsock/airsock/buffer"
+	"github.com/airsock/airsock/poller"
+)
+
+// connState is where a connection is in its life; only its loop changes it.
+type connState uint8
+
+const (
+	stateNew        connState = iota // accepted, not yet registered
+	stateConnecting                  // dialled, connect(2) in progress
+	stateOpen                        // OnOpen has run
+	stateClosing                     // OnClose has run; draining output
+	stateClosed                      // descriptor closed
+)
+
+// Conn is one TCP or unix stream connection owned by one event loop.
+//
+// Unless a method says otherwise it must be called on the connection's loop
+// goroutine: from the Handler's callbacks, or from a function run with
+// Conn.Run. Close, AsyncWrite, Run, Context-free getters (LocalAddr,
+// RemoteAddr, Loop) are safe from any goroutine.
+type Conn struct {
+	fd       int
+	family   int
+	loop     *eventLoop
+	handler  Handler
+	state    connState
+	interest poller.Mask
+
+	// window is the part of the loop's read buffer not yet consumed, valid
+	// only during OnData and only while in is empty (see Peek).
+	window []byte
+	in     buffer.Ring
+	out    buffer.Ring
+
+	readPausedOut bool // output reached WriteHighWater: reading waits for WriteLowWater
+	dirty         bool // on the loop's flush list
+	shutWrite     bool // CloseWrite requested: shut down once out drains
+	writeClosed   bool // no more writes accepted
+	closeQueued   atomic.Bool
+	ctx           any
+	local         net.Addr
+	remote        net.Addr
+	dial          *dialState
+	idle          *timer
+	lastActivity  int64  // loop time of the last byte moved either way
+	lastProgress  int64  // loop time the pending output last moved
+	stall         *timer // WriteTimeout watchdog while output is pending
+}
+
+// Context returns the value set by SetContext (or given to Dial).
+func (c *Conn) Context() any { return c.ctx }
+
+// SetContext attaches a value of the caller's to the connection.
+func (c *Conn) SetContext(v any) { c.ctx = v }
+
+// Fd returns the connection's file descriptor. Do not close it.
+func (c *Conn) Fd() int { return c.fd }
+
+// LocalAddr returns the local address. Safe from any goroutine once OnOpen has run.
+func (c *Conn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr returns the peer's address. Safe from any goroutine once OnOpen has run.
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// InboundBuffered returns how many received bytes are waiting to be consumed.
+func (c *Conn) InboundBuffered() int {
+	if c.in.Len() > 0 {
+		return c.in.Len()
+	}
+	return len(c.window)
+}
+
+// Peek returns the first n unconsumed bytes without consuming them (n <= 0:
+// all of them) as one slice, copying only when buffered input wraps in the
+// connection's ring. It returns io.ErrShortBuffer if fewer than n bytes are
+// buffered. The slice is valid until the next call that consumes input or
+// until the callback returns.
+func (c *Conn) Peek(n int) ([]byte, error) {
+	if c.in.Len() > 0 {
+		if n > c.in.Len() {
+			return nil, io.ErrShortBuffer
+		}
+		if n <= 0 {
+			n = -1
+		}
+		return c.in.Contiguous(n), nil
+	}
+	if n > len(c.window) {
+		return nil, io.ErrShortBuffer
+	}
+	if n <= 0 {
+		return c.window, nil
+	}
+	return c.window[:n], nil
+}
+
+// Next returns the first n unconsumed bytes and consumes them (n <= 0: all).
+// It returns io.ErrShortBuffer, consuming nothing, if fewer than n are
+// buffered. The slice is valid until the next call that consumes input or
+// until the callback returns.
+func (c *Conn) Next(n int) ([]byte, error) {
+	b, err := c.Peek(n)
+	if err != nil {
+		return nil, err
+	}
+	if c.in.Len() > 0 {
+		// Contiguous left the bytes linear at the ring's head, and Discard
+		// does not move them: b stays valid until the next write into in.
+		c.in.Discard(len(b))
+	} else {
+		c.window = c.window[len(b):]
+	}
+	return b, nil
+}
+
+// Discard consumes up to n unconsumed bytes (n < 0: all) and returns how many.
+func (c *Conn) Discard(n int) (int, error) {
+	if c.in.Len() > 0 {
+		return c.in.Discard(n), nil
+	}
+	if n < 0 || n > len(c.window) {
+		n = len(c.window)
+	}
+	c.window = c.window[n:]
+	return n, nil
+}
+
+// Read copies unconsumed bytes into p and consumes them, for code written
+// against io.Reader. It returns 0, nil when nothing is buffered: it never
+// waits.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.in.Len() > 0 {
+		head, tail := c.in.Peek(len(p))
+		n := copy(p, head)
+		n += copy(p[n:], tail)
+		c.in.Discard(n)
+		return n, nil
+	}
+	n := copy(p, c.window)
+	c.window = c.window[n:]
+	return n, nil
+}
+
+// Write queues p to be sent and returns len(p). It never blocks and never
+// sends partially: the bytes are copied, and all that is written during a
+// callback leaves in one syscall when the callback returns (or at Flush).
+// After Close, CloseWrite or the peer's reset it returns ErrClosed.
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.writeClosed || c.state >= stateClosed {
+		return 0, ErrClosed
+	}
+	c.loop.queueOutput(c, p)
+	return len(p), nil
+}
+
+// Writev queues every slice of bs, in order, as Write does, and returns the
+// total length.
+func (c *Conn) Writev(bs [][]byte) (int, error) {
+	n := 0
+	for _, b := range bs {
+		m, err := c.Write(b)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Flush hands queued output to the kernel now rather than when the callback
+// returns. What the kernel cannot take stays queued and is sent as the socket
+// drains.
+func (c *Conn) Flush() error {
+	if c.state >= stateClosed {
+		return ErrClosed
+	}
+	return c.loop.flush(c)
+}
+
+// OutboundBuffered returns how many written bytes the kernel has not taken yet.
+func (c *Conn) OutboundBuffered() int {
+	return c.out.Len() + c.loop.stagedFor(c)
+}
+
+// CloseWrite shuts the write side down (a TCP FIN) once queued output has
+// been sent; reading goes on until the peer closes.
+func (c *Conn) CloseWrite() error {
+	if c.state >= stateClosed || c.writeClosed {
+		return ErrClosed
+	}
+	c.writeClosed = true
+	c.shutWrite = true
+	return c.loop.flush(c)
+}
+
+// Close ends the connection: OnClose runs with a nil error, output queued
+// before Close is sent, then the descriptor is closed. It is safe from any
+// goroutine; the work happens on the loop after the current callback.
+// Closing twice returns ErrClosed.
+func (c *Conn) Close() error {
+	if !c.closeQueued.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	c.loop.submit(task{kind: taskClose, c: c})
+	return nil
+}
+
+// AsyncWrite queues a copy of p for the connection from any goroutine; the
+// loop writes it after the current callback, in the order AsyncWrites were
+// made. It fails with ErrQueueFull, queueing nothing, when the loop's queue
+// holds Config.AsyncQueueBytes, and with ErrClosed after Close.
+func (c *Conn) AsyncWrite(p []byte) error {
+	if c.closeQueued.Load() {
+		return ErrClosed
+	}
+	data := buffer.Default.Get(len(p))[:len(p)]
+	copy(data, p)
+	if !c.loop.submit(task{kind: taskWrite, c: c, data: data}) {
+		buffer.Default.Put(data[:cap(data)])
+		return ErrQueueFull
+	}
+	return nil
+}
+
+// Run calls f on the connection's loop goroutine, from any goroutine, after
+// the current callback. Output f writes is flushed when it returns. f is
+// not run if the connection is closed by then.
+func (c *Conn) Run(f func(c *Conn)) error {
+	if !c.loop.submit(task{kind: taskFunc, c: c, fn: func() { f(c) }}) {
+		return ErrQueueFull
+	}
+	return nil
+}
+
+// Loop returns the index of the event loop that owns the connection.
+func (c *Conn) Loop() int { return c.loop.index }

@@ -1,0 +1,293 @@
+package loop
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airsock/airsock/buffer"
+	"github.com/airsock/airsock/poller"
+)
+
+// The I/O path of a connection, all on its loop goroutine.
+
+// ready serves one readiness event. Output is handled before input: draining
+// first frees the kernel buffer for the replies the input will produce and
+// lets the high-water check see current numbers.
+func (c *Conn) ready(m poller.Mask) {
+	l := c.loop
+	if c.state == stateConnecting {
+		l.finishDial(c)
+		return
+	}
+	if m&poller.Writable != 0 && c.interest&poller.Writable != 0 {
+		l.drain(c)
+	}
+	if m&poller.Readable != 0 && c.state == stateOpen && c.interest&poller.Readable != 0 {
+		l.read(c)
+	}
+}
+
+// read takes one read's worth of input and hands it to OnData. With no
+// leftovers the bytes stay in the loop's shared buffer; with leftovers they
+// are appended to the connection's ring so the handler sees one stream.
+func (l *eventLoop) read(c *Conn) {
+	var n int
+	var err error
+	if c.in.Len() == 0 {
+		n, err = unix.Read(c.fd, l.readBuf)
+		if n > 0 {
+			c.window = l.readBuf[:n]
+		} else if err == nil {
+			err = io.EOF
+		}
+	} else {
+		n, err = c.in.ReadFd(c.fd)
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+			return
+		case errors.Is(err, buffer.ErrLimit):
+			l.updateReading(c)
+		case err == io.EOF:
+			l.closeConn(c, io.EOF, false)
+		default:
+			l.closeConn(c, os.NewSyscallError("read", err), true)
+		}
+		return
+	}
+	c.lastActivity = l.now
+	l.callData(c)
+	l.keepLeftovers(c)
+	l.flush(c)
+}
+
+// keepLeftovers copies what OnData left unconsumed from the shared buffer
+// into the connection's ring, and pauses reading past MaxInbound.
+func (l *eventLoop) keepLeftovers(c *Conn) {
+	if len(c.window) > 0 {
+		c.in.Write(c.window) // cannot fail: the limit leaves room for one read
+		c.window = nil
+	}
+	if c.in.Len() == 0 {
+		c.in.Release()
+	}
+	l.updateReading(c)
+}
+
+// updateReading pauses or resumes reading c by its inbound and outbound
+// backlog: unconsumed input at MaxInbound, or output at WriteHighWater
+// (resumed at WriteLowWater).
+func (l *eventLoop) updateReading(c *Conn) {
+	if c.state != stateOpen {
+		return
+	}
+	out := c.out.Len()
+	if c.readPausedOut {
+		c.readPausedOut = out > l.cfg.WriteLowWater
+	} else {
+		c.readPausedOut = out >= l.cfg.WriteHighWater
+	}
+	want := c.interest &^ poller.Readable
+	if c.in.Len() < l.cfg.MaxInbound && !c.readPausedOut {
+		want |= poller.Readable
+	}
+	l.setInterest(c, want)
+}
+
+// queueOutput appends p to c's pending output. While c's ring is empty the
+// bytes go to the loop's stage, so a reply costs no ring and no pool trip.
+func (l *eventLoop) queueOutput(c *Conn, p []byte) {
+	if c.out.Len() == 0 && (l.stageOwner == nil || l.stageOwner == c) && len(l.stage)+len(p) <= cap(l.stage) {
+		l.stageOwner = c
+		l.stage = append(l.stage, p...)
+	} else {
+		if l.stageOwner == c {
+			c.out.Write(l.stage) // keep order: staged bytes go first
+			l.unstage()
+		}
+		c.out.Write(p)
+	}
+	if !c.dirty {
+		c.dirty = true
+		l.dirty = append(l.dirty, c)
+	}
+}
+
+// stagedFor returns how many of c's bytes sit in the stage.
+func (l *eventLoop) stagedFor(c *Conn) int {
+	if l.stageOwner == c {
+		return len(l.stage)
+	}
+	return 0
+}
+
+func (l *eventLoop) unstage() {
+	l.stage = l.stage[:0]
+	l.stageOwner = nil
+}
+
+// flush hands c's pending output to the kernel: the stage with one write,
+// or the ring with one writev. It does not write while the poller is
+// watching for writability: the kernel buffer is full then.
+func (l *eventLoop) flush(c *Conn) error {
+	if c.state == stateClosed {
+		return ErrClosed
+	}
+	waiting := c.interest&poller.Writable != 0
+	var n int
+	var err error
+	if l.stageOwner == c {
+		if waiting || c.out.Len() > 0 {
+			c.out.Write(l.stage)
+		} else {
+			n, err = writeFd(c.fd, l.stage)
+			if err == nil && n < len(l.stage) {
+				c.out.Write(l.stage[n:])
+			}
+		}
+		l.unstage()
+	} else if c.out.Len() > 0 && !waiting {
+		n, err = c.out.WriteFd(c.fd)
+		if errors.Is(err, unix.EAGAIN) {
+			err = nil
+		}
+	}
+	if err != nil {
+		err = os.NewSyscallError("write", err)
+		l.closeConn(c, err, true)
+		return err
+	}
+	if n > 0 {
+		c.lastActivity = l.now
+		c.lastProgress = l.now
+	}
+	l.afterWrite(c)
+	return nil
+}
+
+// drain runs when a connection with pending output turns writable.
+func (l *eventLoop) drain(c *Conn) {
+	n, err := c.out.WriteFd(c.fd)
+	if err != nil && !errors.Is(err, unix.EAGAIN) {
+		l.closeConn(c, os.NewSyscallError("writev", err), true)
+		return
+	}
+	if n > 0 {
+		c.lastActivity = l.now
+		c.lastProgress = l.now
+	}
+	l.afterWrite(c)
+}
+
+// afterWrite brings interest, timers and state in line with what is left
+// to send: watch writability while output is pending, finish a half-close
+// or a close once it is all sent.
+func (l *eventLoop) afterWrite(c *Conn) {
+	if c.out.Len() > 0 {
+		if c.interest&poller.Writable == 0 {
+			l.setInterest(c, c.interest|poller.Writable)
+			l.startStallTimer(c)
+		}
+		l.updateReading(c)
+		return
+	}
+	c.out.Release()
+	if c.interest&poller.Writable != 0 {
+		l.setInterest(c, c.interest&^poller.Writable)
+		l.timers.stop(c.stall)
+	}
+	if c.shutWrite {
+		c.shutWrite = false
+		unix.Shutdown(c.fd, unix.SHUT_WR)
+	}
+	if c.state == stateClosing {
+		l.closeFd(c)
+		return
+	}
+	l.updateReading(c)
+}
+
+// writeFd writes p once, retrying on EINTR; EAGAIN is a zero-byte write.
+func writeFd(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, p)
+		switch {
+		case err == nil:
+			return n, nil
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, err
+	}
+}
+
+// closeConn ends c: OnClose runs once, then the descriptor closes at once
+// (hard: after an error, its output is dropped) or once the pending output,
+// including what OnClose writes, has been sent (bounded by WriteTimeout).
+func (l *eventLoop) closeConn(c *Conn, reason error, hard bool) {
+	if c.state >= stateClosing {
+		if hard {
+			l.closeFd(c)
+		}
+		return
+	}
+	if c.state == stateConnecting {
+		l.failDial(c, ErrClosed)
+		return
+	}
+	wasOpen := c.state == stateOpen
+	c.state = stateClosing
+	c.closeQueued.Store(true)
+	if wasOpen {
+		l.callClose(c, reason)
+	}
+	c.writeClosed = true
+	if hard || c.state == stateClosed {
+		l.closeFd(c)
+		return
+	}
+	l.setInterest(c, c.interest&poller.Writable)
+	l.flush(c)
+	if c.state == stateClosing {
+		l.startStallTimer(c)
+	}
+}
+
+// closeFd closes c's descriptor and frees what it holds. The kernel removes
+// a closed descriptor from the poller; the table entry goes now, so a stale
+// event in this batch finds nothing.
+func (l *eventLoop) closeFd(c *Conn) {
+	if c.state == stateClosed {
+		return
+	}
+	registered := c.fd < len(l.fds) && l.fds[c.fd] == fdHandler(c)
+	if registered {
+		l.fds[c.fd] = nil
+	}
+	unix.Close(c.fd)
+	c.state = stateClosed
+	c.closeQueued.Store(true)
+	c.interest = 0
+	c.window = nil
+	if l.stageOwner == c {
+		l.unstage()
+	}
+	c.in.Reset()
+	c.out.Reset()
+	l.timers.stop(c.idle)
+	l.timers.stop(c.stall)
+	if c.dial != nil {
+		l.timers.stop(c.dial.timer)
+	}
+	l.conns.Add(-1)
+	l.engine.connClosed()
+}
+
+// releaseCopy returns an AsyncWrite copy to the pool.
+func releaseCopy(b []byte) { buffer.Default.Put(b[:cap(b)]) }

@@ -1,0 +1,172 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DialOptions tune one outbound connection.
+type DialOptions struct {
+	// Timeout bounds the connect; 0 means no timeout beyond the kernel's.
+	Timeout time.Duration
+	// LocalAddr, if set, is bound before connecting (an IP literal with an
+	// optional port, e.g. "127.0.0.2:0"): a load generator uses it to go
+	// past one source address's ephemeral ports.
+	LocalAddr string
+	// Context is the connection's initial Context() value, visible in OnOpen.
+	Context any
+}
+
+// dialState follows one connect(2) in progress.
+type dialState struct {
+	timer *timer
+	done  func(*Conn, error)
+}
+
+// DialAsync starts connecting to address and returns at once. The
+// connection joins a loop with h as its handler. On success OnOpen runs,
+// then done(c, nil); on failure (refusal, timeout, ErrShutdown) only
+// done(nil, err). done runs on the loop goroutine, may be nil, and must
+// not block. Host names are resolved on the calling goroutine. Safe from
+// any goroutine.
+func (e *Engine) DialAsync(network, address string, h Handler, opts DialOptions, done func(*Conn, error)) error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	ep, err := resolve(network, address)
+	if err != nil {
+		return err
+	}
+	fd, err := newSocket(ep.family, unix.SOCK_STREAM)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	fail := func(err error) error {
+		unix.Close(fd)
+		return err
+	}
+	if opts.LocalAddr != "" {
+		local, err := resolve(network, opts.LocalAddr)
+		if err != nil {
+			return fail(err)
+		}
+		if err := unix.Bind(fd, local.sa); err != nil {
+			return fail(os.NewSyscallError("bind", err))
+		}
+	}
+	if err := setNoDelay(fd, ep.family, !e.cfg.Nagle); err != nil {
+		return fail(err)
+	}
+	err = unix.Connect(fd, ep.sa)
+	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
+		return fail(os.NewSyscallError("connect", err))
+	}
+	l := e.pickLoop()
+	c := l.newConn(fd, ep.family, h)
+	c.ctx = opts.Context
+	c.dial = &dialState{done: done}
+	c.remote = toAddr(ep.sa)
+	c.state = stateConnecting
+	if err == nil {
+		c.state = stateNew // connected at once, as unix sockets usually are
+	}
+	l.submit(task{kind: taskFunc, fn: func() { l.startDial(c, opts.Timeout) }})
+	return nil
+}
+
+// Dial connects to address and waits for the outcome, or for ctx. It is
+// DialAsync for goroutines that can block; never call it on a loop
+// goroutine (from a handler), where the wait would stall the loop.
+func (e *Engine) Dial(ctx context.Context, network, address string, h Handler, opts DialOptions) (*Conn, error) {
+	type result struct {
+		c   *Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	if dl, ok := ctx.Deadline(); ok && (opts.Timeout <= 0 || time.Until(dl) < opts.Timeout) {
+		opts.Timeout = max(time.Until(dl), time.Nanosecond)
+	}
+	err := e.DialAsync(network, address, h, opts, func(c *Conn, err error) { ch <- result{c, err} })
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		return r.c, r.err
+	case <-ctx.Done():
+		// The timer, set from the deadline, ends the dial; a cancel without
+		// one leaves a connection that may still open: close it if it does.
+		go func() {
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// startDial registers a dialled connection on its loop and arms its timeout.
+func (l *eventLoop) startDial(c *Conn, timeout time.Duration) {
+	if l.stopping {
+		l.failDial(c, ErrShutdown)
+		return
+	}
+	if timeout > 0 && c.state == stateConnecting {
+		c.dial.timer = newTimer(func() { l.failDial(c, ErrDialTimeout) })
+		l.timers.schedule(c.dial.timer, now()+int64(timeout))
+	}
+	l.register(c)
+	if c.state == stateOpen && c.dial != nil {
+		l.dialDone(c)
+	}
+}
+
+// finishDial runs when a connecting socket turns writable: connect(2) has
+// finished, and SO_ERROR tells how.
+func (l *eventLoop) finishDial(c *Conn) {
+	soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && soerr != 0 {
+		err = unix.Errno(soerr)
+	}
+	if err != nil {
+		l.failDial(c, os.NewSyscallError("connect", err))
+		return
+	}
+	l.timers.stop(c.dial.timer)
+	l.open(c)
+	if c.state == stateOpen {
+		l.dialDone(c)
+	}
+}
+
+// dialDone reports a successful dial; OnOpen has already run.
+func (l *eventLoop) dialDone(c *Conn) {
+	d := c.dial
+	c.dial = nil
+	if d.done != nil {
+		d.done(c, nil)
+	}
+}
+
+// failDial ends a dial that did not connect.
+func (l *eventLoop) failDial(c *Conn, err error) {
+	if c.state != stateConnecting {
+		return
+	}
+	d := c.dial
+	l.closeFd(c)
+	if d.done != nil {
+		d.done(nil, err)
+	}
+}
+
+// IsTimeout reports whether err is a timeout of this package (dial, idle or
+// write), as net.Error's Timeout does.
+func IsTimeout(err error) bool {
+	var t *timeoutError
+	return errors.As(err, &t)
+}

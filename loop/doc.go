@@ -1,0 +1,55 @@
+// Package loop is airsock's reactor: an Engine runs N event loops, each a
+// goroutine with its own poller (epoll or kqueue, from package poller),
+// and every connection lives on exactly one loop, which runs all of its
+// Handler callbacks in order. Listeners, outbound dials, a cross-goroutine
+// task queue, timers, backpressure and graceful shutdown are here too.
+// Package serversocket builds the AIR API on top; this package knows
+// nothing of AIR.
+//
+// # The life of one message
+//
+//  1. The loop sleeps in poller.Wait (eventloop.go: run) until a socket is
+//     readable, a timer is due, or another goroutine queued a task.
+//  2. For each ready descriptor it finds the Conn by index in its fd table:
+//     no map, no lock.
+//  3. Conn.ready (conn_io.go) first drains pending output if the socket was
+//     waiting to be writable, then reads once into the loop's shared 64 KiB
+//     read buffer.
+//  4. OnData sees those bytes in place through Peek/Next/Discard. Only what
+//     it leaves unconsumed is copied into the connection's own ring buffer
+//     and offered again, in front of the next bytes.
+//  5. Write copies the reply into the loop's output stage (or, if the socket
+//     is backed up, the connection's ring); nothing is sent yet.
+//  6. When OnData returns the loop flushes: one write(2) for the stage, or
+//     one writev(2) over the ring's two halves. Whatever the kernel does not
+//     take stays in the ring, and only then is write interest registered.
+//  7. When the socket drains, the poller reports it writable, and the loop
+//     sends the rest and drops write interest.
+//
+// Steady-state echo thus costs one epoll_wait, one read and one write per
+// message, no epoll_ctl, no allocation and no lock.
+//
+// # Goroutines
+//
+// A Handler's callbacks, and every Conn method not marked otherwise, run on
+// the connection's loop goroutine. Conn.Close, Conn.AsyncWrite, Conn.Run and
+// the Engine's methods are safe from any goroutine: they go through the
+// loop's task queue, which costs one lock per batch and wakes a sleeping
+// loop at most once per batch.
+//
+// # Backends
+//
+// Handlers never see readiness, only data in hand, so a completion-based
+// backend (io_uring) can sit beside the readiness pollers: it would complete
+// reads into the same buffers and call the same read path, with no change
+// to Handler, Conn or the packages above.
+//
+// # Limits
+//
+// Config bounds what a peer can make the loop hold: unconsumed input per
+// connection (MaxInbound), pending output (WriteHighWater/WriteLowWater pause
+// reading), the cross-goroutine queue (AsyncQueueBytes), open connections
+// (MaxConns), and time (IdleTimeout, WriteTimeout, dial timeouts). Accept
+// errors from exhausted descriptors or memory back off and retry; they never
+// stop the engine.
+package loop

@@ -1,0 +1,227 @@
+package loop
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/airsock/airsock/poller"
+)
+
+// fdHandler is what a loop finds in its fd-indexed table: a connection or a
+// listening socket.
+type fdHandler interface {
+	ready(m poller.Mask)
+}
+
+// eventLoop is one reactor: a poller, the descriptors registered with it, and
+// the goroutine that waits on it and runs every callback of those descriptors.
+type eventLoop struct {
+	index   int
+	engine  *Engine
+	cfg     *Config
+	poller  *poller.Poller
+	events  []poller.Event
+	fds     []fdHandler // indexed by descriptor
+	readBuf []byte      // shared by every connection: see Conn.Peek
+
+	// stage holds the output of stageOwner written during a callback, so
+	// the common reply leaves in one write(2) with no per-connection buffer.
+	stage      []byte
+	stageOwner *Conn
+	dirty      []*Conn // connections written or closed outside their own callback
+
+	timers   timerHeap
+	tasks    taskQueue
+	sleeping atomic.Bool  // in poller.Wait: producers must wake it
+	conns    atomic.Int32 // registered connections, read by other goroutines to balance load
+	now      int64        // monotonic time at the start of this iteration
+
+	listeners []*listenFD // listening sockets this loop accepts on
+	stopping  bool        // Shutdown: exit once every connection has closed
+	done      chan struct{}
+}
+
+func newEventLoop(e *Engine, index int) (*eventLoop, error) {
+	p, err := poller.New()
+	if err != nil {
+		return nil, err
+	}
+	l := &eventLoop{
+		index:   index,
+		engine:  e,
+		cfg:     &e.cfg,
+		poller:  p,
+		events:  make([]poller.Event, 128),
+		fds:     make([]fdHandler, 1024),
+		readBuf: make([]byte, e.cfg.ReadBufferSize),
+		stage:   make([]byte, 0, e.cfg.ReadBufferSize),
+		done:    make(chan struct{}),
+	}
+	l.tasks.limit = e.cfg.AsyncQueueBytes
+	return l, nil
+}
+
+// run is the loop: wait for readiness, serve each ready descriptor, then the
+// queued tasks, the due timers, and the output of connections touched from
+// elsewhere. Everything a connection does happens here, on one goroutine.
+func (l *eventLoop) run() {
+	defer close(l.done)
+	if l.cfg.LockOSThread {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	for !l.finished() {
+		timeout := l.timers.wait(now())
+		// Publish that we may sleep before checking the queue, so that a
+		// producer either sees sleeping and wakes us, or we see its task.
+		l.sleeping.Store(true)
+		if l.tasks.pending.Load() > 0 {
+			timeout = 0
+		}
+		n, err := l.poller.Wait(l.events, timeout)
+		l.sleeping.Store(false)
+		if err != nil {
+			l.cfg.Logger.Error("loop: poller wait failed", "loop", l.index, "err", err)
+			time.Sleep(10 * time.Millisecond) // never spin on a broken poller
+			continue
+		}
+		if len(l.timers) > 0 || l.cfg.IdleTimeout > 0 {
+			l.now = now()
+		}
+		for _, ev := range l.events[:n] {
+			if ev.Fd < len(l.fds) {
+				if h := l.fds[ev.Fd]; h != nil {
+					h.ready(ev.Mask)
+				}
+			}
+		}
+		if n == len(l.events) && n < 4096 {
+			l.events = make([]poller.Event, 2*n)
+		}
+		l.runTasks()
+		if len(l.timers) > 0 {
+			l.timers.fire(now())
+		}
+		l.flushDirty()
+	}
+	l.release()
+}
+
+// finished reports whether a stopping loop has nothing left to serve.
+func (l *eventLoop) finished() bool {
+	return l.stopping && l.conns.Load() == 0
+}
+
+// submit queues t for the loop from any goroutine and wakes the loop if it
+// sleeps. It reports false when the queue refused the task (ErrQueueFull).
+func (l *eventLoop) submit(t task) bool {
+	if !l.tasks.push(t) {
+		return false
+	}
+	if l.sleeping.Load() {
+		if err := l.poller.Wake(); err != nil {
+			l.cfg.Logger.Error("loop: wake failed", "loop", l.index, "err", err)
+		}
+	}
+	return true
+}
+
+// runTasks runs what other goroutines queued, in order.
+func (l *eventLoop) runTasks() {
+	batch := l.tasks.take()
+	for i := range batch {
+		t := &batch[i]
+		switch t.kind {
+		case taskFunc:
+			if t.c == nil {
+				t.fn()
+			} else if t.c.state == stateOpen {
+				l.runFunc(t.c, t.fn)
+			}
+		case taskWrite:
+			if t.c.state <= stateClosing && !t.c.writeClosed {
+				l.queueOutput(t.c, t.data)
+			}
+			releaseCopy(t.data)
+		case taskClose:
+			l.closeConn(t.c, nil, false)
+		case taskRegister:
+			l.register(t.c)
+		}
+		*t = task{}
+	}
+}
+
+// register adopts a connection whose descriptor is open and non-blocking.
+func (l *eventLoop) register(c *Conn) {
+	if l.stopping {
+		l.closeFd(c)
+		return
+	}
+	for c.fd >= len(l.fds) {
+		l.fds = append(l.fds, make([]fdHandler, len(l.fds))...)
+	}
+	l.fds[c.fd] = c
+	if c.state == stateConnecting {
+		l.setInterest(c, poller.Writable)
+		return
+	}
+	l.open(c)
+}
+
+// open makes c readable and tells its handler.
+func (l *eventLoop) open(c *Conn) {
+	c.state = stateOpen
+	c.local = sockName(c.fd)
+	l.setInterest(c, poller.Readable)
+	l.startIdle(c)
+	l.callOpen(c)
+	l.flush(c)
+}
+
+// setInterest changes what the poller watches on c. A connection watched
+// for nothing is removed from the poller, so that a hang-up, which the
+// kernel always reports, cannot spin a loop that has paused the connection.
+func (l *eventLoop) setInterest(c *Conn, m poller.Mask) {
+	old := c.interest
+	if old == m || c.state == stateClosed {
+		return
+	}
+	var err error
+	switch {
+	case old == 0:
+		err = l.poller.Add(c.fd, m)
+	case m == 0:
+		err = l.poller.Delete(c.fd, old)
+	default:
+		err = l.poller.Modify(c.fd, old, m)
+	}
+	if err != nil {
+		l.closeConn(c, err, true)
+		return
+	}
+	c.interest = m
+}
+
+// flushDirty sends the output of connections written from outside their own
+// callbacks (broadcasts, tasks, timers).
+func (l *eventLoop) flushDirty() {
+	for i, c := range l.dirty {
+		c.dirty = false
+		l.dirty[i] = nil
+		if c.state != stateClosed {
+			l.flush(c)
+		}
+	}
+	l.dirty = l.dirty[:0]
+}
+
+// release frees the loop's resources once it has stopped.
+func (l *eventLoop) release() {
+	for _, ln := range l.listeners {
+		ln.closeFD()
+	}
+	l.listeners = nil
+	l.poller.Close()
+}

@@ -1,0 +1,244 @@
+package loop
+
+import (
+	"errors"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airsock/airsock/poller"
+)
+
+// Listener is a bound (and, after Serve, listening) socket of an Engine.
+// With SO_REUSEPORT (the Linux default) it is one socket per loop, each
+// accepting for its own loop; otherwise one socket whose loop hands each
+// new connection to the loop with the fewest. Its methods are safe from any
+// goroutine.
+type Listener struct {
+	engine  *Engine
+	network string
+	addr    net.Addr
+	path    string // unix socket file to remove on Close
+
+	mu        sync.Mutex
+	fds       []*listenFD
+	listening bool
+	closed    bool
+}
+
+// listenFD is one listening descriptor and the loop that accepts on it.
+type listenFD struct {
+	ln      *Listener
+	loop    *eventLoop
+	handler Handler
+
+	// mu is held while accepting and while closing, so that Close on
+	// another goroutine never closes the descriptor under an accept.
+	mu      sync.Mutex
+	fd      int
+	closed  bool
+	watched bool // registered with the poller
+	backoff time.Duration
+	retry   *timer
+}
+
+// Bind creates the listening socket(s) and binds them to address, without
+// listening yet: the port is taken (port 0 picks a free one, which Addr
+// reports) and Serve starts accepting. Networks: tcp, tcp4, tcp6, unix.
+// Within one engine, binding a port another of its listeners holds fails
+// with EADDRINUSE, as it would without SO_REUSEPORT. Safe from any goroutine.
+func (e *Engine) Bind(network, address string) (*Listener, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	ep, err := resolve(network, address)
+	if err != nil {
+		return nil, err
+	}
+	ln := &Listener{engine: e, network: network, path: ep.path}
+	n := 1
+	reuse := ep.family != unix.AF_UNIX && runtime.GOOS == "linux" && !e.cfg.NoReusePort
+	if reuse {
+		n = len(e.loops)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if port := portOf(ep.sa); port != 0 && e.ports[port] {
+		return nil, os.NewSyscallError("bind", unix.EADDRINUSE)
+	}
+	for i := 0; i < n; i++ {
+		fd, err := bindSocket(ep, reuse)
+		if err != nil {
+			ln.closeFDs()
+			return nil, err
+		}
+		if i == 0 {
+			ln.addr = sockName(fd)
+			if ln.addr == nil {
+				ln.addr = toAddr(ep.sa)
+			}
+			// The other sockets of the group join the port the first got.
+			setPort(ep.sa, portOf(sockaddrOf(fd)))
+		}
+		ln.fds = append(ln.fds, &listenFD{ln: ln, fd: fd})
+	}
+	if port := portOf(ep.sa); port != 0 && ep.family != unix.AF_UNIX {
+		e.ports[port] = true
+	}
+	e.listeners[ln] = struct{}{}
+	return ln, nil
+}
+
+// Listen binds address and starts serving it with h: Bind then Serve with
+// the system's maximum backlog. Safe from any goroutine.
+func (e *Engine) Listen(network, address string, h Handler) (*Listener, error) {
+	ln, err := e.Bind(network, address)
+	if err != nil {
+		return nil, err
+	}
+	if err := ln.Serve(h, 0); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// Serve starts listening with the given backlog (<= 0: the system maximum,
+// somaxconn) and accepting connections for h. It returns at once; OnOpen
+// runs on a loop for each connection. Serving twice or after Close is an
+// error.
+func (ln *Listener) Serve(h Handler, backlog int) error {
+	if backlog <= 0 {
+		backlog = maxBacklog()
+	}
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.closed {
+		return ErrClosed
+	}
+	if ln.listening {
+		return errors.New("loop: listener already serving")
+	}
+	for _, lf := range ln.fds {
+		if err := unix.Listen(lf.fd, backlog); err != nil {
+			return os.NewSyscallError("listen", err)
+		}
+	}
+	ln.listening = true
+	for i, lf := range ln.fds {
+		lf.handler = h
+		if len(ln.fds) > 1 {
+			lf.loop = ln.engine.loops[i]
+		} else {
+			lf.loop = ln.engine.pickLoop()
+		}
+		lf := lf
+		lf.loop.submit(task{kind: taskFunc, fn: func() { lf.loop.adoptListener(lf) }})
+	}
+	return nil
+}
+
+// Addr returns the bound address: with port 0, the port the system chose.
+func (ln *Listener) Addr() net.Addr { return ln.addr }
+
+// Close stops listening and frees the address at once (the port can be
+// bound again when Close returns). Connections already accepted live on.
+// Closing twice returns ErrClosed.
+func (ln *Listener) Close() error {
+	ln.mu.Lock()
+	if ln.closed {
+		ln.mu.Unlock()
+		return ErrClosed
+	}
+	ln.closed = true
+	ln.closeFDs()
+	ln.mu.Unlock()
+	e := ln.engine
+	e.mu.Lock()
+	delete(e.listeners, ln)
+	if a, ok := ln.addr.(*net.TCPAddr); ok && a.Port != 0 {
+		delete(e.ports, a.Port)
+	}
+	e.mu.Unlock()
+	if ln.path != "" && ln.path[0] != '@' {
+		os.Remove(ln.path)
+	}
+	return nil
+}
+
+func (ln *Listener) closeFDs() {
+	for _, lf := range ln.fds {
+		lf.closeFD()
+		if l := lf.loop; l != nil {
+			l.submit(task{kind: taskFunc, fn: func() { l.dropListener(lf) }})
+		}
+	}
+}
+
+// dropListener forgets a closed listening descriptor.
+func (l *eventLoop) dropListener(lf *listenFD) {
+	if lf.fd < len(l.fds) && l.fds[lf.fd] == fdHandler(lf) {
+		l.fds[lf.fd] = nil
+	}
+	for i, x := range l.listeners {
+		if x == lf {
+			l.listeners = append(l.listeners[:i], l.listeners[i+1:]...)
+			break
+		}
+	}
+}
+
+// closeFD stops watching and closes one listening descriptor; safe from any
+// goroutine, and idempotent.
+func (lf *listenFD) closeFD() {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	if lf.closed {
+		return
+	}
+	lf.closed = true
+	if lf.watched {
+		lf.loop.poller.Delete(lf.fd, poller.Readable)
+		lf.watched = false
+	}
+	unix.Close(lf.fd)
+}
+
+// adoptListener puts lf in l's descriptor table and starts watching it.
+func (l *eventLoop) adoptListener(lf *listenFD) {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	if lf.closed {
+		return
+	}
+	for lf.fd >= len(l.fds) {
+		l.fds = append(l.fds, make([]fdHandler, len(l.fds))...)
+	}
+	l.fds[lf.fd] = lf
+	l.listeners = append(l.listeners, lf)
+	lf.watch()
+}
+
+// watch (re)registers lf for accepting; lf.mu must be held.
+func (lf *listenFD) watch() {
+	if lf.closed || lf.watched {
+		return
+	}
+	if err := lf.loop.poller.Add(lf.fd, poller.Readable); err != nil {
+		lf.loop.cfg.Logger.Error("loop: cannot watch listener", "addr", lf.ln.addr, "err", err)
+		return
+	}
+	lf.watched = true
+}
+
+// unwatch stops accepting on lf for now; lf.mu must be held.
+func (lf *listenFD) unwatch() {
+	if lf.watched {
+		lf.loop.poller.Delete(lf.fd, poller.Readable)
+		lf.watched = false
+	}
+}

@@ -1,0 +1,126 @@
+package loop
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Socket helpers that know nothing of the loop: address conversion, socket
+// creation, options. The loop calls them; they never call back.
+
+// endpoint is a resolved address in the form the socket calls need.
+type endpoint struct {
+	family int
+	sa     unix.Sockaddr
+	v6only bool // only for AF_INET6: tcp6 and explicit IPv6 literals
+	path   string
+}
+
+// resolve turns network and address into an endpoint. Host names are looked up
+// with the net package's resolver on the calling goroutine.
+func resolve(network, address string) (endpoint, error) {
+	switch network {
+	case "unix":
+		if len(address) > 107 {
+			return endpoint{}, fmt.Errorf("loop: unix socket path too long: %q", address)
+		}
+		return endpoint{family: unix.AF_UNIX, sa: &unix.SockaddrUnix{Name: address}, path: address}, nil
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return endpoint{}, net.UnknownNetworkError(network)
+	}
+	ta, err := net.ResolveTCPAddr(network, address)
+	if err != nil {
+		return endpoint{}, err
+	}
+	ip, zone := ta.IP, ta.Zone
+	switch {
+	case ip == nil && network == "tcp4":
+		return endpoint{family: unix.AF_INET, sa: &unix.SockaddrInet4{Port: ta.Port}}, nil
+	case ip == nil:
+		// Like net.Listen("tcp", ":port"): a dual-stack socket when IPv6 exists.
+		if ipv6Supported() {
+			return endpoint{family: unix.AF_INET6, sa: &unix.SockaddrInet6{Port: ta.Port}, v6only: network == "tcp6"}, nil
+		}
+		return endpoint{family: unix.AF_INET, sa: &unix.SockaddrInet4{Port: ta.Port}}, nil
+	}
+	if ip4 := ip.To4(); ip4 != nil && network != "tcp6" {
+		sa := &unix.SockaddrInet4{Port: ta.Port}
+		copy(sa.Addr[:], ip4)
+		return endpoint{family: unix.AF_INET, sa: sa}, nil
+	}
+	sa := &unix.SockaddrInet6{Port: ta.Port}
+	copy(sa.Addr[:], ip.To16())
+	if zone != "" {
+		if ifi, err := net.InterfaceByName(zone); err == nil {
+			sa.ZoneId = uint32(ifi.Index)
+		}
+	}
+	return endpoint{family: unix.AF_INET6, sa: sa, v6only: true}, nil
+}
+
+// ipv6Supported reports whether an AF_INET6 socket can be created here.
+func ipv6Supported() bool {
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+}
+
+// toAddr converts a kernel socket address to the net package's form.
+func toAddr(sa unix.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		ip := netip.AddrFrom16(a.Addr)
+		zone := ""
+		if a.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				zone = ifi.Name
+			}
+		}
+		return &net.TCPAddr{IP: ip.AsSlice(), Port: a.Port, Zone: zone}
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
+	}
+	return nil
+}
+
+// sockName returns the local address of fd, or nil.
+func sockName(fd int) net.Addr {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil
+	}
+	return toAddr(sa)
+}
+
+// setNoDelay turns Nagle's algorithm off (on) for TCP sockets; other kinds ignore it.
+func setNoDelay(fd int, family int, on bool) error {
+	if family == unix.AF_UNIX {
+		return nil
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v))
+}
+
+// socketFamily reports the address family of a socket.
+func socketFamily(sa unix.Sockaddr) int {
+	switch sa.(type) {
+	case *unix.SockaddrInet4:
+		return unix.AF_INET
+	case *unix.SockaddrInet6:
+		return unix.AF_INET6
+	}
+	return unix.AF_UNIX
+}

@@ -1,0 +1,78 @@
+package loop
+
+import "time"
+
+// Per-connection timeouts. Each connection has at most one idle timer and
+// one stall timer, armed lazily: activity only records the loop's time, and
+// a timer that fires early re-arms itself for the remainder. So a busy
+// connection costs no heap operation per message.
+
+// startIdle arms c's idle timer when Config.IdleTimeout is set.
+func (l *eventLoop) startIdle(c *Conn) {
+	d := int64(l.cfg.IdleTimeout)
+	if d <= 0 {
+		return
+	}
+	c.lastActivity = now()
+	if c.idle == nil {
+		c.idle = newTimer(func() { l.idleCheck(c) })
+	}
+	l.timers.schedule(c.idle, c.lastActivity+d)
+}
+
+func (l *eventLoop) idleCheck(c *Conn) {
+	if c.state != stateOpen {
+		return
+	}
+	d := int64(l.cfg.IdleTimeout)
+	t := now()
+	if due := c.lastActivity + d; due > t {
+		l.timers.schedule(c.idle, due)
+		return
+	}
+	l.closeConn(c, ErrIdleTimeout, false)
+}
+
+// startStallTimer watches pending output: if it does not move for
+// Config.WriteTimeout the peer has stopped reading and c is dropped.
+func (l *eventLoop) startStallTimer(c *Conn) {
+	t := now()
+	c.lastProgress = t
+	if c.stall == nil {
+		c.stall = newTimer(func() { l.stallCheck(c) })
+	}
+	if c.stall.index < 0 {
+		l.timers.schedule(c.stall, t+int64(l.cfg.WriteTimeout))
+	}
+}
+
+func (l *eventLoop) stallCheck(c *Conn) {
+	if c.state == stateClosed || c.out.Len() == 0 {
+		return
+	}
+	if due := c.lastProgress + int64(l.cfg.WriteTimeout); due > now() {
+		l.timers.schedule(c.stall, due)
+		return
+	}
+	l.cfg.Logger.Debug("loop: write timeout", "remote", c.remote, "pending", c.out.Len())
+	if c.state == stateClosing {
+		l.closeFd(c)
+		return
+	}
+	l.closeConn(c, ErrWriteTimeout, true)
+}
+
+// AfterFunc runs f on the connection's loop goroutine after d, unless the
+// connection has closed by then or the returned stop function was called
+// (on the loop goroutine) first. It must be called on the loop goroutine.
+func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
+	l := c.loop
+	var t *timer
+	t = newTimer(func() {
+		if c.state == stateOpen {
+			l.runFunc(c, func() { f(c) })
+		}
+	})
+	l.timers.schedule(t, now()+int64(d))
+	return func() { l.timers.stop(t) }
+}
