@@ -79,6 +79,7 @@ func (lf *listenFD) backOff(err error) {
 // newConn makes a connection for fd that will live on l, and counts it.
 func (l *eventLoop) newConn(fd, family int, h Handler) *Conn {
 	c := &Conn{fd: fd, family: family, loop: l, handler: h}
+	c.watcher, _ = h.(OutputWatcher)
 	c.in.Init(&buffer.Default, l.cfg.MaxInbound+l.cfg.ReadBufferSize)
 	c.out.Init(&buffer.Default, 0)
 	l.conns.Add(1)

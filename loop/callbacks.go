@@ -40,6 +40,11 @@ func (l *eventLoop) callData(c *Conn) {
 	c.handler.OnData(c)
 }
 
+func (l *eventLoop) callOutput(c *Conn) {
+	defer l.recovered(c, "OnOutput")
+	c.watcher.OnOutput(c, c.OutboundBuffered())
+}
+
 func (l *eventLoop) callClose(c *Conn, reason error) {
 	defer l.recovered(c, "OnClose")
 	c.handler.OnClose(c, reason)
@@ -47,10 +52,10 @@ func (l *eventLoop) callClose(c *Conn, reason error) {
 
 // runFunc runs a Conn.Run function, then keeps what it left unconsumed and
 // flushes what it wrote, as after OnData.
-func (l *eventLoop) runFunc(c *Conn, f func()) {
+func (l *eventLoop) runFunc(c *Conn, f func(*Conn)) {
 	func() {
 		defer l.recovered(c, "Run")
-		f()
+		f(c)
 	}()
 	if c.state == stateOpen {
 		l.keepLeftovers(c)

@@ -31,6 +31,7 @@ type Conn struct {
 	family   int
 	loop     *eventLoop
 	handler  Handler
+	watcher  OutputWatcher // handler's OnOutput, if it has one
 	state    connState
 	interest poller.Mask
 
@@ -185,6 +186,19 @@ func (c *Conn) Flush() error {
 	return c.loop.flush(c)
 }
 
+// WriteThrough is Write followed by Flush without the copy: when no output is
+// pending, p goes to the kernel straight from the caller's memory and only
+// what the kernel does not take is copied. p may be reused on return.
+func (c *Conn) WriteThrough(p []byte) (int, error) {
+	if c.writeClosed || c.state >= stateClosed {
+		return 0, ErrClosed
+	}
+	if err := c.loop.writeThrough(c, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // OutboundBuffered returns how many written bytes the kernel has not taken yet.
 func (c *Conn) OutboundBuffered() int {
 	return c.out.Len() + c.loop.stagedFor(c)
@@ -232,9 +246,11 @@ func (c *Conn) AsyncWrite(p []byte) error {
 
 // Run calls f on the connection's loop goroutine, from any goroutine, after
 // the current callback. Output f writes is flushed when it returns. f is
-// not run if the connection is closed by then.
+// not run if the connection is closed by then. Run itself does not
+// allocate: pass a func value made once, not a new closure per call, on a
+// hot path.
 func (c *Conn) Run(f func(c *Conn)) error {
-	if !c.loop.submit(task{kind: taskFunc, c: c, fn: func() { f(c) }}) {
+	if !c.loop.submit(task{kind: taskConnFunc, c: c, cfn: f}) {
 		return ErrQueueFull
 	}
 	return nil

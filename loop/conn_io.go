@@ -161,12 +161,41 @@ func (l *eventLoop) flush(c *Conn) error {
 		l.closeConn(c, err, true)
 		return err
 	}
+	l.wrote(c, n)
+	return nil
+}
+
+// writeThrough sends p straight from the caller's memory when nothing else
+// is pending; only what the kernel does not take is copied.
+func (l *eventLoop) writeThrough(c *Conn, p []byte) error {
+	if l.stageOwner == c || c.out.Len() > 0 || c.interest&poller.Writable != 0 {
+		l.queueOutput(c, p) // keep order behind what is pending
+		return l.flush(c)
+	}
+	n, err := writeFd(c.fd, p)
+	if err != nil {
+		err = os.NewSyscallError("write", err)
+		l.closeConn(c, err, true)
+		return err
+	}
+	if n < len(p) {
+		c.out.Write(p[n:])
+	}
+	l.wrote(c, n)
+	return nil
+}
+
+// wrote records that n bytes of c's output reached the kernel and brings
+// interest and state in line; an OutputWatcher hears of the progress.
+func (l *eventLoop) wrote(c *Conn, n int) {
 	if n > 0 {
 		c.lastActivity = l.now
 		c.lastProgress = l.now
 	}
 	l.afterWrite(c)
-	return nil
+	if n > 0 && c.watcher != nil && c.state != stateClosed {
+		l.callOutput(c)
+	}
 }
 
 // drain runs when a connection with pending output turns writable.
@@ -176,11 +205,7 @@ func (l *eventLoop) drain(c *Conn) {
 		l.closeConn(c, os.NewSyscallError("writev", err), true)
 		return
 	}
-	if n > 0 {
-		c.lastActivity = l.now
-		c.lastProgress = l.now
-	}
-	l.afterWrite(c)
+	l.wrote(c, n)
 }
 
 // afterWrite brings interest, timers and state in line with what is left

@@ -134,10 +134,10 @@ func (l *eventLoop) runTasks() {
 		t := &batch[i]
 		switch t.kind {
 		case taskFunc:
-			if t.c == nil {
-				t.fn()
-			} else if t.c.state == stateOpen {
-				l.runFunc(t.c, t.fn)
+			t.fn()
+		case taskConnFunc:
+			if t.c.state == stateOpen {
+				l.runFunc(t.c, t.cfn)
 			}
 		case taskWrite:
 			if t.c.state <= stateClosing && !t.c.writeClosed {

@@ -22,6 +22,13 @@ type Handler interface {
 	OnClose(c *Conn, err error)
 }
 
+// OutputWatcher is an optional interface of a Handler: OnOutput runs on the
+// loop goroutine each time some of the connection's pending output reached
+// the kernel, with how many bytes are still pending (0 when all is sent).
+type OutputWatcher interface {
+	OnOutput(c *Conn, pending int)
+}
+
 // Funcs adapts plain functions to a Handler; a nil field does nothing.
 type Funcs struct {
 	Open  func(c *Conn)

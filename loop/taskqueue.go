@@ -14,6 +14,7 @@ type taskKind uint8
 
 const (
 	taskFunc     taskKind = iota // run fn
+	taskConnFunc                 // run cfn(c) if c is open
 	taskWrite                    // append data to c's output
 	taskClose                    // close c
 	taskRegister                 // adopt c (accepted elsewhere or dialled)
@@ -24,6 +25,7 @@ type task struct {
 	c    *Conn
 	data []byte // taskWrite: a pooled copy, returned to the pool after use
 	fn   func()
+	cfn  func(*Conn)
 }
 
 type taskQueue struct {

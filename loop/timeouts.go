@@ -70,7 +70,7 @@ func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 	var t *timer
 	t = newTimer(func() {
 		if c.state == stateOpen {
-			l.runFunc(c, func() { f(c) })
+			l.runFunc(c, f)
 		}
 	})
 	l.timers.schedule(t, now()+int64(d))
