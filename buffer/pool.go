@@ -1,0 +1,73 @@
+package buffer
+
+import (
+	"math/bits"
+	"sync"
+	"unsafe"
+)
+
+const (
+	// MinSize is the smallest size class: Get never returns less, and a Ring
+	// that reads from a descriptor keeps at least this much free space. 512
+	// bytes holds a typical request line or small message without growing.
+	MinSize = 1 << minShift
+	// MaxSize is the largest pooled size class. Get serves bigger requests
+	// with fresh arrays and Put drops them, so a rare huge message does not
+	// pin its memory in the pool.
+	MaxSize = 1 << maxShift
+
+	minShift   = 9
+	maxShift   = 26
+	numClasses = maxShift - minShift + 1
+)
+
+// Pool hands out byte slices whose length and capacity are a power of two,
+// one sync.Pool per size class from MinSize to MaxSize. The zero value is
+// ready to use; a Pool must not be copied after first use.
+//
+// A slice is stored as the unsafe.Pointer to its first byte rather than as a
+// []byte: a pointer fits in an interface without boxing, so Put and Get do
+// not allocate, and the class fixes the length to rebuild the slice with.
+type Pool struct {
+	classes [numClasses]sync.Pool
+}
+
+// Default is the pool used by a Ring that was given none. It is safe for
+// concurrent use by any goroutine.
+var Default Pool
+
+// Get returns a slice with len == cap == the smallest power of two that is
+// at least max(size, MinSize). Its contents are undefined: a reused slice
+// keeps the bytes of its previous user. Get may be called from any goroutine.
+func (p *Pool) Get(size int) []byte {
+	n := roundUp(size)
+	class := bits.TrailingZeros(uint(n)) - minShift
+	if class >= numClasses {
+		return make([]byte, n)
+	}
+	if v := p.classes[class].Get(); v != nil {
+		return unsafe.Slice((*byte)(v.(unsafe.Pointer)), n)
+	}
+	return make([]byte, n)
+}
+
+// Put gives b's array back to the pool for a later Get of its size class.
+// Slices whose capacity is not a power of two between MinSize and MaxSize
+// are dropped. The caller must not use b, or any slice sharing its array,
+// after Put. Put may be called from any goroutine.
+func (p *Pool) Put(b []byte) {
+	c := cap(b)
+	if c < MinSize || c > MaxSize || c&(c-1) != 0 {
+		return
+	}
+	class := bits.TrailingZeros(uint(c)) - minShift
+	p.classes[class].Put(unsafe.Pointer(unsafe.SliceData(b)))
+}
+
+// roundUp returns the smallest power of two >= max(n, MinSize).
+func roundUp(n int) int {
+	if n <= MinSize {
+		return MinSize
+	}
+	return 1 << bits.Len(uint(n-1))
+}
