@@ -1,0 +1,33 @@
+// Package serversocket is airsock's user-facing API: Adobe AIR's
+// flash.net.ServerSocket and flash.net.Socket programming model, in Go,
+// over the event loops of package loop.
+//
+// It reproduces the AIR classes a socket program touches:
+//
+//   - EventDispatcher, Event and the socket events (ProgressEvent,
+//     OutputProgressEvent, IOErrorEvent, SecurityErrorEvent,
+//     ServerSocketConnectEvent): listeners are registered per event type with
+//     a priority and run in AIR's order on the socket's loop goroutine.
+//   - DataInput and DataOutput: AIR's IDataInput and IDataOutput, the typed
+//     big- or little-endian reads and writes a Socket offers over its
+//     connection's buffers.
+//   - IOError, EOFError, RangeError, ArgumentError, IllegalOperationError and
+//     SecurityError: Go errors that carry the runtime's error IDs and print as
+//     AIR prints them.
+//
+// Errors are tested by kind with errors.AsType (or errors.As):
+//
+//	if e, ok := errors.AsType[*serversocket.EOFError](err); ok { ... e.ErrorID ... }
+//
+// An EOFError also matches io.ErrUnexpectedEOF under errors.Is. An ioError or
+// securityError event that nobody listens for goes to the handler set with
+// SetUncaughtErrorHandler (by default a log line); it is never dropped.
+//
+// Names follow Go style and keep AIR's meaning (bytesAvailable becomes
+// BytesAvailable, readUTF becomes ReadUTF). Where Go forces a difference the
+// doc comment of the name says so. The byte-level behaviour follows Adobe's
+// AVM2 (avmplus core/DataIO.cpp).
+//
+// The package sits above package loop (imports point serversocket -> loop)
+// and never touches the kernel itself.
+package serversocket
