@@ -45,6 +45,13 @@ func (l *eventLoop) callOutput(c *Conn) {
 	c.watcher.OnOutput(c, c.OutboundBuffered())
 }
 
+// callDialDone runs a dial's completion callback; a panic closes the
+// connection if the dial made one.
+func (l *eventLoop) callDialDone(c *Conn, done func(*Conn, error), arg *Conn, err error) {
+	defer l.recovered(c, "dial callback")
+	done(arg, err)
+}
+
 func (l *eventLoop) callClose(c *Conn, reason error) {
 	defer l.recovered(c, "OnClose")
 	c.handler.OnClose(c, reason)

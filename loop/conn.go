@@ -256,5 +256,22 @@ func (c *Conn) Run(f func(c *Conn)) error {
 	return nil
 }
 
+// SetHandler hands the connection to h: its next events go to h's
+// callbacks (a protocol upgrade, or an adapter that wraps each connection
+// in its own object). It must be called on the loop goroutine.
+func (c *Conn) SetHandler(h Handler) {
+	c.handler = h
+	c.watcher, _ = h.(OutputWatcher)
+}
+
+// SetNoDelay turns TCP_NODELAY on (Nagle off, the default) or off; unix
+// sockets ignore it. It must be called on the loop goroutine.
+func (c *Conn) SetNoDelay(on bool) error {
+	if c.state >= stateClosed {
+		return ErrClosed
+	}
+	return setNoDelay(c.fd, c.family, on)
+}
+
 // Loop returns the index of the event loop that owns the connection.
 func (c *Conn) Loop() int { return c.loop.index }

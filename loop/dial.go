@@ -148,7 +148,7 @@ func (l *eventLoop) dialDone(c *Conn) {
 	d := c.dial
 	c.dial = nil
 	if d.done != nil {
-		d.done(c, nil)
+		l.callDialDone(c, d.done, c, nil)
 	}
 }
 
@@ -160,7 +160,7 @@ func (l *eventLoop) failDial(c *Conn, err error) {
 	d := c.dial
 	l.closeFd(c)
 	if d.done != nil {
-		d.done(nil, err)
+		l.callDialDone(c, d.done, nil, err)
 	}
 }
 

@@ -259,7 +259,7 @@ func (d *DataInput) ReadMultiByte(length int, charset string) (string, error) {
 	}
 	text, err := enc.NewDecoder().Bytes(b)
 	if err != nil {
-		return "", &ArgumentError{ErrorID: IDInvalidParameter, Message: "One of the parameters is invalid.", Err: err}
+		return "", errInvalidParameter(err)
 	}
 	return string(text), d.discard(length)
 }

@@ -170,7 +170,7 @@ func (d *DataOutput) WriteMultiByte(s, charset string) error {
 	}
 	b, err := encoding.ReplaceUnsupported(enc.NewEncoder()).Bytes([]byte(s))
 	if err != nil {
-		return &ArgumentError{ErrorID: IDInvalidParameter, Message: "One of the parameters is invalid.", Err: err}
+		return errInvalidParameter(err)
 	}
 	return d.write(b)
 }

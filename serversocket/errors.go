@@ -149,6 +149,12 @@ func errInvalidSocket(cause error) error {
 	return &IOError{ErrorID: IDInvalidSocket, Message: msgInvalidSocket, Err: cause}
 }
 
+// errInvalidParameter is the error for a malformed argument, such as an
+// address that is not an IP literal.
+func errInvalidParameter(cause error) error {
+	return &ArgumentError{ErrorID: IDInvalidParameter, Message: "One of the parameters is invalid.", Err: cause}
+}
+
 // errEOF is the error for a read that needs more bytes than are available.
 func errEOF() error {
 	return &EOFError{ErrorID: IDEndOfFile, Message: msgEndOfFile}

@@ -1,20 +1,180 @@
 package serversocket
 
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/airsock/airsock/loop"
+)
+
 // Socket is AIR's flash.net.Socket: one TCP connection that dispatches
 // events (EventDispatcher), reads its input (DataInput) and buffers its
-// output (DataOutput). ServerSocket hands accepted sockets to Connect
-// listeners in a ServerSocketConnectEvent. A Socket is used through its
-// pointer and must not be copied.
+// output (DataOutput). A ServerSocket hands accepted sockets to Connect
+// listeners; NewSocket and Connect make outbound ones. A Socket is used
+// through its pointer and must not be copied.
 //
-// This file holds the parts that need no connection; the wiring to package
-// loop (connect, close, flush, the addresses and the event dispatch from the
-// loop) is built on top of it. Whoever creates a Socket points its embedded
-// dispatcher at it (s.EventDispatcher.target = s), so that its events report
-// the Socket as their Target.
+// Events (each on the socket's loop goroutine, in order): Connect when an
+// outbound Connect succeeds; SocketData (ProgressEvent) for each arrival of
+// input; OutputProgress as written bytes reach the kernel; Close when the
+// peer or the system closes the connection, after every byte received
+// before it was delivered by SocketData; IOErrorType when a Connect fails
+// or times out.
+//
+// Goroutines: the reads (DataInput, BytesAvailable, Peek, Discard) belong
+// to the socket's loop goroutine: call them from listeners. The writes
+// (DataOutput, Write), Flush, Close, Connect, BytesPending, Connected, the
+// address getters and the properties are safe from any goroutine.
+//
+// Output: writes only buffer. The buffer is sent at the end of each
+// dispatch turn (the Go form of AIR's flush between frames), and Flush sends
+// it at once, or, inside a listener, as soon as that listener returns.
 type Socket struct {
 	EventDispatcher
 	DataInput
 	DataOutput
+
+	engine *loop.Engine
+	conn   atomic.Pointer[loop.Conn] // nil while not connected
+	addrs  atomic.Pointer[socketAddrs]
+
+	mu             sync.Mutex
+	out            []byte // written since the last flush; pooled
+	inDispatch     atomic.Bool
+	flushScheduled bool
+	dialing        uint64 // generation of the latest Connect
+	timeoutMs      atomic.Int64
+	noDelay        atomic.Bool
+
+	unread    int          // input already announced by SocketData; loop goroutine
+	pending   atomic.Int64 // output handed to the loop and not yet to the kernel
+	written   atomic.Int64 // bytes written since connecting, for BytesTotal
+	dataEvent *ProgressEvent
+	outEvent  *OutputProgressEvent
+	flushFn   func(*loop.Conn)
+}
+
+// socketAddrs are a connection's endpoints, fixed when it opens.
+type socketAddrs struct {
+	local, remote *net.TCPAddr
+}
+
+// DefaultTimeout is AIR's default connect timeout, in milliseconds.
+const DefaultTimeout = 20000
+
+// NewSocket returns an unconnected Socket on the default engine. Callable on
+// any goroutine.
+func NewSocket() (*Socket, error) {
+	e, err := DefaultEngine()
+	if err != nil {
+		return nil, err
+	}
+	return NewSocketOn(e), nil
+}
+
+// NewSocketOn returns an unconnected Socket whose connections live on e.
+// Callable on any goroutine.
+func NewSocketOn(e *loop.Engine) *Socket { return newSocket(e) }
+
+func newSocket(e *loop.Engine) *Socket {
+	s := &Socket{engine: e}
+	s.EventDispatcher.target = s
+	s.DataInput.src = (*socketInput)(s)
+	s.DataOutput.dst = (*socketOutput)(s)
+	s.timeoutMs.Store(DefaultTimeout)
+	s.noDelay.Store(true)
+	s.dataEvent = NewProgressEvent(SocketData, false, false, 0, 0)
+	s.outEvent = NewOutputProgressEvent(OutputProgress, false, false, 0, 0)
+	s.flushFn = s.flushOnLoop
+	return s
+}
+
+// attach makes c the socket's connection and its handler the socket's.
+// It runs on c's loop goroutine.
+func (s *Socket) attach(c *loop.Conn) {
+	a := &socketAddrs{}
+	a.local, _ = c.LocalAddr().(*net.TCPAddr)
+	a.remote, _ = c.RemoteAddr().(*net.TCPAddr)
+	s.addrs.Store(a)
+	s.unread = c.InboundBuffered()
+	s.pending.Store(0)
+	s.written.Store(0)
+	c.SetHandler((*socketHandler)(s))
+	c.SetNoDelay(s.noDelay.Load())
+	s.conn.Store(c)
+}
+
+// Connected reports whether the socket has an open connection. Callable
+// on any goroutine.
+func (s *Socket) Connected() bool { return s.conn.Load() != nil }
+
+// BytesPending returns how many written bytes have not yet been handed to
+// the kernel. Callable on any goroutine.
+func (s *Socket) BytesPending() int {
+	s.mu.Lock()
+	n := len(s.out)
+	s.mu.Unlock()
+	return n + int(s.pending.Load())
+}
+
+// Timeout returns the connect timeout in milliseconds (default 20000).
+// Callable on any goroutine.
+func (s *Socket) Timeout() int { return int(s.timeoutMs.Load()) }
+
+// SetTimeout sets the connect timeout in milliseconds for later Connects.
+// Callable on any goroutine.
+func (s *Socket) SetTimeout(ms int) { s.timeoutMs.Store(int64(ms)) }
+
+func (s *Socket) timeout() time.Duration { return time.Duration(s.timeoutMs.Load()) * time.Millisecond }
+
+// TCPNoDelay reports whether Nagle's algorithm is off (true by default: the
+// loop coalesces writes itself). Callable on any goroutine.
+func (s *Socket) TCPNoDelay() bool { return s.noDelay.Load() }
+
+// SetTCPNoDelay turns Nagle's algorithm off (true) or on, now if connected
+// and for later connections. Callable on any goroutine.
+func (s *Socket) SetTCPNoDelay(on bool) {
+	s.noDelay.Store(on)
+	if c := s.conn.Load(); c != nil {
+		c.Run(func(c *loop.Conn) { c.SetNoDelay(on) })
+	}
+}
+
+// LocalAddress returns the local IP address, "" when not connected.
+// Callable on any goroutine.
+func (s *Socket) LocalAddress() string { return s.addr(false).ip }
+
+// LocalPort returns the local port, 0 when not connected. Callable on any
+// goroutine.
+func (s *Socket) LocalPort() int { return s.addr(false).port }
+
+// RemoteAddress returns the peer's IP address, "" when not connected.
+// Callable on any goroutine.
+func (s *Socket) RemoteAddress() string { return s.addr(true).ip }
+
+// RemotePort returns the peer's port, 0 when not connected. Callable on any
+// goroutine.
+func (s *Socket) RemotePort() int { return s.addr(true).port }
+
+type ipPort struct {
+	ip   string
+	port int
+}
+
+func (s *Socket) addr(remote bool) ipPort {
+	a := s.addrs.Load()
+	if a == nil || s.conn.Load() == nil {
+		return ipPort{}
+	}
+	t := a.local
+	if remote {
+		t = a.remote
+	}
+	if t == nil {
+		return ipPort{}
+	}
+	return ipPort{t.AddrPort().Addr().Unmap().String(), t.Port}
 }
 
 // Endian returns the byte order of the socket's reads and writes, BigEndian

@@ -1,0 +1,147 @@
+package loop
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Echo over every network with many concurrent clients and message sizes
+// from 1 byte to 1 MiB; each client checks every byte it gets back.
+
+// sizesFunc picks the sizes of the messages (the writes) of one client.
+type sizesFunc func(client int, r *rand.Rand) []int
+
+// severalUpTo1MiB is for a single client: sizes around the read buffer's
+// edges and up to 1 MiB.
+func severalUpTo1MiB(int, *rand.Rand) []int {
+	return []int{1, 2, 100, 4096, 65535, 65536, 65537, 300_000, 1 << 20}
+}
+
+// randomUpTo returns 1 to count messages of 1 to max bytes each.
+func randomUpTo(count, max int) sizesFunc {
+	return func(_ int, r *rand.Rand) []int {
+		s := make([]int, 1+r.IntN(count))
+		for i := range s {
+			s[i] = 1 + r.IntN(max)
+		}
+		return s
+	}
+}
+
+func TestEcho(t *testing.T) {
+	cases := []struct {
+		name    string
+		clients int
+		sizes   sizesFunc
+	}{
+		{"1client", 1, severalUpTo1MiB},
+		{"100clients", 100, randomUpTo(4, 64<<10)},
+		{"1000clients", 1000, randomUpTo(4, 2<<10)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t, Config{Loops: 2})
+			ln := listen(t, e, "tcp", "127.0.0.1:0", echo())
+			runEcho(t, "tcp", ln.Addr().String(), tc.clients, tc.sizes)
+		})
+	}
+}
+
+func TestEchoTCP6(t *testing.T) {
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	probe.Close()
+	e := newEngine(t, Config{Loops: 2})
+	ln := listen(t, e, "tcp6", "[::1]:0", echo())
+	if a, ok := ln.Addr().(*net.TCPAddr); !ok || a.IP.To4() != nil || a.Port == 0 {
+		t.Fatalf("Addr() = %v, want an IPv6 address with a port", ln.Addr())
+	}
+	runEcho(t, "tcp6", ln.Addr().String(), 1, severalUpTo1MiB)
+	runEcho(t, "tcp6", ln.Addr().String(), 50, randomUpTo(4, 64<<10))
+}
+
+func TestEchoUnix(t *testing.T) {
+	e := newEngine(t, Config{Loops: 2})
+	path := filepath.Join(t.TempDir(), "echo.sock")
+	ln := listen(t, e, "unix", path, echo())
+	runEcho(t, "unix", path, 1, severalUpTo1MiB)
+	runEcho(t, "unix", path, 50, randomUpTo(4, 64<<10))
+	if err := ln.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := net.Dial("unix", path); err == nil {
+		t.Fatal("dial after Close succeeded")
+	}
+}
+
+// runEcho runs clients concurrent echo clients against address.
+func runEcho(t *testing.T, network, address string, clients int, sizes sizesFunc) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		r := rand.New(rand.NewPCG(uint64(i), 42))
+		s := sizes(i, r)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- echoClient(network, address, uint64(i), s)
+		}()
+	}
+	wg.Wait() // bounded: every client's I/O has a deadline
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// echoClient writes messages of the given sizes while reading the echo,
+// and checks that every byte came back in order.
+func echoClient(network, address string, id uint64, sizes []int) error {
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	payload := pattern(total, id)
+	nc, err := net.DialTimeout(network, address, waitTimeout)
+	if err != nil {
+		return fmt.Errorf("client %d: %w", id, err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(ioDeadline))
+	werr := make(chan error, 1)
+	go func() {
+		off := 0
+		for _, s := range sizes {
+			if _, err := nc.Write(payload[off : off+s]); err != nil {
+				werr <- err
+				return
+			}
+			off += s
+		}
+		werr <- nil
+	}()
+	got := make([]byte, total)
+	if _, err := io.ReadFull(nc, got); err != nil {
+		nc.Close() // unblock the writer
+		<-werr
+		return fmt.Errorf("client %d (sizes %v): read: %w", id, sizes, err)
+	}
+	if err := <-werr; err != nil {
+		return fmt.Errorf("client %d: write: %w", id, err)
+	}
+	if d := diff(got, payload); d != "" {
+		return fmt.Errorf("client %d (sizes %v): echo differs: %s", id, sizes, d)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// Shutdown, graceful and at its deadline: every connection's OnClose gets
+// ErrShutdown, and afterwards the engine holds no descriptor and no
+// goroutine.
+
+func TestShutdownGraceful(t *testing.T) {
+	warmNet(t)
+	before := countFDs(t)
+	e, err := New(Config{Loops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() }) // if the test fails early; a no-op after Shutdown
+
+	const clients = 10
+	out := pattern(1<<20, 20)
+	opened := make(chan *Conn, clients)
+	closed := make(chan closeEvent, clients)
+	h := Funcs{
+		Open: func(c *Conn) {
+			c.Write(out) // more than the socket takes at once: still pending at Shutdown
+			opened <- c
+		},
+		Close: func(c *Conn, err error) {
+			c.Write([]byte("bye")) // output written in OnClose is sent too
+			closed <- closeEvent{c, err}
+		},
+	}
+	ln := listen(t, e, "tcp", "127.0.0.1:0", h)
+	listen(t, e, "unix", filepath.Join(t.TempDir(), "s.sock"), h)
+	if _, err := e.Bind("tcp", "127.0.0.1:0"); err != nil { // bound, never served
+		t.Fatal(err)
+	}
+
+	ncs := make([]net.Conn, clients)
+	for i := range ncs {
+		ncs[i] = dialClient(t, "tcp", ln.Addr().String())
+	}
+	for range clients {
+		recv(t, opened, "OnOpen")
+	}
+
+	res := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		res <- e.Shutdown(ctx)
+	}()
+	want := append(append([]byte(nil), out...), "bye"...)
+	reads := make(chan error, clients)
+	for _, nc := range ncs {
+		go func() {
+			got, err := io.ReadAll(nc) // to EOF
+			if err == nil && diff(got, want) != "" {
+				err = errors.New(diff(got, want))
+			}
+			reads <- err
+		}()
+	}
+	for range clients {
+		if err := recv(t, reads, "a client to read to EOF"); err != nil {
+			t.Errorf("client: %v", err)
+		}
+	}
+	if err := recv(t, res, "Shutdown"); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for range clients {
+		if ev := recv(t, closed, "OnClose"); !errors.Is(ev.err, ErrShutdown) {
+			t.Errorf("OnClose err = %v, want ErrShutdown", ev.err)
+		}
+	}
+	if n := e.Conns(); n != 0 {
+		t.Errorf("Conns() = %d after Shutdown", n)
+	}
+	if _, err := e.Listen("tcp", "127.0.0.1:0", h); !errors.Is(err, ErrClosed) {
+		t.Errorf("Listen after Shutdown: err = %v, want ErrClosed", err)
+	}
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Errorf("second Shutdown: %v", err)
+	}
+	for _, nc := range ncs {
+		nc.Close()
+	}
+	if after := countFDs(t); after != before {
+		t.Errorf("%d descriptors open before New, %d after Shutdown", before, after)
+	}
+	goleak.VerifyNone(t)
+}
+
+// TestShutdownDeadline: a client that never reads keeps output pending, so
+// Shutdown gives up at its deadline, returns ctx's error, and still closes
+// every descriptor.
+func TestShutdownDeadline(t *testing.T) {
+	warmNet(t)
+	before := countFDs(t)
+	e, err := New(Config{Loops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+
+	out := pattern(16<<20, 21)
+	opened := make(chan *Conn, 2)
+	closed := make(chan closeEvent, 2)
+	var accepted atomic.Int32
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{
+		Open: func(c *Conn) {
+			if accepted.Add(1) == 1 { // the first client is flooded, the second idle
+				c.Write(out)
+			}
+			opened <- c
+		},
+		Close: func(c *Conn, err error) { closed <- closeEvent{c, err} },
+	})
+	stuck := dialClient(t, "tcp", ln.Addr().String())
+	recv(t, opened, "OnOpen of the flooded client")
+	idle := dialClient(t, "tcp", ln.Addr().String())
+	recv(t, opened, "OnOpen of the idle client")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := e.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want context.DeadlineExceeded", err)
+	}
+	for range 2 {
+		if ev := recv(t, closed, "OnClose"); !errors.Is(ev.err, ErrShutdown) {
+			t.Errorf("OnClose err = %v, want ErrShutdown", ev.err)
+		}
+	}
+	if n := e.Conns(); n != 0 {
+		t.Errorf("Conns() = %d after Shutdown", n)
+	}
+	// The idle client was closed gracefully: it reads EOF.
+	if n, err := idle.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle client read = %d, %v; want EOF", n, err)
+	}
+	stuck.Close()
+	idle.Close()
+	if after := countFDs(t); after != before {
+		t.Errorf("%d descriptors open before New, %d after Shutdown", before, after)
+	}
+	goleak.VerifyNone(t)
+}
