@@ -46,6 +46,7 @@ type Conn struct {
 	shutWrite     bool // CloseWrite requested: shut down once out drains
 	writeClosed   bool // no more writes accepted
 	closeQueued   atomic.Bool
+	backlog       atomic.Int64 // out.Len() as of the last flush, for AsyncWrite's bound
 	ctx           any
 	local         net.Addr
 	remote        net.Addr
@@ -230,10 +231,15 @@ func (c *Conn) Close() error {
 // AsyncWrite queues a copy of p for the connection from any goroutine; the
 // loop writes it after the current callback, in the order AsyncWrites were
 // made. It fails with ErrQueueFull, queueing nothing, when the loop's queue
-// holds Config.AsyncQueueBytes, and with ErrClosed after Close.
+// holds Config.AsyncQueueBytes or the connection's unsent output has reached
+// Config.WriteHighWater (a peer that does not read), and with ErrClosed
+// after Close.
 func (c *Conn) AsyncWrite(p []byte) error {
 	if c.closeQueued.Load() {
 		return ErrClosed
+	}
+	if c.backlog.Load() >= int64(c.loop.cfg.WriteHighWater) {
+		return ErrQueueFull
 	}
 	data := buffer.Default.Get(len(p))[:len(p)]
 	copy(data, p)

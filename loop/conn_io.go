@@ -212,6 +212,9 @@ func (l *eventLoop) drain(c *Conn) {
 // to send: watch writability while output is pending, finish a half-close
 // or a close once it is all sent.
 func (l *eventLoop) afterWrite(c *Conn) {
+	if n := int64(c.out.Len()); c.backlog.Load() != n {
+		c.backlog.Store(n)
+	}
 	if c.out.Len() > 0 {
 		if c.interest&poller.Writable == 0 {
 			l.setInterest(c, c.interest|poller.Writable)

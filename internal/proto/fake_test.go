@@ -1,0 +1,68 @@
+package proto
+
+import (
+	"io"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	// Importing gnet (to check that gnet.Conn is a Stream) starts the
+	// default ants pool's two housekeeping goroutines at init.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"))
+}
+
+// memStream is an in-memory Stream. Discard shifts the remaining bytes
+// down over the discarded ones, so a server that kept a peeked slice past
+// Discard (a store that did not copy, say) reads garbage and fails.
+type memStream struct {
+	in  []byte
+	out []byte
+}
+
+func (m *memStream) feed(p []byte) { m.in = append(m.in, p...) }
+
+func (m *memStream) InboundBuffered() int { return len(m.in) }
+
+func (m *memStream) Peek(n int) ([]byte, error) {
+	if n <= 0 {
+		n = len(m.in)
+	}
+	if n > len(m.in) {
+		return nil, io.ErrShortBuffer
+	}
+	return m.in[:n], nil
+}
+
+func (m *memStream) Discard(n int) (int, error) {
+	if n <= 0 || n > len(m.in) {
+		n = len(m.in)
+	}
+	rest := copy(m.in, m.in[n:])
+	clear(m.in[rest:]) // scribble over what was discarded
+	m.in = m.in[:rest]
+	return n, nil
+}
+
+func (m *memStream) Write(p []byte) (int, error) {
+	m.out = append(m.out, p...)
+	return len(p), nil
+}
+
+// serveAll feeds input to a fresh stream and serves it once.
+func serveAll(srv Server, input string) (string, error) {
+	m := &memStream{}
+	m.feed([]byte(input))
+	err := srv.Serve(m)
+	return string(m.out), err
+}
+
+// takeOut returns and clears what the server wrote.
+func (m *memStream) takeOut() []byte {
+	out := m.out
+	m.out = nil
+	return out
+}
