@@ -1,0 +1,211 @@
+package loop
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Memory bound under hostile clients that send to an echo server and never
+// read. The server stops reading a connection whose pending output reaches
+// WriteHighWater, so its user-space memory per connection is bounded by the
+// output ring: at most WriteHighWater plus one read (ReadBufferSize), in a
+// power-of-two ring: here 64 KiB + 64 KiB = 128 KiB. With the garbage
+// collector's headroom (GOGC=100 lets the heap reach twice the live data),
+// the server's RSS stays under
+//
+//	baseline + conns x 2 x 128 KiB
+//
+// 1,000 clients x 1 MiB (the case): the bound is baseline + 250 MiB.
+// On this kernel the socket buffers (tcp_wmem up to 4 MiB, tcp_rmem up to
+// 32 MiB) absorb 1 MiB per connection, so the server hardly buffers at all.
+// 100 clients x 16 MiB overflow the kernel's buffers: without the
+// high-water mark the server would hold most of the 1,600 MiB (run with
+// AIRSOCK_MEMBOUND_NOMARK=1 to see the test fail); with it, the bound is
+// baseline + 25 MiB.
+func TestMemoryBoundNonReadingClients(t *testing.T) {
+	if os.Getenv("AIRSOCK_MEMBOUND_CHILD") != "" {
+		memboundChild()
+		return
+	}
+	if testing.Short() {
+		t.Skip("sends 2,600 MiB over loopback")
+	}
+	if raceEnabled {
+		t.Skip("the race detector multiplies memory use; .ci/run runs this test without it")
+	}
+	t.Run("1000x1MiB", func(t *testing.T) { memoryBound(t, 1000, 1<<20) })
+	t.Run("100x16MiB", func(t *testing.T) { memoryBound(t, 100, 16<<20) })
+}
+
+func memoryBound(t *testing.T, clients, perClient int) {
+	const (
+		highWater = 64 << 10
+		ringBound = 128 << 10 // highWater + ReadBufferSize (64 KiB), rounded up to a power of two
+	)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryBoundNonReadingClients$")
+	cmd.Env = append(os.Environ(), "AIRSOCK_MEMBOUND_CHILD="+strconv.Itoa(highWater))
+	if os.Getenv("AIRSOCK_MEMBOUND_NOMARK") != "" {
+		cmd.Env = append(cmd.Env, "AIRSOCK_MEMBOUND_CHILD=1073741824")
+	}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("child address: %v", err)
+	}
+	addr := strings.TrimSpace(line)
+	pid := cmd.Process.Pid
+
+	probe := dialTiny(t, addr, 0)
+	defer probe.Close()
+	echoRoundTrips(t, probe, 50) // warm up before the baseline
+	base := rssOf(t, pid)
+
+	var written atomic.Int64
+	var wg sync.WaitGroup
+	conns := make([]net.Conn, 0, clients)
+	for range clients {
+		c := dialTiny(t, addr, 4096)
+		conns = append(conns, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunk := make([]byte, 64<<10)
+			for sent := 0; sent < perClient; sent += len(chunk) {
+				n, err := c.Write(chunk)
+				written.Add(int64(n))
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		wg.Wait()
+	})
+	// Wait until the clients' writes stall: the server has stopped reading.
+	last, quiet := int64(-1), 0
+	deadline := time.Now().Add(60 * time.Second)
+	for quiet < 10 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond) // polling a counter; no event marks "stalled"
+		if w := written.Load(); w == last {
+			quiet++
+		} else {
+			last, quiet = w, 0
+		}
+	}
+	rss := rssOf(t, pid)
+	lat := echoRoundTrips(t, probe, 200) // others are still served meanwhile
+	bound := base + int64(clients*2*ringBound)
+	t.Logf("clients wrote %d MiB; server RSS %d MiB (baseline %d MiB, bound %d MiB); probe echo p50 %v p99 %v max %v",
+		last>>20, rss>>20, base>>20, bound>>20, lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
+	if rss > bound {
+		t.Fatalf("server RSS %d MiB over the bound %d MiB", rss>>20, bound>>20)
+	}
+}
+
+// dialTiny connects with a small receive buffer (if rcvbuf > 0), so that
+// data the client never reads backs up into the server quickly.
+func dialTiny(t *testing.T, addr string, rcvbuf int) net.Conn {
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		if rcvbuf == 0 {
+			return nil
+		}
+		return rc.Control(func(fd uintptr) {
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+		})
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// echoRoundTrips times n 16-byte echoes, sorted.
+func echoRoundTrips(t *testing.T, c net.Conn, n int) []time.Duration {
+	msg, got := make([]byte, 16), make([]byte, 16)
+	lat := make([]time.Duration, 0, n)
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	for i := range n {
+		msg[0] = byte(i)
+		start := time.Now()
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, got); err != nil || got[0] != byte(i) {
+			t.Fatalf("probe echo %d: %v", i, err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	return lat
+}
+
+// rssOf reads a process's resident set size in bytes.
+func rssOf(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// memboundChild is the echo server with the high-water mark from the
+// environment, serving until stdin closes.
+func memboundChild() {
+	hw, _ := strconv.Atoi(os.Getenv("AIRSOCK_MEMBOUND_CHILD"))
+	e, err := New(Config{Loops: 2, WriteHighWater: hw, WriteLowWater: hw / 4, Logger: quiet})
+	if err != nil {
+		panic(err)
+	}
+	ln, err := e.Listen("tcp", "127.0.0.1:0", Funcs{Data: func(c *Conn) {
+		b, _ := c.Next(-1)
+		c.Write(b)
+	}})
+	if err != nil {
+		panic(err)
+	}
+	os.Stdout.WriteString(ln.Addr().String() + "\n")
+	io.Copy(io.Discard, os.Stdin)
+	e.Close()
+}
