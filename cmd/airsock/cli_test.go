@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string // in stdout or stderr
+	}{
+		{nil, 2, "usage: airsock <command>"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"-h"}, 0, "commands:"},
+		{[]string{"serve", "-h"}, 0, "-backend"},
+		{[]string{"load", "-h"}, 0, "-connect-rate"},
+		{[]string{"merge", "-h"}, 0, "FILE.hlog"},
+		{[]string{"demo", "-h"}, 0, "-duration"},
+		{[]string{"serve", "--proto", "gopher"}, 2, `--proto "gopher"`},
+		{[]string{"serve", "--backend", "nope"}, 2, `--backend "nope"`},
+		{[]string{"serve", "--loops", "0"}, 2, "at least 1"},
+		{[]string{"serve", "--nope"}, 2, "flag provided but not defined"},
+		{[]string{"serve", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"load", "-c", "0"}, 2, "at least 1"},
+		{[]string{"load", "--duration", "soon"}, 2, "invalid value"},
+		{[]string{"load", "--proto", "discard"}, 2, "--rate"},
+		{[]string{"load", "--resp-cmd", "flush"}, 2, `--resp-cmd "flush"`},
+		{[]string{"merge"}, 2, "no .hlog files"},
+		{[]string{"merge", "/nonexistent.hlog"}, 1, "no such file"},
+		{[]string{"demo", "--duration", "2m"}, 2, "--duration"},
+	} {
+		code, out, errOut := cli(t, tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("airsock %q: exit %d, output %q%q; want exit %d and %q", tc.args, code, out, errOut, tc.code, tc.want)
+		}
+	}
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errOut := cli(t, "demo", "--duration", "1s")
+	if code != 0 {
+		t.Fatalf("demo exited %d: %s%s", code, out, errOut)
+	}
+	for _, want := range []string{"listening on 127.0.0.1:", "200 connections opened (200 accepted", ", 0 errors", "0 lost", "msgs/s", "p99.9"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// loadJSONOut runs a load with --json and decodes its summary.
+func loadJSONOut(t *testing.T, args ...string) (int, loadJSON, string) {
+	t.Helper()
+	code, out, errOut := cli(t, append([]string{"load", "--json"}, args...)...)
+	var r loadJSON
+	if code == 0 {
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("load --json printed %q: %v", out, err)
+		}
+	}
+	return code, r, errOut
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/airsock/airsock/internal/loadgen"
+	"github.com/airsock/airsock/internal/report"
+	"github.com/airsock/airsock/loop"
+)
+
+// flipServer is an echo server on loop that flips byte flip of every
+// connection's stream.
+func flipServer(t *testing.T, flip int64) string {
+	t.Helper()
+	e, err := loop.New(loop.Config{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.Shutdown(ctx)
+	})
+	ln, err := e.Listen("tcp", "127.0.0.1:0", loop.Funcs{
+		Open: func(c *loop.Conn) { c.SetContext(new(int64)) },
+		Data: func(c *loop.Conn) {
+			off := c.Context().(*int64)
+			b, _ := c.Next(-1)
+			if i := flip - *off; i >= 0 && i < int64(len(b)) {
+				b[i] ^= 1
+			}
+			*off += int64(len(b))
+			c.Write(b)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln.Addr().String()
+}
+
+// TestLoadVerifyFails: one flipped byte makes load --verify exit 1 naming
+// the connection and the byte's offset in its stream.
+func TestLoadVerifyFails(t *testing.T) {
+	addr := flipServer(t, 4321)
+	code, out, errOut := cli(t, "load", "--addr", addr, "-c", "1", "--depth", "3", "--size", "100",
+		"--duration", "10s", "--warmup", "0s", "--verify", "--loops", "1")
+	if code != 1 {
+		t.Fatalf("load exited %d, want 1; stderr %q", code, errOut)
+	}
+	if !strings.Contains(errOut, "verification failed on connection 0 at stream offset 4321") {
+		t.Fatalf("stderr %q does not name connection 0 and offset 4321", errOut)
+	}
+	if !strings.Contains(out, "p99.9") {
+		t.Fatalf("no summary printed after the failure: %q", out)
+	}
+	// Without --verify the same run is not checked: it succeeds.
+	code, _, errOut = cli(t, "load", "--addr", addr, "-c", "1", "--duration", "200ms", "--warmup", "0s", "--loops", "1")
+	if code != 0 {
+		t.Fatalf("unverified load exited %d: %s", code, errOut)
+	}
+}
+
+// TestMerge: merging the interval logs of two runs gives the histogram of
+// both runs together: the same count and percentiles.
+func TestMerge(t *testing.T) {
+	s := startServe(t, "--addr", "127.0.0.1:0", "--loops", "1")
+	var runs []*loadgen.Results
+	loadDone = func(r *loadgen.Results) { runs = append(runs, r) }
+	defer func() { loadDone = nil }()
+	dir := t.TempDir()
+	var logs []string
+	for i, depth := range []string{"1", "8"} { // two different distributions
+		log := filepath.Join(dir, []string{"a.hlog", "b.hlog"}[i])
+		logs = append(logs, log)
+		code, _, errOut := cli(t, "load", "--addr", s.addr, "-c", "4", "--depth", depth,
+			"--duration", "1200ms", "--warmup", "200ms", "--hlog", log, "--loops", "1")
+		if code != 0 {
+			t.Fatalf("load exited %d: %s", code, errOut)
+		}
+	}
+	both := report.NewHistogram()
+	var received int64
+	for _, r := range runs {
+		both.Merge(r.Latency)
+		received += r.Received
+	}
+	if len(runs) != 2 || both.TotalCount() != received || received == 0 {
+		t.Fatalf("%d runs, %d latencies for %d replies", len(runs), both.TotalCount(), received)
+	}
+
+	code, out, errOut := cli(t, append([]string{"merge", "--json"}, logs...)...)
+	if code != 0 {
+		t.Fatalf("merge exited %d: %s", code, errOut)
+	}
+	sums, err := report.ReadJSON(strings.NewReader(out))
+	if err != nil || len(sums) != 1 {
+		t.Fatalf("merge printed %q: %v", out, err)
+	}
+	got, want := sums[0], report.LatencyOf(both)
+	if got.Count != both.TotalCount() || got.Latency != want {
+		t.Fatalf("merged: count %d latency %+v; both runs: count %d latency %+v", got.Count, got.Latency, both.TotalCount(), want)
+	}
+	code, out, _ = cli(t, append([]string{"merge"}, logs...)...)
+	if code != 0 || !strings.Contains(out, "merged(2)") {
+		t.Fatalf("merge (table) exited %d: %q", code, out)
+	}
+}
+
+// TestLoadInterrupt: ending the context (what SIGINT does) stops a long run
+// early; the summary is still printed and the exit code is 0.
+func TestLoadInterrupt(t *testing.T) {
+	s := startServe(t, "--addr", "127.0.0.1:0", "--loops", "1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	interrupt := time.AfterFunc(300*time.Millisecond, cancel)
+	defer interrupt.Stop()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"load", "--addr", s.addr, "-c", "4", "--duration", "1m", "--warmup", "0s",
+			"--verify", "--json", "--loops", "1"}, &out, &errOut)
+	}()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("interrupted load exited %d: %s", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("load went on for 30 s after the interrupt")
+	}
+	var r loadJSON
+	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+		t.Fatalf("no JSON summary after the interrupt: %q: %v", out.String(), err)
+	}
+	if !r.Stopped || r.Received == 0 || r.Lost != 0 || r.Failure != "" || !strings.Contains(errOut.String(), "stopped early") {
+		t.Fatalf("summary %+v, stderr %q", r, errOut.String())
+	}
+}

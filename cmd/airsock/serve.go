@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/airsock/airsock/internal/backend"
+	"github.com/airsock/airsock/internal/proto"
+)
+
+// runServe is `airsock serve`: it serves a protocol until ctx ends, then
+// drains the connections and returns 0.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "serve [flags]", stderr)
+	protoName := fs.String("proto", "echo", "protocol: "+strings.Join(proto.Names(), ", "))
+	backendName := fs.String("backend", "loop", "server implementation: "+strings.Join(backend.Names(), ", "))
+	addr := fs.String("addr", "127.0.0.1:8087", "TCP address to listen on (port 0: any free port)")
+	loops := fs.Int("loops", runtime.NumCPU(), "event loops (the net backend ignores it)")
+	statsEvery := fs.Duration("stats", 0, "print a stats line this often; 0: only on SIGUSR1")
+	grace := fs.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long connections may take to drain")
+	maxBulk := fs.Int("max-bulk", proto.DefaultMaxBulk, "RESP: largest bulk string accepted, bytes")
+	maxArray := fs.Int("max-array", proto.DefaultMaxArgs, "RESP: most elements in a request array")
+	maxInline := fs.Int("max-inline", proto.DefaultMaxInline, "RESP: longest inline command accepted, bytes")
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	if err := errors.Join(noArgs(fs),
+		oneOf("proto", *protoName, proto.Names()...),
+		oneOf("backend", *backendName, backend.Names()...)); err != nil {
+		return usageError(fs, "%v", err)
+	}
+	if *loops < 1 || *statsEvery < 0 || *grace < 0 || *maxBulk < 1 || *maxArray < 1 || *maxInline < 1 {
+		return usageError(fs, "--loops and the RESP limits must be at least 1, --stats and --grace not negative")
+	}
+
+	srv, err := proto.NewServer(*protoName, proto.Config{MaxBulk: *maxBulk, MaxArgs: *maxArray, MaxInline: *maxInline})
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	s, err := backend.Serve(startCtx, *backendName, srv, *addr, *loops)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "airsock serve: %v\n", err)
+		return 1
+	}
+	// Listen for SIGUSR1 before saying we listen: from then on the signal
+	// must print stats, not kill the process.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	fmt.Fprintf(stdout, "listening on %s (backend=%s proto=%s loops=%d)\n", s.Addr(), *backendName, *protoName, *loops)
+	var tick <-chan time.Time
+	if *statsEvery > 0 {
+		t := time.NewTicker(*statsEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	sl := statsLine{last: s.Stats(), at: time.Now()}
+	for {
+		select {
+		case <-tick:
+			fmt.Fprintln(stdout, sl.next(s.Stats()))
+		case <-usr1:
+			fmt.Fprintln(stdout, sl.next(s.Stats()))
+		case <-ctx.Done():
+			fmt.Fprintf(stderr, "airsock serve: shutting down (up to %v for connections to drain)\n", *grace)
+			sctx, cancel := context.WithTimeout(context.Background(), *grace)
+			err := s.Shutdown(sctx)
+			cancel()
+			if err != nil {
+				fmt.Fprintf(stderr, "airsock serve: shutdown: %v (remaining connections dropped)\n", err)
+			}
+			fmt.Fprintln(stdout, sl.next(s.Stats()))
+			return 0
+		}
+	}
+}
+
+// statsLine formats backend stats with the rates since the previous line.
+type statsLine struct {
+	last backend.Stats
+	at   time.Time
+}
+
+func (l *statsLine) next(st backend.Stats) string {
+	now := time.Now()
+	secs := now.Sub(l.at).Seconds()
+	var inRate, outRate float64
+	if secs > 0 {
+		inRate = float64(st.BytesIn-l.last.BytesIn) / secs / 1e6
+		outRate = float64(st.BytesOut-l.last.BytesOut) / secs / 1e6
+	}
+	l.last, l.at = st, now
+	return fmt.Sprintf("stats: conns open=%d accepted=%d bytes in=%d out=%d (last %.1fs: in %.2f MB/s, out %.2f MB/s)",
+		st.Open, st.Accepted, st.BytesIn, st.BytesOut, secs, inRate, outRate)
+}

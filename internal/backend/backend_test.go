@@ -1,0 +1,208 @@
+package backend
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/airsock/airsock/internal/proto"
+)
+
+func TestMain(m *testing.M) {
+	var opts []goleak.Option
+	for _, f := range ProcessGoroutines {
+		opts = append(opts, goleak.IgnoreTopFunction(f))
+	}
+	goleak.VerifyTestMain(m, opts...)
+}
+
+// start serves protocol name on backend b at 127.0.0.1:0 and shuts it down
+// at the end of the test.
+func start(t *testing.T, b, name string) Server {
+	t.Helper()
+	srv, err := proto.NewServer(name, proto.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := Serve(ctx, b, srv, "127.0.0.1:0", 2)
+	if err != nil {
+		t.Fatalf("Serve(%s): %v", b, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown(%s): %v", b, err)
+		}
+	})
+	return s
+}
+
+func dial(t *testing.T, s Server) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestEcho(t *testing.T) {
+	for _, b := range Names() { // the serversocket backend too
+		t.Run(b, func(t *testing.T) {
+			s := start(t, b, "echo")
+			c := dial(t, s)
+			msg := proto.AppendPattern(nil, 1, 2, 100<<10) // more than one read buffer
+			go c.Write(msg)
+			got := make([]byte, len(msg))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, msg) {
+				t.Fatal("echoed bytes differ")
+			}
+			want := Stats{Open: 1, Accepted: 1, BytesIn: int64(len(msg)), BytesOut: int64(len(msg))}
+			// The net backend counts a write after the peer may have read it.
+			if st := waitStats(s, want); st != want {
+				t.Fatalf("stats %+v, want %+v", st, want)
+			}
+		})
+	}
+}
+
+func TestDiscard(t *testing.T) {
+	for _, b := range Names() { // the serversocket backend too
+		t.Run(b, func(t *testing.T) {
+			s := start(t, b, "discard")
+			c := dial(t, s)
+			if _, err := c.Write([]byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			c.(*net.TCPConn).CloseWrite()
+			n, err := c.Read(make([]byte, 1))
+			if n != 0 || err != io.EOF {
+				t.Fatalf("read %d, %v; want EOF and nothing", n, err)
+			}
+		})
+	}
+}
+
+// TestRESPBadInput checks that a malformed request gets an error reply and
+// closes only its connection.
+func TestRESPBadInput(t *testing.T) {
+	for _, b := range Names() { // the serversocket backend too
+		t.Run(b, func(t *testing.T) {
+			s := start(t, b, "resp")
+			good, bad := dial(t, s), dial(t, s)
+			if _, err := bad.Write([]byte("*1\r\n+PING\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			all, err := io.ReadAll(bad)
+			if err != nil {
+				t.Fatalf("bad connection: %v after %q, want EOF", err, all)
+			}
+			if !strings.HasPrefix(string(all), "-ERR Protocol error") {
+				t.Fatalf("bad connection got %q, want a protocol error", all)
+			}
+			r := bufio.NewReader(good)
+			for _, step := range []struct{ req, want string }{
+				{"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\n", "+OK\r\n"},
+				{"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", "$2\r\n"},
+			} {
+				if _, err := good.Write([]byte(step.req)); err != nil {
+					t.Fatal(err)
+				}
+				line, err := r.ReadString('\n')
+				if err != nil || line != step.want {
+					t.Fatalf("good connection: got %q, %v; want %q", line, err, step.want)
+				}
+			}
+		})
+	}
+}
+
+func TestShutdownClosesConns(t *testing.T) {
+	for _, b := range Names() { // the serversocket backend too
+		t.Run(b, func(t *testing.T) {
+			fds := openFDs(t)
+			srv, _ := proto.NewServer("echo", proto.Config{})
+			s, err := Serve(context.Background(), b, srv, "127.0.0.1:0", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := dial(t, s)
+			if _, err := c.Write([]byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := s.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Read(make([]byte, 1)); err == nil {
+				t.Fatal("connection still open after Shutdown")
+			}
+			if st := s.Stats(); st.Open != 0 || st.Accepted != 1 {
+				t.Fatalf("stats %+v after Shutdown, want 1 accepted, none open", st)
+			}
+			c.Close()
+			if now := openFDs(t); now != fds {
+				t.Fatalf("%d descriptors open after Shutdown, %d before Serve", now, fds)
+			}
+		})
+	}
+}
+
+func TestUnknownBackend(t *testing.T) {
+	var ue *UnknownError
+	_, err := Serve(context.Background(), "nope", proto.Echo{}, "127.0.0.1:0", 1)
+	if !errors.As(err, &ue) || ue.Name != "nope" || !strings.Contains(err.Error(), `"loop"`) {
+		t.Fatalf("nope: %v, want an UnknownError listing the backends", err)
+	}
+	for _, want := range []string{"gnet", "loop", "net"} {
+		if !slices.Contains(Names(), want) {
+			t.Errorf("backend %s not registered: %v", want, Names())
+		}
+	}
+}
+
+// waitStats polls s's counters until they equal want or 5 s pass, and
+// returns the last seen.
+func waitStats(s Server, want Stats) Stats {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := s.Stats()
+		if st == want || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// openFDs counts this process's open descriptors (Linux); elsewhere it
+// skips the test.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd to count descriptors")
+	}
+	return len(ents)
+}

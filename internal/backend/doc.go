@@ -1,0 +1,18 @@
+// Package backend serves one of airsock's wire protocols (package
+// internal/proto) on one of several server implementations, so that the CLI
+// (airsock serve) and the benchmarks can put them side by side doing exactly
+// the same work:
+//
+//   - "loop": airsock's own reactor, package loop;
+//   - "gnet": github.com/panjf2000/gnet/v2;
+//   - "net": Go's net package, one goroutine per connection;
+//   - "serversocket": the AIR API of package serversocket, over loop.
+//
+// Every backend sets TCP_NODELAY, reads into a 64 KiB buffer, runs the
+// protocol handler inline on the goroutine that read the bytes, and logs
+// nothing per message. Each counts connections and bytes the same way, in
+// per-shard atomic counters (Stats).
+//
+// Backends are found by name in a registry (registry.go); a backend living
+// in its own file adds itself there with Register, as serversocket.go does.
+package backend

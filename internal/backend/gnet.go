@@ -1,0 +1,205 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/airsock/airsock/internal/proto"
+)
+
+// gnetServer is the "gnet" backend: gnet v2 with one SO_REUSEPORT listener
+// per loop on Linux, as the loop backend has. gnet.Conn is a proto.Stream
+// as it is; it is wrapped only to count the bytes Serve writes, since gnet
+// sends them at once.
+type gnetServer struct {
+	gnet.BuiltinEventEngine
+	addr    *net.TCPAddr
+	proto   proto.Server
+	count   counters
+	eng     gnet.Engine
+	started chan struct{} // closed by the first OnTick: every loop is up
+	done    chan struct{} // closed when Run has returned
+	runErr  error         // Run's result, set before done is closed
+}
+
+// gnetStream is a connection's Stream, made once in OnOpen.
+type gnetStream struct {
+	gnet.Conn
+	out int
+}
+
+func (s *gnetStream) Write(p []byte) (int, error) {
+	n, err := s.Conn.Write(p)
+	s.out += n
+	return n, err
+}
+
+func serveGnet(ctx context.Context, cfg Config) (Server, error) {
+	addr, err := fixedPort(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	loops := cfg.Loops
+	if loops <= 0 {
+		loops = runtime.NumCPU()
+	}
+	s := &gnetServer{addr: addr, proto: cfg.Proto, started: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.runErr = gnet.Run(s, "tcp://"+addr.String(),
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(loops),
+			gnet.WithReusePort(runtime.GOOS == "linux"),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithReadBufferCap(ReadBufferSize),
+			gnet.WithTicker(true), // only to learn that start-up is complete
+			gnet.WithLogger(quietLogger{}),
+		)
+	}()
+	select {
+	case <-s.started:
+		return s, nil
+	case <-s.done:
+		err := s.runErr
+		if err == nil {
+			err = errors.New("stopped at start-up")
+		}
+		return nil, fmt.Errorf("gnet: %w", err)
+	case <-ctx.Done():
+		// Run may still be starting: stop it once it has.
+		go func() {
+			select {
+			case <-s.started:
+				s.eng.Stop(context.Background())
+			case <-s.done:
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// fixedPort resolves addr and, for port 0, picks a free port first: with
+// SO_REUSEPORT gnet binds each loop's listener separately, and port 0 would
+// give each loop a different one.
+func fixedPort(addr string) (*net.TCPAddr, error) {
+	ta, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if ta.Port != 0 {
+		return ta, nil
+	}
+	ln, err := net.ListenTCP("tcp", ta)
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr), nil
+}
+
+// OnBoot keeps the engine for Shutdown; it runs on gnet.Run's goroutine.
+func (s *gnetServer) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	return gnet.None
+}
+
+// OnTick first runs once every loop is started, and then never again in
+// practice; it runs on gnet's ticker goroutine.
+func (s *gnetServer) OnTick() (time.Duration, gnet.Action) {
+	select {
+	case <-s.started:
+	default:
+		close(s.started)
+	}
+	return 24 * time.Hour, gnet.None
+}
+
+// OnOpen gives the connection its Stream; it runs on the connection's loop.
+func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	c.SetContext(&gnetStream{Conn: c})
+	s.count.opened()
+	return nil, gnet.None
+}
+
+// OnTraffic serves what arrived; an error closes the connection, which gnet
+// does after sending what is still buffered. It runs on the connection's
+// loop.
+func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
+	st := c.Context().(*gnetStream)
+	st.out = 0
+	in := c.InboundBuffered()
+	err := s.proto.Serve(st)
+	s.count.add(c.Fd(), in-c.InboundBuffered(), st.out)
+	if err != nil {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// OnClose counts the connection gone; it runs on the connection's loop.
+func (s *gnetServer) OnClose(gnet.Conn, error) gnet.Action {
+	s.count.closed()
+	return gnet.None
+}
+
+func (s *gnetServer) Addr() net.Addr { return s.addr }
+
+func (s *gnetServer) Stats() Stats { return s.count.stats() }
+
+// Shutdown asks gnet to stop and waits for Run to return. gnet.Engine.Stop
+// only polls for the end every 500 ms, so the wait is on Run itself and
+// Stop is released when Run has returned. (The package-level gnet.Stop is
+// deprecated in favour of Engine.Stop.)
+func (s *gnetServer) Shutdown(ctx context.Context) error {
+	stopCtx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		s.eng.Stop(stopCtx) // fails harmlessly if already stopped
+	}()
+	var err error
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		// gnet has no harder stop; it closes its connections itself.
+		<-s.done
+		err = ctx.Err()
+	}
+	cancel()
+	<-stopped
+	if err == nil {
+		err = s.runErr
+	}
+	return err
+}
+
+// quietLogger passes gnet's warnings and errors to slog and drops its
+// debug and info lines (gnet's default logger prints to stdout).
+type quietLogger struct{}
+
+func (quietLogger) Debugf(string, ...any) {}
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Warnf(format string, args ...any) {
+	slog.Warn("gnet: " + fmt.Sprintf(format, args...))
+}
+func (quietLogger) Errorf(format string, args ...any) {
+	slog.Error("gnet: " + fmt.Sprintf(format, args...))
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	slog.Error("gnet: fatal: " + fmt.Sprintf(format, args...))
+}
+
+// ProcessGoroutines names the top functions of goroutines that gnet's
+// dependencies start when the package is initialised and keep for the life
+// of the process (ants' default pool). Leak checks in tests ignore them.
+var ProcessGoroutines = []string{
+	"github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers",
+	"github.com/panjf2000/ants/v2.(*poolCommon).ticktock",
+}

@@ -1,0 +1,116 @@
+package backend
+
+import (
+	"context"
+	"io"
+	"net"
+
+	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/loop"
+	"github.com/airsock/airsock/serversocket"
+)
+
+// The "serversocket" backend: the AIR API over airsock's loop. Each accepted
+// Socket gets a SocketData listener that runs the protocol over the socket's
+// zero-copy Peek/Discard and its buffered writes, as an AIR application
+// written for speed would.
+
+func init() { Register("serversocket", serveServerSocket) }
+
+type serverSocketServer struct {
+	engine *loop.Engine
+	ss     *serversocket.ServerSocket
+	count  counters
+}
+
+func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
+	host, port, err := splitHostPort(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	e, err := loop.New(loop.Config{Loops: cfg.Loops, ReadBufferSize: ReadBufferSize})
+	if err != nil {
+		return nil, err
+	}
+	s := &serverSocketServer{engine: e, ss: serversocket.NewOn(e)}
+	s.ss.AddEventListener(serversocket.Connect, func(ev serversocket.Eventer) {
+		s.accept(ev.(*serversocket.ServerSocketConnectEvent).Socket, cfg.Proto)
+	}, 0)
+	if err := s.ss.Bind(port, host); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := s.ss.Listen(0); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// accept wires one connection: runs on its loop goroutine.
+func (s *serverSocketServer) accept(sock *serversocket.Socket, srv proto.Server) {
+	s.count.opened()
+	st := &socketStream{s: sock}
+	shard := sock.RemotePort()
+	sock.AddEventListener(serversocket.SocketData, func(serversocket.Eventer) {
+		in := sock.BytesAvailable()
+		st.out = 0
+		err := srv.Serve(st)
+		s.count.add(shard, in-sock.BytesAvailable(), st.out)
+		if err != nil {
+			sock.Flush()
+			sock.Close()
+			s.count.closed()
+		}
+	}, 0)
+	sock.AddEventListener(serversocket.Close, func(serversocket.Eventer) { s.count.closed() }, 0)
+}
+
+func (s *serverSocketServer) Addr() net.Addr {
+	return &net.TCPAddr{IP: net.ParseIP(s.ss.LocalAddress()), Port: s.ss.LocalPort()}
+}
+
+func (s *serverSocketServer) Stats() Stats { return s.count.stats() }
+
+func (s *serverSocketServer) Shutdown(ctx context.Context) error { return s.engine.Shutdown(ctx) }
+
+// socketStream is a Socket as a proto.Stream; it counts the bytes Serve
+// writes, for Stats.
+type socketStream struct {
+	s   *serversocket.Socket
+	out int
+}
+
+func (st *socketStream) InboundBuffered() int { return st.s.BytesAvailable() }
+
+func (st *socketStream) Peek(n int) ([]byte, error) {
+	if n > st.s.BytesAvailable() {
+		return nil, io.ErrShortBuffer
+	}
+	return st.s.Peek(n)
+}
+
+func (st *socketStream) Discard(n int) (int, error) { return st.s.Discard(n) }
+
+func (st *socketStream) Write(p []byte) (int, error) {
+	n, err := st.s.Write(p)
+	st.out += n
+	return n, err
+}
+
+// splitHostPort parses host:port for ServerSocket.Bind, which takes an IP
+// literal ("" = every IPv4 interface) and a number.
+func splitHostPort(addr string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := net.LookupPort("tcp", portStr)
+	if err != nil {
+		return "", 0, err
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	return host, port, nil
+}

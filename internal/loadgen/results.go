@@ -1,0 +1,104 @@
+package loadgen
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/airsock/airsock/internal/report"
+)
+
+// Results is what a run measured; Run returns it, and it is the caller's. Counts of requests, replies and bytes
+// cover the measured window only: requests sent (or, open loop, due) at or
+// after the end of the warmup and before the end.
+type Results struct {
+	Conns         int   // connections that opened
+	ConnectErrors int64 // dials that failed
+	Errors        int64 // connections that failed or closed early, plus ConnectErrors
+	Sent          int64 // requests sent
+	Received      int64 // replies received
+	Lost          int64 // requests sent and never answered
+	Late          int64 // open loop: sends more than 1 ms behind their intended time
+	BytesSent     int64
+	BytesReceived int64
+	VerifiedBytes int64 // reply bytes checked, warmup included; 0 without Verify
+
+	// Latency holds the latency of every reply in ns: from the send, or in
+	// an open-loop run from the intended send time.
+	Latency *hdrhistogram.Histogram
+
+	Warmup   time.Duration // warmup that elapsed
+	Duration time.Duration // measured window that elapsed
+	Elapsed  time.Duration // the whole run, connect to shutdown
+	CPU      report.CPU    // client (this process's) CPU time over the run
+	Stopped  bool          // ended early by the caller's context
+
+	// Failure is the verification failure that ended the run, if any.
+	Failure *VerifyError
+
+	noReplies bool // discard: throughput is counted in bytes sent
+}
+
+// MsgsPerSec returns replies per second of the measured window. Like every
+// method of Results, it may be called from any goroutine.
+func (r *Results) MsgsPerSec() float64 { return perSec(r.Received, r.Duration) }
+
+// MBPerSec returns reply megabytes (10^6 bytes) per second of the measured
+// window.
+func (r *Results) MBPerSec() float64 { return perSec(r.BytesReceived, r.Duration) / 1e6 }
+
+// Summary returns the results in report's form, for Format and for an
+// interval log. Bytes are reply bytes, or for discard bytes sent.
+func (r *Results) Summary(label string) report.Summary {
+	bytes := r.BytesReceived
+	if r.noReplies {
+		bytes = r.BytesSent
+	}
+	s := report.Summarize(report.Counts{Hist: r.Latency, Bytes: bytes, Errors: r.Errors}, r.Duration)
+	s.Label = label
+	s.ClientCPU = r.CPU
+	return s
+}
+
+func perSec(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// VerifyError is a reply byte that was wrong or never came. It names the
+// connection and the offset of that byte in the connection's inbound
+// stream (0 is the first byte the server sent on it).
+type VerifyError struct {
+	Conn   uint64
+	Offset int64
+	Err    error // the codec's *proto.MismatchError, or why bytes were lost
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("verification failed on connection %d at stream offset %d: %v", e.Conn, e.Offset, e.Err)
+}
+
+func (e *VerifyError) Unwrap() error { return e.Err }
+
+// Snapshot is the progress of a run, passed to Config.Progress.
+type Snapshot struct {
+	Elapsed    time.Duration // since the start
+	Interval   time.Duration // since the previous snapshot
+	Start, End time.Time     // the interval's wall-clock bounds
+	Warmup     bool          // the interval ended before the warmup did
+	Final      bool          // the last snapshot, after the drain
+	Connected  int           // connections open now
+	Sent       int64         // requests sent so far, warmup included
+	Received   int64         // replies so far, warmup included
+	MsgsPerSec float64       // replies per second over the interval
+	MBPerSec   float64       // reply megabytes per second over the interval
+	P50, P99   time.Duration // latency percentiles over the interval (0 if none)
+	Errors     int64         // connection and connect errors so far
+	CPUPercent float64       // client CPU (user+system) over the interval, 100 = one core
+	// Counts are the interval's latencies and reply bytes (measured
+	// requests only), for an interval log. They are the callee's.
+	Counts report.Counts
+}
