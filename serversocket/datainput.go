@@ -158,8 +158,8 @@ func (d *DataInput) ReadDouble() (float64, error) {
 // RangeError #2006. On error dst is returned unchanged and nothing is
 // consumed.
 func (d *DataInput) ReadBytes(dst []byte, offset, length int) ([]byte, error) {
-	if d.src == nil {
-		return dst, errInvalidSocket(nil)
+	if err := d.open(); err != nil {
+		return dst, err
 	}
 	if offset < 0 || length < 0 {
 		return dst, errOutOfBounds()
@@ -213,8 +213,8 @@ func (d *DataInput) ReadUTF() (string, error) {
 // way. Invalid UTF-8 is kept as it is. Fewer than length bytes available is
 // an EOFError with nothing consumed; a negative length is a RangeError.
 func (d *DataInput) ReadUTFBytes(length int) (string, error) {
-	if d.src == nil {
-		return "", errInvalidSocket(nil)
+	if err := d.open(); err != nil {
+		return "", err
 	}
 	if length < 0 {
 		return "", errOutOfBounds()
@@ -237,8 +237,8 @@ func (d *DataInput) ReadUTFBytes(length int) (string, error) {
 // An unknown charset is an ArgumentError #2008 (see lookupCharset for why it
 // is not AIR's silent fallback). Errors consume nothing.
 func (d *DataInput) ReadMultiByte(length int, charset string) (string, error) {
-	if d.src == nil {
-		return "", errInvalidSocket(nil)
+	if err := d.open(); err != nil {
+		return "", err
 	}
 	if length < 0 {
 		return "", errOutOfBounds()
@@ -276,6 +276,20 @@ func utf8Text(b []byte) string {
 		b = b[:i]
 	}
 	return string(b)
+}
+
+// open reports an IOError #2002 when there is no source or it has closed,
+// so that reads of zero bytes fail on a closed socket as others do.
+func (d *DataInput) open() error {
+	if d.src == nil {
+		return errInvalidSocket(nil)
+	}
+	if o, ok := d.src.(interface{ closed() error }); ok {
+		if err := o.closed(); err != nil {
+			return errInvalidSocket(err)
+		}
+	}
+	return nil
 }
 
 // peek returns the first n unread bytes without consuming them, or an

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io"
 	"math"
+	"sync"
 
 	"golang.org/x/text/encoding"
 )
@@ -25,13 +26,15 @@ const maxUTFLength = 65535
 // without a connection every write is an IOError #2002.
 //
 // A write that fails its argument checks writes nothing. The fixed-size
-// writes allocate nothing. A DataOutput belongs to its socket's loop
-// goroutine: call all its methods there (from listeners, typically), never
-// concurrently.
+// writes allocate nothing. A Socket's DataOutput is safe from any goroutine:
+// the socket's lock is held across each typed write, so concurrent writes
+// never interleave within a value (or a WriteUTF's prefix and body). A
+// DataOutput without a lock must not be used concurrently.
 type DataOutput struct {
 	dst     outbound
-	little  bool    // byte order: false is BigEndian
-	scratch [8]byte // encodes fixed-size values; a field so it never escapes per call
+	mu      sync.Locker // if set, held across each write: see Socket
+	little  bool        // byte order: false is BigEndian
+	scratch [8]byte     // encodes fixed-size values; a field so it never escapes per call
 }
 
 // Endian returns BigEndian or LittleEndian, the byte order of the writes.
@@ -50,6 +53,8 @@ func (d *DataOutput) SetEndian(endian string) error {
 
 // WriteBoolean writes one byte: 1 for true, 0 for false.
 func (d *DataOutput) WriteBoolean(v bool) error {
+	d.lock()
+	defer d.unlock()
 	d.scratch[0] = 0
 	if v {
 		d.scratch[0] = 1
@@ -61,6 +66,8 @@ func (d *DataOutput) WriteBoolean(v bool) error {
 // 8 bits; go vet requires io.ByteWriter's WriteByte(byte), and byte(v) keeps
 // the same low 8 bits.
 func (d *DataOutput) WriteByte(v byte) error {
+	d.lock()
+	defer d.unlock()
 	d.scratch[0] = v
 	return d.write(d.scratch[:1])
 }
@@ -68,6 +75,12 @@ func (d *DataOutput) WriteByte(v byte) error {
 // WriteShort writes the low 16 bits of v. It takes an int because AIR has no
 // writeUnsignedShort: 65535 and -1 both write 0xFFFF.
 func (d *DataOutput) WriteShort(v int) error {
+	d.lock()
+	defer d.unlock()
+	return d.writeShort(v)
+}
+
+func (d *DataOutput) writeShort(v int) error {
 	if d.little {
 		binary.LittleEndian.PutUint16(d.scratch[:2], uint16(v))
 	} else {
@@ -81,6 +94,8 @@ func (d *DataOutput) WriteInt(v int32) error { return d.WriteUnsignedInt(uint32(
 
 // WriteUnsignedInt writes an unsigned 32-bit integer.
 func (d *DataOutput) WriteUnsignedInt(v uint32) error {
+	d.lock()
+	defer d.unlock()
 	if d.little {
 		binary.LittleEndian.PutUint32(d.scratch[:4], v)
 	} else {
@@ -94,6 +109,8 @@ func (d *DataOutput) WriteFloat(v float32) error { return d.WriteUnsignedInt(mat
 
 // WriteDouble writes an IEEE 754 double-precision number.
 func (d *DataOutput) WriteDouble(v float64) error {
+	d.lock()
+	defer d.unlock()
 	if d.little {
 		binary.LittleEndian.PutUint64(d.scratch[:8], math.Float64bits(v))
 	} else {
@@ -108,6 +125,8 @@ func (d *DataOutput) WriteDouble(v float64) error {
 // the end is a RangeError #2006; negative values are RangeErrors too. On
 // error nothing is written.
 func (d *DataOutput) WriteBytes(src []byte, offset, length int) error {
+	d.lock()
+	defer d.unlock()
 	if d.dst == nil {
 		return errInvalidSocket(nil)
 	}
@@ -137,7 +156,9 @@ func (d *DataOutput) WriteUTF(s string) error {
 	if len(s) > maxUTFLength {
 		return errOutOfBounds()
 	}
-	if err := d.WriteShort(len(s)); err != nil {
+	d.lock()
+	defer d.unlock()
+	if err := d.writeShort(len(s)); err != nil {
 		return err
 	}
 	return d.writeString(s)
@@ -148,6 +169,8 @@ func (d *DataOutput) WriteUTFBytes(s string) error {
 	if d.dst == nil {
 		return errInvalidSocket(nil)
 	}
+	d.lock()
+	defer d.unlock()
 	return d.writeString(s)
 }
 
@@ -165,14 +188,32 @@ func (d *DataOutput) WriteMultiByte(s, charset string) error {
 	if err != nil {
 		return err
 	}
-	if isUTF8(enc) {
+	var b []byte
+	if !isUTF8(enc) {
+		if b, err = encoding.ReplaceUnsupported(enc.NewEncoder()).Bytes([]byte(s)); err != nil {
+			return errInvalidParameter(err)
+		}
+	}
+	d.lock()
+	defer d.unlock()
+	if b == nil {
 		return d.writeString(s)
 	}
-	b, err := encoding.ReplaceUnsupported(enc.NewEncoder()).Bytes([]byte(s))
-	if err != nil {
-		return errInvalidParameter(err)
-	}
 	return d.write(b)
+}
+
+// lock and unlock guard a whole typed write (the shared scratch array and
+// a WriteUTF's prefix with its body) when the sink is shared by goroutines.
+func (d *DataOutput) lock() {
+	if d.mu != nil {
+		d.mu.Lock()
+	}
+}
+
+func (d *DataOutput) unlock() {
+	if d.mu != nil {
+		d.mu.Unlock()
+	}
 }
 
 // write hands p to the output buffer.

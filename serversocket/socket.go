@@ -82,6 +82,7 @@ func newSocket(e *loop.Engine) *Socket {
 	s.EventDispatcher.target = s
 	s.DataInput.src = (*socketInput)(s)
 	s.DataOutput.dst = (*socketOutput)(s)
+	s.DataOutput.mu = &s.mu
 	s.timeoutMs.Store(DefaultTimeout)
 	s.noDelay.Store(true)
 	s.dataEvent = NewProgressEvent(SocketData, false, false, 0, 0)

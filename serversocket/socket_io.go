@@ -22,6 +22,14 @@ func (in *socketInput) InboundBuffered() int {
 	return 0
 }
 
+// closed reports errNotConnected once the socket has no connection.
+func (in *socketInput) closed() error {
+	if in.conn.Load() == nil {
+		return errNotConnected
+	}
+	return nil
+}
+
 func (in *socketInput) Peek(n int) ([]byte, error) {
 	c := in.conn.Load()
 	if c == nil {
@@ -58,46 +66,37 @@ func (s *Socket) Discard(n int) (int, error) {
 
 // socketOutput is the Socket as DataOutput's sink: a buffer that any
 // goroutine may append to, emptied into the connection at each flush.
+// DataOutput holds s.mu (its mu field) around each typed write, so these
+// methods run with the lock held.
 type socketOutput Socket
 
 func (o *socketOutput) Write(p []byte) (int, error) {
-	s := (*Socket)(o)
-	s.mu.Lock()
+	return appendOutputLocked((*Socket)(o), p)
+}
+
+func (o *socketOutput) WriteString(str string) (int, error) {
+	return appendOutputLocked((*Socket)(o), str)
+}
+
+// appendOutputLocked appends p to the socket's output; s.mu is held.
+func appendOutputLocked[T []byte | string](s *Socket, p T) (int, error) {
 	c := s.conn.Load()
 	if c == nil {
-		s.mu.Unlock()
 		return 0, errNotConnected
 	}
 	s.out = appendPooled(s.out, p)
 	s.written.Add(int64(len(p)))
 	s.scheduleFlushLocked(c)
-	s.mu.Unlock()
 	return len(p), nil
-}
-
-func (o *socketOutput) WriteString(str string) (int, error) {
-	s := (*Socket)(o)
-	s.mu.Lock()
-	c := s.conn.Load()
-	if c == nil {
-		s.mu.Unlock()
-		return 0, errNotConnected
-	}
-	s.out = appendPooled(s.out, str)
-	s.written.Add(int64(len(str)))
-	s.scheduleFlushLocked(c)
-	s.mu.Unlock()
-	return len(str), nil
 }
 
 // Write appends p to the output buffer, for code written against
 // io.Writer; it is WriteBytes(p, 0, 0). Callable on any goroutine.
 func (s *Socket) Write(p []byte) (int, error) {
-	n, err := (*socketOutput)(s).Write(p)
-	if err != nil {
-		return 0, errInvalidSocket(err)
+	if err := s.WriteBytes(p, 0, 0); err != nil {
+		return 0, err
 	}
-	return n, nil
+	return len(p), nil
 }
 
 // appendPooled appends p to b, taking b's memory from the buffer pool so that
