@@ -23,6 +23,11 @@ func (lf *listenFD) ready(poller.Mask) {
 		if e.atCapacity() {
 			lf.unwatch()
 			e.pauseListener(lf)
+			if !e.atCapacity() {
+				// A connection closed between the check and the pause, and
+				// its connClosed may not have seen the listener paused.
+				e.resumePaused()
+			}
 			return
 		}
 		fd, sa, err := acceptConn(lf.fd)

@@ -144,3 +144,38 @@ func TestAsyncWriteQueueFull(t *testing.T) {
 		t.Fatalf("after draining: got %q, %v; want \"again\"", again[:], err)
 	}
 }
+
+// TestAsyncWriteThenClose: AsyncWrites and a Close from another goroutine
+// keep their order: every byte written before Close arrives, then EOF.
+func TestAsyncWriteThenClose(t *testing.T) {
+	e := newEngine(t, Config{Loops: 2})
+	opened := make(chan *Conn, 1)
+	closed := make(chan error, 1)
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{
+		Open:  func(c *Conn) { opened <- c },
+		Close: func(_ *Conn, err error) { closed <- err },
+	})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	c := recv(t, opened, "OnOpen")
+	var want []byte
+	for i := range 100 {
+		p := pattern(10_000, uint64(i))
+		if err := c.AsyncWrite(p); err != nil {
+			t.Fatalf("AsyncWrite %d: %v", i, err)
+		}
+		want = append(want, p...)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if d := diff(got, want); d != "" {
+		t.Fatalf("client got: %s", d)
+	}
+	if err := recv(t, closed, "OnClose"); err != nil {
+		t.Fatalf("OnClose err = %v, want nil", err)
+	}
+}

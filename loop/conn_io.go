@@ -34,9 +34,9 @@ func (c *Conn) ready(m poller.Mask) {
 // leftovers the bytes stay in the loop's shared buffer; with leftovers they
 // are appended to the connection's ring so the handler sees one stream.
 func (l *eventLoop) read(c *Conn) {
-	var n int
 	var err error
 	if c.in.Len() == 0 {
+		var n int
 		n, err = unix.Read(c.fd, l.readBuf)
 		if n > 0 {
 			c.window = l.readBuf[:n]
@@ -44,7 +44,7 @@ func (l *eventLoop) read(c *Conn) {
 			err = io.EOF
 		}
 	} else {
-		n, err = c.in.ReadFd(c.fd)
+		_, err = c.in.ReadFd(c.fd)
 	}
 	if err != nil {
 		switch {

@@ -34,16 +34,21 @@ type dialState struct {
 // not block. Host names are resolved on the calling goroutine. Safe from
 // any goroutine.
 func (e *Engine) DialAsync(network, address string, h Handler, opts DialOptions, done func(*Conn, error)) error {
+	_, err := e.dialAsync(network, address, h, opts, done)
+	return err
+}
+
+func (e *Engine) dialAsync(network, address string, h Handler, opts DialOptions, done func(*Conn, error)) (*Conn, error) {
 	if e.closed.Load() {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	ep, err := resolve(network, address)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fd, err := newSocket(ep.family, unix.SOCK_STREAM)
 	if err != nil {
-		return os.NewSyscallError("socket", err)
+		return nil, os.NewSyscallError("socket", err)
 	}
 	fail := func(err error) error {
 		unix.Close(fd)
@@ -52,18 +57,23 @@ func (e *Engine) DialAsync(network, address string, h Handler, opts DialOptions,
 	if opts.LocalAddr != "" {
 		local, err := resolve(network, opts.LocalAddr)
 		if err != nil {
-			return fail(err)
+			return nil, fail(err)
 		}
 		if err := unix.Bind(fd, local.sa); err != nil {
-			return fail(os.NewSyscallError("bind", err))
+			return nil, fail(os.NewSyscallError("bind", err))
 		}
 	}
 	if err := setNoDelay(fd, ep.family, !e.cfg.Nagle); err != nil {
-		return fail(err)
+		return nil, fail(err)
 	}
 	err = unix.Connect(fd, ep.sa)
 	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
-		return fail(os.NewSyscallError("connect", err))
+		return nil, fail(os.NewSyscallError("connect", err))
+	}
+	e.dialMu.RLock()
+	defer e.dialMu.RUnlock()
+	if e.closed.Load() {
+		return nil, fail(ErrClosed)
 	}
 	l := e.pickLoop()
 	c := l.newConn(fd, ep.family, h)
@@ -75,7 +85,7 @@ func (e *Engine) DialAsync(network, address string, h Handler, opts DialOptions,
 		c.state = stateNew // connected at once, as unix sockets usually are
 	}
 	l.submit(task{kind: taskFunc, fn: func() { l.startDial(c, opts.Timeout) }})
-	return nil
+	return c, nil
 }
 
 // Dial connects to address and waits for the outcome, or for ctx. It is
@@ -90,7 +100,7 @@ func (e *Engine) Dial(ctx context.Context, network, address string, h Handler, o
 	if dl, ok := ctx.Deadline(); ok && (opts.Timeout <= 0 || time.Until(dl) < opts.Timeout) {
 		opts.Timeout = max(time.Until(dl), time.Nanosecond)
 	}
-	err := e.DialAsync(network, address, h, opts, func(c *Conn, err error) { ch <- result{c, err} })
+	c, err := e.dialAsync(network, address, h, opts, func(c *Conn, err error) { ch <- result{c, err} })
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +110,8 @@ func (e *Engine) Dial(ctx context.Context, network, address string, h Handler, o
 	case <-ctx.Done():
 		// The timer, set from the deadline, ends the dial; a cancel without
 		// one leaves a connection that may still open: close it if it does.
+		l := c.loop
+		l.submit(task{kind: taskFunc, fn: func() { l.failDial(c, ctx.Err()) }})
 		go func() {
 			if r := <-ch; r.c != nil {
 				r.c.Close()
@@ -154,7 +166,7 @@ func (l *eventLoop) dialDone(c *Conn) {
 
 // failDial ends a dial that did not connect.
 func (l *eventLoop) failDial(c *Conn, err error) {
-	if c.state != stateConnecting {
+	if c.state != stateConnecting && (c.state != stateNew || c.dial == nil) {
 		return
 	}
 	d := c.dial

@@ -21,6 +21,7 @@ type Engine struct {
 	anyPaused atomic.Bool
 
 	closed       atomic.Bool
+	dialMu       sync.RWMutex // DialAsync holds it from the closed check to its submit
 	shutdownOnce sync.Once
 	stopped      chan struct{} // closed when every loop has exited
 }
@@ -94,6 +95,11 @@ func (e *Engine) connClosed() {
 	if !e.anyPaused.Load() || e.atCapacity() {
 		return
 	}
+	e.resumePaused()
+}
+
+// resumePaused re-watches every listener stopped at MaxConns.
+func (e *Engine) resumePaused() {
 	e.mu.Lock()
 	paused := e.paused
 	e.paused = nil
@@ -117,7 +123,9 @@ func (e *Engine) connClosed() {
 // Never call it on a loop goroutine.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.shutdownOnce.Do(func() {
+		e.dialMu.Lock()
 		e.closed.Store(true)
+		e.dialMu.Unlock()
 		e.mu.Lock()
 		lns := make([]*Listener, 0, len(e.listeners))
 		for ln := range e.listeners {

@@ -10,9 +10,6 @@ var (
 	// ErrQueueFull is returned by AsyncWrite when the loop's cross-goroutine
 	// queue holds its limit of bytes; the write was not queued.
 	ErrQueueFull = errors.New("loop: async write queue full")
-	// ErrInboundLimit is the close reason when the peer sent more than the
-	// inbound limit while the handler consumed nothing.
-	ErrInboundLimit = errors.New("loop: inbound limit exceeded")
 )
 
 // timeoutError is returned when a dial, idle, or write timer expires. It

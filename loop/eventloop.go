@@ -207,7 +207,8 @@ func (l *eventLoop) setInterest(c *Conn, m poller.Mask) {
 // flushDirty sends the output of connections written from outside their own
 // callbacks (broadcasts, tasks, timers).
 func (l *eventLoop) flushDirty() {
-	for i, c := range l.dirty {
+	for i := 0; i < len(l.dirty); i++ { // flush may dirty more (OnOutput writes)
+		c := l.dirty[i]
 		c.dirty = false
 		l.dirty[i] = nil
 		if c.state != stateClosed {

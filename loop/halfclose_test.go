@@ -128,3 +128,37 @@ func reverseGroups(b []byte) []byte {
 	}
 	return out
 }
+
+// TestUnconsumedAtEOF: bytes the handler left unconsumed when the peer
+// half-closed can still be read in OnClose, and the reply written there
+// is delivered.
+func TestUnconsumedAtEOF(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	closed := make(chan error, 1)
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{
+		Data: func(*Conn) {}, // consume nothing
+		Close: func(c *Conn, err error) {
+			b, _ := c.Next(-1)
+			c.Write(reverseGroups(b))
+			closed <- err
+		},
+	})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	payload := pattern(300_000, 12)
+	if _, err := nc.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := recv(t, closed, "OnClose"); err != io.EOF {
+		t.Fatalf("OnClose err = %v, want io.EOF", err)
+	}
+	if d := diff(reply, reverseGroups(payload)); d != "" {
+		t.Fatalf("reply: %s", d)
+	}
+}

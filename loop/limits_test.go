@@ -62,6 +62,7 @@ func TestMaxInbound(t *testing.T) {
 		if maxSeen > maxIn+rbs {
 			t.Errorf("OnData saw %d bytes buffered, more than MaxInbound+ReadBufferSize = %d", maxSeen, maxIn+rbs)
 		}
+		t.Logf("InboundBuffered() = %d at the limit (MaxInbound %d)", c.InboundBuffered(), maxIn)
 		if c.interest&poller.Readable != 0 {
 			t.Errorf("still reading past MaxInbound (interest %v)", c.interest)
 		}
@@ -129,6 +130,7 @@ func TestWriteHighWater(t *testing.T) {
 		t.Fatalf("echo: %s", d)
 	}
 	onLoop(t, c, func(*Conn) {
+		t.Logf("most pending output seen: %d bytes (high water %d)", maxOut, hw)
 		if maxOut > hw+rbs {
 			t.Errorf("pending output reached %d, want <= WriteHighWater+ReadBufferSize = %d", maxOut, hw+rbs)
 		}
@@ -185,7 +187,7 @@ func TestMaxConns(t *testing.T) {
 // TestIdleTimeout: an idle connection is closed with ErrIdleTimeout; one
 // with steady traffic is not.
 func TestIdleTimeout(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	const idle = 500 * time.Millisecond
 	e := newEngine(t, Config{Loops: 1, IdleTimeout: idle})
 	type opened struct {
 		c    *Conn
@@ -204,7 +206,7 @@ func TestIdleTimeout(t *testing.T) {
 	recv(t, opens, "OnOpen (busy)")
 
 	// Traffic on busyC every idle/10 until the idle connection has closed
-	// and then three more idle periods have passed.
+	// and then two more idle periods have passed.
 	tick := time.NewTicker(idle / 10)
 	defer tick.Stop()
 	var quietClosed time.Time
@@ -227,7 +229,7 @@ func TestIdleTimeout(t *testing.T) {
 		case <-time.After(waitTimeout):
 			t.Fatal("the idle connection was not closed")
 		}
-		if !quietClosed.IsZero() && time.Since(quietClosed) > 3*idle {
+		if !quietClosed.IsZero() && time.Since(quietClosed) > 2*idle {
 			break
 		}
 	}
@@ -249,7 +251,7 @@ var panicky = Funcs{Data: func(c *Conn) {
 // *PanicError; the loop's other connections and the listener carry on.
 func TestHandlerPanic(t *testing.T) {
 	e := newEngine(t, Config{Loops: 1, Logger: quiet})
-	closed := make(chan closeEvent, 1)
+	closed := make(chan closeEvent, 3) // room for every connection's OnClose
 	h := panicky
 	h.Close = func(c *Conn, err error) { closed <- closeEvent{c, err} }
 	ln := listen(t, e, "tcp", "127.0.0.1:0", h)

@@ -156,3 +156,84 @@ func TestShutdownDeadline(t *testing.T) {
 	}
 	goleak.VerifyNone(t)
 }
+
+// TestShutdownRacingDials: dials started while Shutdown runs each end with
+// their done callback (on success or with an error), and once Shutdown
+// returns no connection is left. The race is between DialAsync's check of
+// the closed flag and its task reaching the loop, so the test repeats it;
+// it is cheap, and usually hits the window within a few rounds.
+func TestShutdownRacingDials(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			address := "127.0.0.1:0"
+			if network == "unix" {
+				address = filepath.Join(t.TempDir(), "s.sock")
+			}
+			for round := 0; round < 30; round++ {
+				if !shutdownRacingDials(t, network, address, round) {
+					return
+				}
+			}
+		})
+	}
+}
+
+func shutdownRacingDials(t *testing.T, network, address string, round int) bool {
+	e, err := New(Config{Loops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := e.Listen(network, address, Funcs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := ln.Addr().String()
+	var started, finished atomic.Int64
+	stop := make(chan struct{})
+	dialers := make(chan struct{}, 4)
+	for range 4 {
+		go func() {
+			defer func() { dialers <- struct{}{} }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := e.DialAsync(network, target, Funcs{}, DialOptions{}, func(*Conn, error) { finished.Add(1) })
+				if err != nil {
+					return // ErrClosed once Shutdown began, or out of resources
+				}
+				started.Add(1)
+			}
+		}()
+	}
+	res := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		res <- e.Shutdown(ctx)
+	}()
+	select {
+	case err := <-res:
+		close(stop)
+		for range 4 {
+			recv(t, dialers, "a dialling goroutine")
+		}
+		if err != nil {
+			t.Errorf("round %d: Shutdown: %v", round, err)
+		}
+		if s, f := started.Load(), finished.Load(); s != f {
+			t.Errorf("round %d: %d dials started, %d done callbacks after Shutdown returned", round, s, f)
+		}
+		if n := e.Conns(); n != 0 {
+			t.Errorf("round %d: Conns() = %d after Shutdown returned", round, n)
+		}
+		return !t.Failed()
+	case <-time.After(waitTimeout):
+		close(stop)
+		t.Errorf("round %d: Shutdown with a 3 s deadline did not return in %v (Conns %d, %d dials started, %d done)",
+			round, waitTimeout, e.Conns(), started.Load(), finished.Load())
+		return false
+	}
+}

@@ -67,8 +67,7 @@ func (l *eventLoop) stallCheck(c *Conn) {
 // (on the loop goroutine) first. It must be called on the loop goroutine.
 func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 	l := c.loop
-	var t *timer
-	t = newTimer(func() {
+	t := newTimer(func() {
 		if c.state == stateOpen {
 			l.runFunc(c, f)
 		}

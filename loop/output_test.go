@@ -1,0 +1,263 @@
+package loop
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"time"
+)
+
+// The output-side API: OutputWatcher, WriteThrough, AsyncWrite's bound at
+// the high-water mark, WriteTimeout; and the per-connection extras
+// SetHandler, AfterFunc, and panics outside OnData.
+
+// streamer sends chunks one at a time, the next whenever OnOutput reports
+// the previous one all sent: the way a handler streams a large body
+// without buffering it.
+type streamer struct {
+	chunks [][]byte
+	next   int // loop goroutine only
+}
+
+func (s *streamer) OnOpen(c *Conn)     { s.send(c) }
+func (s *streamer) OnData(c *Conn)     { c.Discard(-1) }
+func (*streamer) OnClose(*Conn, error) {}
+
+func (s *streamer) OnOutput(c *Conn, pending int) {
+	if pending == 0 {
+		s.send(c)
+	}
+}
+
+func (s *streamer) send(c *Conn) {
+	if s.next < len(s.chunks) {
+		c.Write(s.chunks[s.next])
+		s.next++
+	}
+}
+
+// TestOutputWatcherStreams: a body written chunk by chunk from OnOutput
+// arrives whole. Each OnOutput runs inside a flush; the chunk it writes
+// must be flushed too, also when that flush is the end-of-iteration flush
+// of connections written outside their callbacks.
+func TestOutputWatcherStreams(t *testing.T) {
+	const chunks, size = 256, 4 << 10
+	e := newEngine(t, Config{Loops: 1})
+	body := pattern(chunks*size, 40)
+	s := &streamer{}
+	for i := 0; i < chunks; i++ {
+		s.chunks = append(s.chunks, body[i*size:(i+1)*size])
+	}
+	ln := listen(t, e, "tcp", "127.0.0.1:0", s)
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	got := make([]byte, len(body))
+	n, err := io.ReadFull(nc, got)
+	if err != nil {
+		t.Fatalf("client got %d of %d bytes (%d of %d chunks): %v", n, len(body), n/size, chunks, err)
+	}
+	if d := diff(got, body); d != "" {
+		t.Fatalf("body: %s", d)
+	}
+}
+
+// TestWriteThrough: WriteThrough echoes, and queues behind output already
+// written in the same callback instead of overtaking it.
+func TestWriteThrough(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Data: func(c *Conn) {
+		b, _ := c.Next(-1)
+		c.Write([]byte("<"))
+		c.WriteThrough(b)
+		c.WriteThrough([]byte(">"))
+	}})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	msg := pattern(300_000, 41)
+	for i := range msg {
+		msg[i] = 'a' + msg[i]%26 // no '<' or '>' in the payload
+	}
+	go nc.Write(msg) // a failed write shows as a short read below
+	// Each OnData's bytes come back as "<" bytes ">", frames in order.
+	r := bufio.NewReader(nc)
+	var unframed []byte
+	for len(unframed) < len(msg) {
+		if b, err := r.ReadByte(); err != nil || b != '<' {
+			t.Fatalf("after %d bytes: got %q, %v; want the start of a frame", len(unframed), b, err)
+		}
+		frame, err := r.ReadBytes('>')
+		if err != nil {
+			t.Fatalf("after %d bytes: unterminated frame: %v", len(unframed), err)
+		}
+		if bytes.IndexByte(frame, '<') >= 0 {
+			t.Fatalf("after %d bytes: a frame inside a frame: WriteThrough overtook queued output", len(unframed))
+		}
+		unframed = append(unframed, frame[:len(frame)-1]...)
+	}
+	if d := diff(unframed, msg); d != "" {
+		t.Fatalf("echo: %s", d)
+	}
+}
+
+// TestAsyncWriteHighWater: AsyncWrite onto a connection whose peer does
+// not read fails with ErrQueueFull once the pending output reaches
+// WriteHighWater; what was accepted arrives intact when the peer reads.
+func TestAsyncWriteHighWater(t *testing.T) {
+	const hw, chunk, most = 256 << 10, 64 << 10, 64 << 20
+	e := newEngine(t, Config{Loops: 1, WriteHighWater: hw})
+	opened := make(chan *Conn, 1)
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Open: func(c *Conn) { opened <- c }})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	c := recv(t, opened, "OnOpen")
+
+	var sent []byte
+	for {
+		p := pattern(chunk, uint64(len(sent)))
+		err := c.AsyncWrite(p)
+		if errors.Is(err, ErrQueueFull) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("AsyncWrite: %v", err)
+		}
+		sent = append(sent, p...)
+		if len(sent) > most {
+			t.Fatalf("AsyncWrite took %d bytes for a peer that does not read", len(sent))
+		}
+		// One write at a time reaches the loop, so only the connection's
+		// backlog, never the queue's byte limit, can refuse the next.
+		onLoop(t, c, func(*Conn) {})
+	}
+	onLoop(t, c, func(c *Conn) {
+		if n := c.OutboundBuffered(); n < hw {
+			t.Errorf("ErrQueueFull with %d bytes pending, below WriteHighWater %d", n, hw)
+		}
+	})
+	got := make([]byte, len(sent))
+	if _, err := io.ReadFull(nc, got); err != nil {
+		t.Fatalf("client read: %v", err)
+	}
+	if d := diff(got, sent); d != "" {
+		t.Fatalf("accepted writes: %s", d)
+	}
+	if err := c.AsyncWrite([]byte("more")); err != nil {
+		t.Fatalf("AsyncWrite after the peer read everything: %v", err)
+	}
+}
+
+// TestWriteTimeout: a connection whose peer stops reading is closed with
+// ErrWriteTimeout once its pending output has not moved for WriteTimeout.
+func TestWriteTimeout(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1, WriteTimeout: 300 * time.Millisecond})
+	closed := make(chan error, 1)
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{
+		Open:  func(c *Conn) { c.Write(make([]byte, 16<<20)) },
+		Close: func(_ *Conn, err error) { closed <- err },
+	})
+	dialClient(t, "tcp", ln.Addr().String()) // never reads
+	err := recv(t, closed, "OnClose")
+	if !errors.Is(err, ErrWriteTimeout) || !IsTimeout(err) {
+		t.Fatalf("OnClose err = %v, want ErrWriteTimeout", err)
+	}
+}
+
+// upper writes back what it gets in upper case: the handler SetHandler
+// switches to.
+type upper struct{ closed chan error }
+
+func (upper) OnOpen(*Conn) {}
+func (upper) OnData(c *Conn) {
+	b, _ := c.Next(-1)
+	c.Write(bytes.ToUpper(b))
+}
+func (u upper) OnClose(_ *Conn, err error) { u.closed <- err }
+
+// TestSetHandler: after SetHandler, the connection's next events go to the
+// new handler, including bytes left unconsumed by the old one.
+func TestSetHandler(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	u := upper{closed: make(chan error, 1)}
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{
+		Data: func(c *Conn) {
+			b, _ := c.Peek(-1)
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				c.Write(b[:i+1]) // echo up to the newline; the rest is the new handler's
+				c.Discard(i + 1)
+				c.SetHandler(u)
+			}
+		},
+		Close: func(*Conn, error) { t.Error("the old handler's OnClose ran") },
+	})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	if _, err := nc.Write([]byte("upgrade\nabc")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len("upgrade\n"))
+	if _, err := io.ReadFull(nc, got); err != nil || string(got) != "upgrade\n" {
+		t.Fatalf("got %q, %v; want the old handler's echo", got, err)
+	}
+	// "abc" waits unconsumed until more data comes: the new handler gets
+	// it together with "def".
+	if _, err := nc.Write([]byte("def")); err != nil {
+		t.Fatal(err)
+	}
+	got = make([]byte, len("ABCDEF"))
+	if _, err := io.ReadFull(nc, got); err != nil || string(got) != "ABCDEF" {
+		t.Fatalf("got %q, %v; want \"ABCDEF\" from the new handler", got, err)
+	}
+	nc.Close()
+	if err := recv(t, u.closed, "the new handler's OnClose"); err != io.EOF {
+		t.Fatalf("OnClose err = %v, want io.EOF", err)
+	}
+}
+
+// TestAfterFunc: a timer's function runs on the loop and its output is
+// sent; a stopped timer never runs.
+func TestAfterFunc(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Open: func(c *Conn) {
+		stop := c.AfterFunc(20*time.Millisecond, func(c *Conn) { c.Write([]byte("stopped timer ran")) })
+		c.AfterFunc(60*time.Millisecond, func(c *Conn) { c.Write([]byte("tick")) })
+		stop()
+	}})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(nc, got); err != nil || string(got) != "tick" {
+		t.Fatalf("got %q, %v; want \"tick\" only", got, err)
+	}
+}
+
+// TestPanicOutsideOnData: panics in OnOpen and in a Run function close the
+// connection with a *PanicError naming the callback.
+func TestPanicOutsideOnData(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1, Logger: quiet})
+	closed := make(chan error, 2)
+	opened := make(chan *Conn, 1)
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{
+		Open:  func(c *Conn) { opened <- c },
+		Close: func(_ *Conn, err error) { closed <- err },
+	})
+	dialClient(t, "tcp", ln.Addr().String())
+	c := recv(t, opened, "OnOpen")
+	if err := c.Run(func(*Conn) { panic("in Run") }); err != nil {
+		t.Fatal(err)
+	}
+	var pe *PanicError
+	if err := recv(t, closed, "OnClose"); !errors.As(err, &pe) || pe.Callback != "Run" || pe.Value != "in Run" {
+		t.Fatalf("OnClose err = %v, want *PanicError from Run", err)
+	}
+
+	e2 := newEngine(t, Config{Loops: 1, Logger: quiet})
+	ln2 := listen(t, e2, "tcp", "127.0.0.1:0", Funcs{
+		Open:  func(*Conn) { panic("in OnOpen") },
+		Close: func(_ *Conn, err error) { closed <- err },
+	})
+	nc := dialClient(t, "tcp", ln2.Addr().String())
+	if err := recv(t, closed, "OnClose"); !errors.As(err, &pe) || pe.Callback != "OnOpen" {
+		t.Fatalf("OnClose err = %v, want *PanicError from OnOpen", err)
+	}
+	if _, err := io.ReadAll(nc); err != nil && !isReset(err) {
+		t.Fatalf("client of the panicked connection: %v, want EOF or reset", err)
+	}
+}
