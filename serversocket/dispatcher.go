@@ -1,9 +1,7 @@
 package serversocket
 
 import (
-	"fmt"
 	"reflect"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -152,8 +150,8 @@ func (d *EventDispatcher) WillTrigger(typ string) bool {
 // handler (SetUncaughtErrorHandler) instead of vanishing.
 //
 // A panicking listener is not recovered: the panic goes to the caller, and
-// the remaining listeners do not run. (The socket layer dispatches through a
-// recovering path and closes just that socket.) DispatchEvent allocates
+// the remaining listeners do not run. (For a socket the caller is its loop,
+// which recovers, logs the panic and closes just that socket.) DispatchEvent allocates
 // nothing. Call it on the goroutine that owns d.
 func (d *EventDispatcher) DispatchEvent(e Eventer) bool {
 	ev := e.base()
@@ -175,39 +173,6 @@ func (d *EventDispatcher) DispatchEvent(e Eventer) bool {
 		}
 	}
 	return !ev.defaultPrevented
-}
-
-// dispatchRecover is DispatchEvent for the socket layer: a panic in a
-// listener (or in the uncaught-error handler) is recovered and returned as an
-// error carrying the panic value and stack, so the loop can close only the
-// socket whose listener failed and keep serving the others. The remaining
-// listeners of that dispatch do not run.
-func (d *EventDispatcher) dispatchRecover(e Eventer) (ok bool, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &listenerPanic{typ: e.Type(), value: v, stack: debug.Stack()}
-		}
-	}()
-	return d.DispatchEvent(e), nil
-}
-
-// listenerPanic describes a listener that panicked during dispatchRecover.
-type listenerPanic struct {
-	typ   string // the event type being dispatched
-	value any    // what the listener panicked with
-	stack []byte // the panicking goroutine's stack
-}
-
-// Error says which event type's listener panicked, with what, and where.
-func (p *listenerPanic) Error() string {
-	return fmt.Sprintf("serversocket: %q listener panicked: %v\n%s", p.typ, p.value, p.stack)
-}
-
-// Unwrap returns the panic value if it is an error, so errors.Is and
-// errors.As can examine it.
-func (p *listenerPanic) Unwrap() error {
-	err, _ := p.value.(error)
-	return err
 }
 
 // listeners returns the current snapshot for typ. Callers must not modify it.

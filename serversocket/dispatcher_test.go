@@ -369,40 +369,6 @@ func TestListenerPanicPropagatesFromDispatchEvent(t *testing.T) {
 	t.Fatal("DispatchEvent returned after a listener panic")
 }
 
-func TestDispatchRecoverReturnsPanic(t *testing.T) {
-	var d EventDispatcher
-	r := &recorder{}
-	d.AddEventListener("t", r.fn("before"), 2)
-	d.AddEventListener("t", func(Eventer) { panic(errListener) }, 1)
-	d.AddEventListener("t", r.fn("after"), 0)
-	ok, err := d.dispatchRecover(NewEvent("t", false, false))
-	if ok || err == nil {
-		t.Fatalf("dispatchRecover = %v, %v; want false and an error", ok, err)
-	}
-	r.want(t, "before")
-	if !errors.Is(err, errListener) {
-		t.Errorf("error %v does not wrap the panic value", err)
-	}
-	p, isPanic := errors.AsType[*listenerPanic](err)
-	if !isPanic || p.typ != "t" || !strings.Contains(string(p.stack), "dispatcher_test.go") {
-		t.Errorf("panic record %+v", p)
-	}
-	if !strings.Contains(err.Error(), `"t" listener panicked: listener failed`) {
-		t.Errorf("message %q", err.Error())
-	}
-
-	// A non-error panic value, and a dispatcher that still works afterwards.
-	var d2 EventDispatcher
-	d2.AddEventListener("t", func(Eventer) { panic("boom") }, 0)
-	if _, err := d2.dispatchRecover(NewEvent("t", false, false)); err == nil || errors.Unwrap(err) != nil {
-		t.Errorf("string panic: %v", err)
-	}
-	ok, err = d.dispatchRecover(NewEvent("other", false, true))
-	if !ok || err != nil {
-		t.Fatalf("clean dispatch after a panic: %v, %v", ok, err)
-	}
-}
-
 // TestConcurrentAddRemoveDuringDispatch runs writers on other goroutines
 // while the owner dispatches; -race checks the copy-on-write discipline and
 // every dispatch must see a consistent, ordered snapshot.
@@ -475,9 +441,6 @@ func TestDispatchDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		h.r.calls = h.r.calls[:0]
 		d.DispatchEvent(e)
-		if _, err := d.dispatchRecover(e); err != nil {
-			t.Fatal(err)
-		}
 	})
 	if allocs != 0 {
 		t.Fatalf("dispatch allocates %.1f times", allocs)
@@ -496,8 +459,6 @@ func BenchmarkDispatchEvent(b *testing.B) {
 	e := NewProgressEvent(SocketData, false, false, 1, 0)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := d.dispatchRecover(e); err != nil {
-			b.Fatal(err)
-		}
+		d.DispatchEvent(e)
 	}
 }
