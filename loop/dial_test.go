@@ -183,7 +183,7 @@ func TestDialRefused(t *testing.T) {
 // the deterministic way to make a connect hang without leaving loopback.
 func fullBacklog(t *testing.T) string {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

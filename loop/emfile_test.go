@@ -1,3 +1,7 @@
+// The descriptor limit and /proc are read the Linux way.
+
+//go:build linux
+
 package loop
 
 import (
