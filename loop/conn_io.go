@@ -37,7 +37,7 @@ func (l *eventLoop) read(c *Conn) {
 	var err error
 	if c.in.Len() == 0 {
 		var n int
-		n, err = unix.Read(c.fd, l.readBuf)
+		n, err = sysRead(c.fd, l.readBuf)
 		if n > 0 {
 			c.window = l.readBuf[:n]
 		} else if err == nil {
@@ -242,7 +242,7 @@ func (l *eventLoop) afterWrite(c *Conn) {
 // writeFd writes p once, retrying on EINTR; EAGAIN is a zero-byte write.
 func writeFd(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Write(fd, p)
+		n, err := sysWrite(fd, p)
 		switch {
 		case err == nil:
 			return n, nil

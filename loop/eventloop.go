@@ -71,16 +71,10 @@ func (l *eventLoop) run() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
+	busy := false
 	for !l.finished() {
-		timeout := l.timers.wait(now())
-		// Publish that we may sleep before checking the queue, so that a
-		// producer either sees sleeping and wakes us, or we see its task.
-		l.sleeping.Store(true)
-		if l.tasks.pending.Load() > 0 {
-			timeout = 0
-		}
-		n, err := l.poller.Wait(l.events, timeout)
-		l.sleeping.Store(false)
+		n, err := l.wait(busy)
+		busy = n > 0
 		if err != nil {
 			l.cfg.Logger.Error("loop: poller wait failed", "loop", l.index, "err", err)
 			time.Sleep(10 * time.Millisecond) // never spin on a broken poller
@@ -106,6 +100,33 @@ func (l *eventLoop) run() {
 		l.flushDirty()
 	}
 	l.release()
+}
+
+// wait returns the next batch of ready descriptors. After a busy batch it
+// only polls: under load the next events are usually there already, and a
+// non-blocking poll costs far less than a sleep and a wake-up. Otherwise it
+// sleeps until the nearest timer, or a task, or I/O.
+func (l *eventLoop) wait(busy bool) (int, error) {
+	if busy {
+		n, err := l.poller.Wait(l.events, 0)
+		if n == 0 {
+			runtime.Gosched() // let the goroutines our output woke run first
+		}
+		return n, err
+	}
+	timeout := time.Duration(-1)
+	if len(l.timers) > 0 {
+		timeout = l.timers.wait(now())
+	}
+	// Publish that we may sleep before checking the queue, so that a
+	// producer either sees sleeping and wakes us, or we see its task.
+	l.sleeping.Store(true)
+	if l.tasks.pending.Load() > 0 {
+		timeout = 0
+	}
+	n, err := l.poller.Wait(l.events, timeout)
+	l.sleeping.Store(false)
+	return n, err
 }
 
 // finished reports whether a stopping loop has nothing left to serve.
