@@ -11,56 +11,77 @@ import (
 	"github.com/airsock/airsock/poller"
 )
 
-// ready accepts every pending connection (until EAGAIN) and gives each to a
-// loop. Running out of descriptors or memory must neither spin nor stop
-// the engine: the listener is unwatched and retried after a back-off that
-// doubles up to a second; meanwhile the kernel backlog holds newcomers.
+// acceptBatch bounds the connections one readiness event accepts, so a
+// burst of connects cannot starve the loop's other descriptors; the
+// listener stays readable (level-triggered) and the rest come next turn.
+const acceptBatch = 64
+
+// ready accepts pending connections and gives each to a loop. The handler's
+// OnOpen runs without lf.mu held, so it may close the listener.
 func (lf *listenFD) ready(poller.Mask) {
+	l := lf.loop
+	for range acceptBatch {
+		c, more := lf.acceptOne()
+		if c != nil {
+			if c.loop == l {
+				l.register(c)
+			} else {
+				c.loop.submit(task{kind: taskRegister, c: c})
+			}
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// acceptOne accepts one connection and reports whether to try for another.
+// Running out of descriptors or memory must neither spin nor stop the
+// engine: the listener is unwatched and retried after a back-off that
+// doubles up to a second; meanwhile the kernel backlog holds newcomers.
+func (lf *listenFD) acceptOne() (*Conn, bool) {
 	lf.mu.Lock()
 	defer lf.mu.Unlock()
 	l, e := lf.loop, lf.loop.engine
-	for !lf.closed && lf.watched {
-		if e.atCapacity() {
-			lf.unwatch()
-			e.pauseListener(lf)
-			if !e.atCapacity() {
-				// A connection closed between the check and the pause, and
-				// its connClosed may not have seen the listener paused.
-				e.resumePaused()
-			}
-			return
-		}
-		fd, sa, err := acceptConn(lf.fd)
-		if err != nil {
-			switch {
-			case err == unix.EAGAIN:
-				lf.backoff = 0
-			case err == unix.EINTR, err == unix.ECONNABORTED, err == unix.EPROTO:
-				continue
-			case err == unix.EMFILE, err == unix.ENFILE, err == unix.ENOBUFS, err == unix.ENOMEM:
-				lf.backOff(err)
-			default:
-				l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", os.NewSyscallError("accept", err))
-			}
-			return
-		}
-		family := socketFamily(sa)
-		if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
-			unix.Close(fd)
-			continue
-		}
-		target := l
-		if len(lf.ln.fds) == 1 {
-			target = e.pickLoop()
-		}
-		c := target.newConn(fd, family, lf.handler)
-		c.remote = toAddr(sa)
-		if target == l {
-			l.register(c)
-		} else {
-			target.submit(task{kind: taskRegister, c: c})
-		}
+	if lf.closed || !lf.watched {
+		return nil, false
 	}
+	if e.atCapacity() {
+		lf.unwatch()
+		e.pauseListener(lf)
+		if !e.atCapacity() {
+			// A connection closed between the check and the pause, and
+			// its connClosed may not have seen the listener paused.
+			e.resumePaused()
+		}
+		return nil, false
+	}
+	fd, sa, err := acceptConn(lf.fd)
+	if err != nil {
+		switch {
+		case err == unix.EAGAIN:
+			lf.backoff = 0
+		case err == unix.EINTR, err == unix.ECONNABORTED, err == unix.EPROTO:
+			return nil, true
+		case err == unix.EMFILE, err == unix.ENFILE, err == unix.ENOBUFS, err == unix.ENOMEM:
+			lf.backOff(err)
+		default:
+			l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", os.NewSyscallError("accept", err))
+		}
+		return nil, false
+	}
+	family := socketFamily(sa)
+	if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
+		unix.Close(fd)
+		return nil, true
+	}
+	target := l
+	if len(lf.ln.fds) == 1 {
+		target = e.pickLoop()
+	}
+	c := target.newConn(fd, family, lf.handler)
+	c.remote = toAddr(sa)
+	return c, true
 }
 
 // backOff unwatches lf after a resource error and schedules a retry.

@@ -20,29 +20,61 @@ func (e *PanicError) Error() string {
 // closes only the connection whose handler panicked; the loop goes on.
 
 func (l *eventLoop) recovered(c *Conn, callback string) {
-	r := recover()
-	if r == nil {
-		return
+	if r := recover(); r != nil {
+		l.handlePanic(c, callback, r)
 	}
+}
+
+// handlePanic logs a recovered panic and closes c.
+func (l *eventLoop) handlePanic(c *Conn, callback string, r any) {
 	err := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
 	l.cfg.Logger.Error("loop: handler panic; closing its connection",
 		"callback", callback, "panic", fmt.Sprint(r), "remote", fmt.Sprint(c.remote), "stack", string(err.Stack))
 	l.closeConn(c, err, true)
 }
 
+// While a callback of c runs, l.current is c: its writes need no place on
+// the dirty list, because the loop flushes c as soon as the callback returns.
+
 func (l *eventLoop) callOpen(c *Conn) {
-	defer l.recovered(c, "OnOpen")
+	l.current = c
+	defer l.endCallback(c, "OnOpen")
 	c.handler.OnOpen(c)
 }
 
 func (l *eventLoop) callData(c *Conn) {
-	defer l.recovered(c, "OnData")
+	l.current = c
+	defer l.endCallback(c, "OnData")
 	c.handler.OnData(c)
 }
 
+// endCallback ends a callback of c (deferred): l.current is reset and a
+// panic is recovered.
+func (l *eventLoop) endCallback(c *Conn, callback string) {
+	l.current = nil
+	if r := recover(); r != nil {
+		l.handlePanic(c, callback, r)
+	}
+}
+
+// callOutput reports output progress. A handler that writes its next chunk
+// from OnOutput would otherwise recurse once per chunk for as long as the
+// kernel takes them: a nested report only asks the outer one to go again.
 func (l *eventLoop) callOutput(c *Conn) {
+	if c.inOutput {
+		c.outputAgain = true
+		return
+	}
+	c.inOutput = true
+	defer func() { c.inOutput = false }()
 	defer l.recovered(c, "OnOutput")
-	c.watcher.OnOutput(c, c.OutboundBuffered())
+	for {
+		c.outputAgain = false
+		c.watcher.OnOutput(c, c.OutboundBuffered())
+		if !c.outputAgain || c.state == stateClosed {
+			return
+		}
+	}
 }
 
 // callDialDone runs a dial's completion callback; a panic closes the
@@ -53,7 +85,8 @@ func (l *eventLoop) callDialDone(c *Conn, done func(*Conn, error), arg *Conn, er
 }
 
 func (l *eventLoop) callClose(c *Conn, reason error) {
-	defer l.recovered(c, "OnClose")
+	l.current = c
+	defer l.endCallback(c, "OnClose")
 	c.handler.OnClose(c, reason)
 }
 
@@ -61,7 +94,8 @@ func (l *eventLoop) callClose(c *Conn, reason error) {
 // flushes what it wrote, as after OnData.
 func (l *eventLoop) runFunc(c *Conn, f func(*Conn)) {
 	func() {
-		defer l.recovered(c, "Run")
+		l.current = c
+		defer l.endCallback(c, "Run")
 		f(c)
 	}()
 	if c.state == stateOpen {

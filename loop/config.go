@@ -24,9 +24,10 @@ type Config struct {
 	// Nagle leaves Nagle's algorithm on. By default TCP_NODELAY is set on
 	// every TCP connection, because the loop already coalesces writes.
 	Nagle bool
-	// MaxConns caps the connections open on the engine (accepted and dialled).
-	// At the cap, listeners stop accepting and the kernel backlog holds
-	// newcomers until a connection closes. Default: no cap.
+	// MaxConns caps accepting: while this many connections are open on the
+	// engine (dialled ones count too, but dials are never refused),
+	// listeners stop accepting and the kernel backlog holds newcomers until
+	// a connection closes. Default: no cap.
 	MaxConns int
 	// MaxInbound caps the unconsumed input kept per connection. When a
 	// handler leaves this much unconsumed, the loop stops reading that

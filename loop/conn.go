@@ -42,19 +42,23 @@ type Conn struct {
 	out    buffer.Ring
 
 	readPausedOut bool // output reached WriteHighWater: reading waits for WriteLowWater
+	inOutput      bool // OnOutput is running (see callOutput)
+	outputAgain   bool // progress was made while OnOutput ran
 	dirty         bool // on the loop's flush list
 	shutWrite     bool // CloseWrite requested: shut down once out drains
 	writeClosed   bool // no more writes accepted
 	closeQueued   atomic.Bool
+	writeShut     atomic.Bool  // CloseWrite was called: AsyncWrite refuses
 	backlog       atomic.Int64 // out.Len() as of the last flush, for AsyncWrite's bound
 	ctx           any
 	local         net.Addr
 	remote        net.Addr
 	dial          *dialState
 	idle          *timer
-	lastActivity  int64  // loop time of the last byte moved either way
-	lastProgress  int64  // loop time the pending output last moved
-	stall         *timer // WriteTimeout watchdog while output is pending
+	lastActivity  int64    // loop time of the last byte moved either way
+	lastProgress  int64    // loop time the pending output last moved
+	stall         *timer   // WriteTimeout watchdog while output is pending
+	userTimers    []*timer // AfterFunc timers still scheduled
 }
 
 // Context returns the value set by SetContext (or given to Dial).
@@ -63,7 +67,10 @@ func (c *Conn) Context() any { return c.ctx }
 // SetContext attaches a value of the caller's to the connection.
 func (c *Conn) SetContext(v any) { c.ctx = v }
 
-// Fd returns the connection's file descriptor. Do not close it.
+// Fd returns the connection's file descriptor, for socket options. Do not
+// close or dup it: the loop closes it without deregistering first, relying
+// on the kernel dropping a closed descriptor from the poller, which a dup
+// would prevent.
 func (c *Conn) Fd() int { return c.fd }
 
 // LocalAddr returns the local address. Safe from any goroutine once OnOpen has run.
@@ -212,6 +219,7 @@ func (c *Conn) CloseWrite() error {
 		return ErrClosed
 	}
 	c.writeClosed = true
+	c.writeShut.Store(true)
 	c.shutWrite = true
 	return c.loop.flush(c)
 }
@@ -233,9 +241,9 @@ func (c *Conn) Close() error {
 // made. It fails with ErrQueueFull, queueing nothing, when the loop's queue
 // holds Config.AsyncQueueBytes or the connection's unsent output has reached
 // Config.WriteHighWater (a peer that does not read), and with ErrClosed
-// after Close.
+// after Close or CloseWrite.
 func (c *Conn) AsyncWrite(p []byte) error {
-	if c.closeQueued.Load() {
+	if c.closeQueued.Load() || c.writeShut.Load() {
 		return ErrClosed
 	}
 	if c.backlog.Load() >= int64(c.loop.cfg.WriteHighWater) {

@@ -70,8 +70,8 @@ func (e *Engine) dialAsync(network, address string, h Handler, opts DialOptions,
 	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
 		return nil, fail(os.NewSyscallError("connect", err))
 	}
-	e.dialMu.RLock()
-	defer e.dialMu.RUnlock()
+	e.lifeMu.RLock()
+	defer e.lifeMu.RUnlock()
 	if e.closed.Load() {
 		return nil, fail(ErrClosed)
 	}
@@ -132,7 +132,7 @@ func (l *eventLoop) startDial(c *Conn, timeout time.Duration) {
 		l.timers.schedule(c.dial.timer, now()+int64(timeout))
 	}
 	l.register(c)
-	if c.state == stateOpen && c.dial != nil {
+	if c.state != stateConnecting {
 		l.dialDone(c)
 	}
 }
@@ -150,17 +150,21 @@ func (l *eventLoop) finishDial(c *Conn) {
 	}
 	l.timers.stop(c.dial.timer)
 	l.open(c)
-	if c.state == stateOpen {
-		l.dialDone(c)
-	}
+	l.dialDone(c)
 }
 
-// dialDone reports a successful dial; OnOpen has already run.
+// dialDone reports the outcome of a dial whose connect succeeded, after
+// OnOpen: the connection, or ErrClosed if OnOpen closed it (or panicked).
 func (l *eventLoop) dialDone(c *Conn) {
 	d := c.dial
 	c.dial = nil
-	if d.done != nil {
+	if d == nil || d.done == nil {
+		return
+	}
+	if c.state == stateOpen {
 		l.callDialDone(c, d.done, c, nil)
+	} else {
+		l.callDialDone(c, d.done, nil, ErrClosed)
 	}
 }
 

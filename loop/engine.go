@@ -21,7 +21,7 @@ type Engine struct {
 	anyPaused atomic.Bool
 
 	closed       atomic.Bool
-	dialMu       sync.RWMutex // DialAsync holds it from the closed check to its submit
+	lifeMu       sync.RWMutex // read-held by Bind, Serve and DialAsync from their closed check to their hand-off to a loop
 	shutdownOnce sync.Once
 	stopped      chan struct{} // closed when every loop has exited
 }
@@ -123,9 +123,9 @@ func (e *Engine) resumePaused() {
 // Never call it on a loop goroutine.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.shutdownOnce.Do(func() {
-		e.dialMu.Lock()
+		e.lifeMu.Lock()
 		e.closed.Store(true)
-		e.dialMu.Unlock()
+		e.lifeMu.Unlock()
 		e.mu.Lock()
 		lns := make([]*Listener, 0, len(e.listeners))
 		for ln := range e.listeners {

@@ -29,7 +29,8 @@ type eventLoop struct {
 	// the common reply leaves in one write(2) with no per-connection buffer.
 	stage      []byte
 	stageOwner *Conn
-	dirty      []*Conn // connections written or closed outside their own callback
+	dirty      []*Conn // connections written outside their own callback
+	current    *Conn   // whose callback is running; see callOpen
 
 	timers   timerHeap
 	tasks    taskQueue

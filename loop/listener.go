@@ -52,6 +52,8 @@ type listenFD struct {
 // Within one engine, binding a port another of its listeners holds fails
 // with EADDRINUSE, as it would without SO_REUSEPORT. Safe from any goroutine.
 func (e *Engine) Bind(network, address string) (*Listener, error) {
+	e.lifeMu.RLock()
+	defer e.lifeMu.RUnlock()
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -115,9 +117,12 @@ func (ln *Listener) Serve(h Handler, backlog int) error {
 	if backlog <= 0 {
 		backlog = maxBacklog()
 	}
+	e := ln.engine
+	e.lifeMu.RLock()
+	defer e.lifeMu.RUnlock()
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
-	if ln.closed {
+	if ln.closed || e.closed.Load() {
 		return ErrClosed
 	}
 	if ln.listening {

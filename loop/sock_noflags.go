@@ -2,13 +2,20 @@
 
 package loop
 
-import "golang.org/x/sys/unix"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // darwin has no SOCK_NONBLOCK, and x/sys offers no accept4 here: set the flags
-// with a second call. A fork between the two may leak the descriptor into the
-// child; the window is a few instructions wide.
+// with a second call, under the read side of syscall.ForkLock (the lock
+// os/exec takes to fork) as package net does, so no child inherits the
+// descriptor in between.
 
 func newSocket(family, sotype int) (int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	fd, err := unix.Socket(family, sotype, 0)
 	if err != nil {
 		return -1, err
@@ -21,6 +28,8 @@ func newSocket(family, sotype int) (int, error) {
 }
 
 func acceptConn(lfd int) (int, unix.Sockaddr, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	fd, sa, err := unix.Accept(lfd)
 	if err != nil {
 		return -1, nil, err

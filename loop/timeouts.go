@@ -67,11 +67,27 @@ func (l *eventLoop) stallCheck(c *Conn) {
 // (on the loop goroutine) first. It must be called on the loop goroutine.
 func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 	l := c.loop
-	t := newTimer(func() {
+	var t *timer
+	t = newTimer(func() {
+		c.forgetTimer(t)
 		if c.state == stateOpen {
 			l.runFunc(c, f)
 		}
 	})
+	c.userTimers = append(c.userTimers, t)
 	l.timers.schedule(t, now()+int64(d))
-	return func() { l.timers.stop(t) }
+	return func() {
+		l.timers.stop(t)
+		c.forgetTimer(t)
+	}
+}
+
+// forgetTimer drops t from c's AfterFunc timers, which closeFd stops.
+func (c *Conn) forgetTimer(t *timer) {
+	for i, x := range c.userTimers {
+		if x == t {
+			c.userTimers = append(c.userTimers[:i], c.userTimers[i+1:]...)
+			return
+		}
+	}
 }

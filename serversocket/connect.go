@@ -31,10 +31,7 @@ func (s *Socket) Connect(host string, port int) error {
 	s.flushScheduled = false
 	s.mu.Unlock()
 	if old != nil {
-		if len(out) > 0 {
-			old.AsyncWrite(out)
-		}
-		old.Close()
+		closeAfter(old, out)
 	}
 	address := net.JoinHostPort(host, strconv.Itoa(port))
 	h := &dialHandler{s: s, gen: gen}

@@ -196,14 +196,22 @@ func (s *Socket) Close() error {
 	s.out = nil
 	s.flushScheduled = false
 	s.mu.Unlock()
-	if len(out) > 0 {
-		c.AsyncWrite(out)
-	}
-	if cap(out) > 0 {
-		buffer.Default.Put(out[:cap(out)])
-	}
-	c.Close()
+	closeAfter(c, out)
 	return nil
+}
+
+// closeAfter sends out on c, then closes c. Run, unlike AsyncWrite, is never
+// refused for backpressure, so nothing written before Close is dropped.
+func closeAfter(c *loop.Conn, out []byte) {
+	if len(out) == 0 {
+		c.Close()
+		return
+	}
+	c.Run(func(c *loop.Conn) {
+		c.Write(out)
+		buffer.Default.Put(out[:cap(out)])
+		c.Close()
+	})
 }
 
 // socketHandler is the Socket as its connection's loop.Handler.
@@ -231,8 +239,11 @@ func (h *socketHandler) OnData(c *loop.Conn) {
 // OnOutput dispatches OutputProgress as output drains.
 func (h *socketHandler) OnOutput(c *loop.Conn, pending int) {
 	s := (*Socket)(h)
+	if s.conn.Load() != c { // an old connection still draining
+		return
+	}
 	s.pending.Store(int64(pending))
-	if !s.HasEventListener(OutputProgress) || s.conn.Load() != c {
+	if !s.HasEventListener(OutputProgress) {
 		return
 	}
 	s.outEvent.BytesPending = pending
