@@ -48,6 +48,12 @@ type Config struct {
 	// this long (a peer that stopped reading), with ErrWriteTimeout. It also
 	// bounds how long a closing connection may take to drain. Default: 30 s.
 	WriteTimeout time.Duration
+	// LingerTimeout bounds how long a gracefully closed connection, its
+	// output all sent and a FIN after it, waits for the peer to close too,
+	// dropping any input meanwhile; closing at once with unread input would
+	// make the kernel reset the connection and discard output the peer has
+	// not read yet. Negative: close at once. Default: 2 s.
+	LingerTimeout time.Duration
 	// Logger receives reports of recovered panics, accept back-offs and
 	// other trouble no caller can be told about. Default: slog.Default().
 	Logger *slog.Logger
@@ -75,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 30 * time.Second
+	}
+	if c.LingerTimeout == 0 {
+		c.LingerTimeout = 2 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -43,6 +43,8 @@ type Conn struct {
 
 	readPausedOut bool // output reached WriteHighWater: reading waits for WriteLowWater
 	inOutput      bool // OnOutput is running (see callOutput)
+	peerEOF       bool // the peer has finished sending
+	lingering     bool // closed, output sent, waiting for the peer's FIN (finishClose)
 	outputAgain   bool // progress was made while OnOutput ran
 	dirty         bool // on the loop's flush list
 	shutWrite     bool // CloseWrite requested: shut down once out drains

@@ -25,8 +25,13 @@ func (c *Conn) ready(m poller.Mask) {
 	if m&poller.Writable != 0 && c.interest&poller.Writable != 0 {
 		l.drain(c)
 	}
-	if m&poller.Readable != 0 && c.state == stateOpen && c.interest&poller.Readable != 0 {
-		l.read(c)
+	if m&poller.Readable != 0 && c.interest&poller.Readable != 0 {
+		switch {
+		case c.state == stateOpen:
+			l.read(c)
+		case c.lingering:
+			l.discardInput(c)
+		}
 	}
 }
 
@@ -53,6 +58,7 @@ func (l *eventLoop) read(c *Conn) {
 		case errors.Is(err, buffer.ErrLimit):
 			l.updateReading(c)
 		case err == io.EOF:
+			c.peerEOF = true
 			l.closeConn(c, io.EOF, false)
 		default:
 			l.closeConn(c, syscallError("read", err), true)
@@ -240,8 +246,8 @@ func (l *eventLoop) afterWrite(c *Conn) {
 		c.shutWrite = false
 		unix.Shutdown(c.fd, unix.SHUT_WR)
 	}
-	if c.state == stateClosing && c.writeClosed { // not while OnClose still runs
-		l.closeFd(c)
+	if c.state == stateClosing && c.writeClosed && !c.lingering { // not while OnClose still runs
+		l.finishClose(c)
 		return
 	}
 	l.updateReading(c)
@@ -296,6 +302,39 @@ func (l *eventLoop) closeConn(c *Conn, reason error, hard bool) {
 	if c.state == stateClosing {
 		l.startStallTimer(c)
 	}
+}
+
+// finishClose ends a graceful close once all output is with the kernel.
+// Closing a socket that still has unread input makes the kernel send a
+// reset, which discards whatever of our output the peer has not read yet.
+// So unless the peer has already finished sending (EOF), the close lingers:
+// a FIN goes out after the data, and input is read and dropped until the
+// peer closes too, for at most Config.LingerTimeout.
+func (l *eventLoop) finishClose(c *Conn) {
+	if c.peerEOF || l.cfg.LingerTimeout < 0 {
+		l.closeFd(c)
+		return
+	}
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		l.closeFd(c) // not connected any more: nothing to protect
+		return
+	}
+	c.lingering = true
+	l.setInterest(c, poller.Readable)
+	if c.stall == nil {
+		c.stall = newTimer(func() { l.stallCheck(c) })
+	}
+	l.timers.schedule(c.stall, now()+int64(l.cfg.LingerTimeout))
+}
+
+// discardInput reads and drops a lingering connection's input until the
+// peer's EOF (or an error), then closes it.
+func (l *eventLoop) discardInput(c *Conn) {
+	n, err := sysRead(c.fd, l.readBuf)
+	if n > 0 || err == unix.EAGAIN || err == unix.EINTR {
+		return
+	}
+	l.closeFd(c) // EOF, or an error: either way the peer is done
 }
 
 // closeFd closes c's descriptor and frees what it holds. Closing drops the

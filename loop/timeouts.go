@@ -47,6 +47,10 @@ func (l *eventLoop) startStallTimer(c *Conn) {
 }
 
 func (l *eventLoop) stallCheck(c *Conn) {
+	if c.lingering {
+		l.closeFd(c) // the linger time is up
+		return
+	}
 	if c.state == stateClosed || c.out.Len() == 0 {
 		return
 	}

@@ -43,10 +43,9 @@ func (w *worker) tick() {
 	w.anchor = nil // this timer has fired
 	g := w.gen
 	now := g.now()
-	if !g.sending(now) {
-		return
-	}
 	end := g.end.Load()
+	// Past the end (or after a stop) the requests that fell due before it
+	// are still sent, late: a starved generator must not undercount.
 	next := int64(math.MaxInt64)
 	// By index: a failed write closes its connection at once, and OnClose
 	// takes it out of w.clients (moving the last one into its place).
@@ -55,7 +54,7 @@ func (w *worker) tick() {
 			next = t
 		}
 	}
-	if next != math.MaxInt64 && len(w.clients) > 0 {
+	if g.sending(now) && next != math.MaxInt64 && len(w.clients) > 0 {
 		w.arm(time.Duration(max(next-now, 0)))
 	}
 }

@@ -322,7 +322,7 @@ func TestProcessCPU(t *testing.T) {
 			t.Fatalf("CPU time went backwards: %+v", used)
 		}
 		if used.UserSec > 0 {
-			if got := used.MicrosPerMsg(10); got != (used.UserSec+used.SysSec)*1e5 {
+			if got, want := used.MicrosPerMsg(10), (used.UserSec+used.SysSec)*1e5; math.Abs(got-want) > 1e-9*want {
 				t.Fatalf("MicrosPerMsg %v", got)
 			}
 			break
