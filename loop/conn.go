@@ -42,6 +42,7 @@ type Conn struct {
 	out    buffer.Ring
 
 	readPausedOut bool // output reached WriteHighWater: reading waits for WriteLowWater
+	readPausedIn  bool // unconsumed input reached MaxInbound
 	inOutput      bool // OnOutput is running (see callOutput)
 	peerEOF       bool // the peer has finished sending
 	lingering     bool // closed, output sent, waiting for the peer's FIN (finishClose)

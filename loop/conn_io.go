@@ -97,8 +97,16 @@ func (l *eventLoop) updateReading(c *Conn) {
 	} else {
 		c.readPausedOut = out >= l.cfg.WriteHighWater
 	}
+	full := c.in.Len() >= l.cfg.MaxInbound
+	if full && !c.readPausedIn {
+		// The handler is not consuming: say so, as nothing else will (an
+		// AIR socket's bytesAvailable just stops growing).
+		l.cfg.Logger.Warn("loop: inbound limit reached; reading paused until the handler consumes",
+			"remote", c.remote, "buffered", c.in.Len())
+	}
+	c.readPausedIn = full
 	want := c.interest &^ poller.Readable
-	if c.in.Len() < l.cfg.MaxInbound && !c.readPausedOut {
+	if !full && !c.readPausedOut {
 		want |= poller.Readable
 	}
 	l.setInterest(c, want)

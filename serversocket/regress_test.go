@@ -2,6 +2,7 @@ package serversocket_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -73,5 +74,37 @@ func TestSocketCloseSendsOutputPastHighWater(t *testing.T) {
 	b, err := io.ReadAll(nc)
 	if err != nil || len(b) != len(big)+4 || !bytes.HasSuffix(b, []byte("TAIL")) {
 		t.Fatalf("received %d bytes (%v), want %d ending in TAIL", len(b), err, len(big)+4)
+	}
+}
+
+// Writes to a peer that never reads stop at MaxBytesPending with an IOError
+// that wraps loop.ErrQueueFull; nothing grows without bound.
+func TestSocketWritesBoundedByMaxBytesPending(t *testing.T) {
+	e := newEngine(t, loop.Config{Loops: 1})
+	socks := make(chan *serversocket.Socket, 1)
+	srv := startServer(t, e, func(s *serversocket.Socket) { socks <- s })
+	nc, err := net.Dial("tcp", hostPort(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	s := <-socks
+	const limit = 4 << 20
+	s.SetMaxBytesPending(limit)
+	chunk := make([]byte, 256<<10)
+	written := 0
+	for written < 1<<30 { // the kernel absorbs some; the bound stops the rest
+		err = s.WriteBytes(chunk, 0, 0)
+		if err != nil {
+			break
+		}
+		written += len(chunk)
+		s.Flush()
+	}
+	if _, ok := errors.AsType[*serversocket.IOError](err); !ok || !errors.Is(err, loop.ErrQueueFull) {
+		t.Fatalf("after %d bytes: err %v, want an IOError wrapping loop.ErrQueueFull", written, err)
+	}
+	if p := s.BytesPending(); p > limit {
+		t.Fatalf("BytesPending %d over the bound %d", p, limit)
 	}
 }

@@ -45,6 +45,7 @@ type Socket struct {
 	flushScheduled bool
 	dialing        uint64 // generation of the latest Connect
 	timeoutMs      atomic.Int64
+	maxPending     atomic.Int64
 	noDelay        atomic.Bool
 
 	unread    int          // input already announced by SocketData; loop goroutine
@@ -62,6 +63,10 @@ type socketAddrs struct {
 
 // DefaultTimeout is AIR's default connect timeout, in milliseconds.
 const DefaultTimeout = 20000
+
+// DefaultMaxBytesPending is how much written output a Socket holds for a
+// peer that does not read before further writes fail (see SetMaxBytesPending).
+const DefaultMaxBytesPending = 64 << 20
 
 // NewSocket returns an unconnected Socket on the default engine. Callable on
 // any goroutine.
@@ -84,6 +89,7 @@ func newSocket(e *loop.Engine) *Socket {
 	s.DataOutput.dst = (*socketOutput)(s)
 	s.DataOutput.mu = &s.mu
 	s.timeoutMs.Store(DefaultTimeout)
+	s.maxPending.Store(DefaultMaxBytesPending)
 	s.noDelay.Store(true)
 	s.dataEvent = NewProgressEvent(SocketData, false, false, 0, 0)
 	s.outEvent = NewOutputProgressEvent(OutputProgress, false, false, 0, 0)
@@ -118,6 +124,16 @@ func (s *Socket) BytesPending() int {
 	s.mu.Unlock()
 	return n + int(s.pending.Load())
 }
+
+// MaxBytesPending returns the bound on BytesPending. Callable on any goroutine.
+func (s *Socket) MaxBytesPending() int { return int(s.maxPending.Load()) }
+
+// SetMaxBytesPending bounds the output a socket holds (BytesPending): a
+// write that would go past it fails with an IOError #2002 wrapping
+// loop.ErrQueueFull and writes nothing, so a peer that never reads cannot
+// make the process buffer without limit. AIR has no such bound; the
+// default is DefaultMaxBytesPending. Callable on any goroutine.
+func (s *Socket) SetMaxBytesPending(n int) { s.maxPending.Store(int64(n)) }
 
 // Timeout returns the connect timeout in milliseconds (default 20000).
 // Callable on any goroutine.

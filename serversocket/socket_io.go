@@ -84,6 +84,9 @@ func appendOutputLocked[T []byte | string](s *Socket, p T) (int, error) {
 	if c == nil {
 		return 0, errNotConnected
 	}
+	if int64(len(s.out)+len(p))+s.pending.Load() > s.maxPending.Load() {
+		return 0, loop.ErrQueueFull
+	}
 	s.out = appendPooled(s.out, p)
 	s.written.Add(int64(len(p)))
 	s.scheduleFlushLocked(c)
@@ -142,10 +145,21 @@ func (s *Socket) Flush() error {
 // takeOutput removes and returns the buffered output.
 func (s *Socket) takeOutput() []byte {
 	s.mu.Lock()
+	out := s.takeOutputLocked()
+	s.mu.Unlock()
+	return out
+}
+
+// takeOutputLocked empties the output buffer. Its bytes count as pending
+// until send records the connection's own figure, so BytesPending (and the
+// MaxBytesPending check) never misses bytes in transit.
+func (s *Socket) takeOutputLocked() []byte {
 	out := s.out
 	s.out = nil
 	s.flushScheduled = false
-	s.mu.Unlock()
+	if len(out) > 0 {
+		s.pending.Add(int64(len(out)))
+	}
 	return out
 }
 
@@ -171,9 +185,7 @@ func (s *Socket) flushOnLoop(c *loop.Conn) {
 // wrote goes to the kernel.
 func (s *Socket) endTurn(c *loop.Conn) {
 	s.mu.Lock()
-	out := s.out
-	s.out = nil
-	s.flushScheduled = false
+	out := s.takeOutputLocked()
 	s.inDispatch.Store(false)
 	s.mu.Unlock()
 	s.send(c, out)
