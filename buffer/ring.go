@@ -19,11 +19,11 @@ var ErrLimit = errors.New("buffer: limit reached")
 // and eventually release, the same array.
 type Ring struct {
 	_     noCopy
+	vec   vec    // readv/writev; zero-size, so first (a trailing one would be padded)
 	buf   []byte // nil when released; otherwise len is a power of two
 	r, w  uint   // read and write counts; index = count & (len(buf)-1)
 	limit int    // most bytes held at once; <= 0: no limit
 	pool  *Pool  // nil: Default
-	vec   vec    // per-OS scratch for readv/writev, so they do not allocate
 }
 
 // Init drops any bytes held, releases the array and sets the pool (nil:

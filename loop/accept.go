@@ -56,7 +56,7 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		}
 		return nil, false
 	}
-	fd, sa, err := acceptConn(lf.fd)
+	fd, family, peer, err := acceptConn(lf.fd)
 	if err != nil {
 		switch {
 		case err == unix.EAGAIN:
@@ -70,7 +70,6 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		}
 		return nil, false
 	}
-	family := socketFamily(sa)
 	if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
 		unix.Close(fd)
 		return nil, true
@@ -80,7 +79,12 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		target = e.pickLoop()
 	}
 	c := target.newConn(fd, family, lf.handler)
-	c.remote = toAddr(sa)
+	c.raddr = peer
+	if family == unix.AF_UNIX {
+		c.x().unixPath = lf.ln.path
+	} else if !lf.ln.local.isUnspecified() {
+		c.laddr = lf.ln.local // saves a getsockname in open
+	}
 	return c, true
 }
 
@@ -104,8 +108,8 @@ func (lf *listenFD) backOff(err error) {
 
 // newConn makes a connection for fd that will live on l, and counts it.
 func (l *eventLoop) newConn(fd, family int, h Handler) *Conn {
-	c := &Conn{fd: fd, family: family, loop: l, handler: h}
-	c.watcher, _ = h.(OutputWatcher)
+	c := &Conn{fd: int32(fd), family: uint8(family), loop: l, handler: h}
+	_, c.hasWatcher = h.(OutputWatcher)
 	c.in.Init(&buffer.Default, l.cfg.MaxInbound+l.cfg.ReadBufferSize)
 	c.out.Init(&buffer.Default, 0)
 	l.conns.Add(1)

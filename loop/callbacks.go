@@ -29,7 +29,7 @@ func (l *eventLoop) recovered(c *Conn, callback string) {
 func (l *eventLoop) handlePanic(c *Conn, callback string, r any) {
 	err := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
 	l.cfg.Logger.Error("loop: handler panic; closing its connection",
-		"callback", callback, "panic", fmt.Sprint(r), "remote", fmt.Sprint(c.remote), "stack", string(err.Stack))
+		"callback", callback, "panic", fmt.Sprint(r), "remote", c.RemoteAddr().String(), "stack", string(err.Stack))
 	l.closeConn(c, err, true)
 }
 
@@ -70,7 +70,7 @@ func (l *eventLoop) callOutput(c *Conn) {
 	defer l.recovered(c, "OnOutput")
 	for {
 		c.outputAgain = false
-		c.watcher.OnOutput(c, c.OutboundBuffered())
+		c.handler.(OutputWatcher).OnOutput(c, c.OutboundBuffered())
 		if !c.outputAgain || c.state == stateClosed {
 			return
 		}

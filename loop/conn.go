@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/airsock/airsock/buffer"
 	"github.com/airsock/airsock/poller"
 )
@@ -27,41 +29,52 @@ const (
 // Conn.Run. Close, AsyncWrite, Run, Context-free getters (LocalAddr,
 // RemoteAddr, Loop) are safe from any goroutine.
 type Conn struct {
-	fd       int
-	family   int
-	loop     *eventLoop
-	handler  Handler
-	watcher  OutputWatcher // handler's OnOutput, if it has one
-	state    connState
-	interest poller.Mask
+	// Fields are ordered to pack: a Conn is the per-connection cost of an
+	// idle connection, so rare state lives behind ext.
+	loop         *eventLoop
+	handler      Handler
+	ctx          any
+	window       []byte // the unconsumed part of the loop's read buffer, during OnData while in is empty (see Peek)
+	in           buffer.Ring
+	out          buffer.Ring
+	ext          *connExt     // timers and dial state, made on first use
+	lastActivity int64        // loop time of the last byte moved either way (IdleTimeout)
+	backlog      atomic.Int64 // out.Len() as of the last flush, for AsyncWrite's bound
+	laddr, raddr sockAddr
+	fd           int32
+	interest     poller.Mask
+	family       uint8
+	state        connState
 
-	// window is the part of the loop's read buffer not yet consumed, valid
-	// only during OnData and only while in is empty (see Peek).
-	window []byte
-	in     buffer.Ring
-	out    buffer.Ring
-
+	hasWatcher    bool // the handler is an OutputWatcher
 	readPausedOut bool // output reached WriteHighWater: reading waits for WriteLowWater
 	readPausedIn  bool // unconsumed input reached MaxInbound
 	inOutput      bool // OnOutput is running (see callOutput)
+	outputAgain   bool // progress was made while OnOutput ran
 	peerEOF       bool // the peer has finished sending
 	lingering     bool // closed, output sent, waiting for the peer's FIN (finishClose)
-	outputAgain   bool // progress was made while OnOutput ran
 	dirty         bool // on the loop's flush list
 	shutWrite     bool // CloseWrite requested: shut down once out drains
 	writeClosed   bool // no more writes accepted
 	closeQueued   atomic.Bool
-	writeShut     atomic.Bool  // CloseWrite was called: AsyncWrite refuses
-	backlog       atomic.Int64 // out.Len() as of the last flush, for AsyncWrite's bound
-	ctx           any
-	local         net.Addr
-	remote        net.Addr
-	dial          *dialState
-	idle          *timer
-	lastActivity  int64    // loop time of the last byte moved either way
-	lastProgress  int64    // loop time the pending output last moved
-	stall         *timer   // WriteTimeout watchdog while output is pending
-	userTimers    []*timer // AfterFunc timers still scheduled
+	writeShut     atomic.Bool // CloseWrite was called: AsyncWrite refuses
+}
+
+// connExt is the part of a Conn that most connections never need.
+type connExt struct {
+	dial         *dialState
+	idle, stall  *timer
+	userTimers   []*timer // AfterFunc timers still scheduled
+	lastProgress int64    // loop time the pending output last moved (WriteTimeout)
+	unixPath     string   // a unix socket's local path
+}
+
+// x returns c's extension, making it on first use.
+func (c *Conn) x() *connExt {
+	if c.ext == nil {
+		c.ext = &connExt{}
+	}
+	return c.ext
 }
 
 // Context returns the value set by SetContext (or given to Dial).
@@ -74,13 +87,29 @@ func (c *Conn) SetContext(v any) { c.ctx = v }
 // close or dup it: the loop closes it without deregistering first, relying
 // on the kernel dropping a closed descriptor from the poller, which a dup
 // would prevent.
-func (c *Conn) Fd() int { return c.fd }
+func (c *Conn) Fd() int { return int(c.fd) }
 
-// LocalAddr returns the local address. Safe from any goroutine once OnOpen has run.
-func (c *Conn) LocalAddr() net.Addr { return c.local }
+// LocalAddr returns the local address (a new value each call). Safe from
+// any goroutine once OnOpen has run.
+func (c *Conn) LocalAddr() net.Addr {
+	if c.family == unix.AF_UNIX {
+		name := ""
+		if c.ext != nil {
+			name = c.ext.unixPath
+		}
+		return &net.UnixAddr{Name: name, Net: "unix"}
+	}
+	return c.laddr.tcp()
+}
 
-// RemoteAddr returns the peer's address. Safe from any goroutine once OnOpen has run.
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+// RemoteAddr returns the peer's address (a new value each call). Safe from
+// any goroutine once OnOpen has run.
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.family == unix.AF_UNIX {
+		return &net.UnixAddr{Net: "unix"}
+	}
+	return c.raddr.tcp()
+}
 
 // InboundBuffered returns how many received bytes are waiting to be consumed.
 func (c *Conn) InboundBuffered() int {
@@ -278,7 +307,7 @@ func (c *Conn) Run(f func(c *Conn)) error {
 // in its own object). It must be called on the loop goroutine.
 func (c *Conn) SetHandler(h Handler) {
 	c.handler = h
-	c.watcher, _ = h.(OutputWatcher)
+	_, c.hasWatcher = h.(OutputWatcher)
 }
 
 // SetNoDelay turns TCP_NODELAY on (Nagle off, the default) or off; unix
@@ -287,7 +316,7 @@ func (c *Conn) SetNoDelay(on bool) error {
 	if c.state >= stateClosed {
 		return ErrClosed
 	}
-	return setNoDelay(c.fd, c.family, on)
+	return setNoDelay(int(c.fd), int(c.family), on)
 }
 
 // Loop returns the index of the event loop that owns the connection.

@@ -42,14 +42,14 @@ func (l *eventLoop) read(c *Conn) {
 	var err error
 	if c.in.Len() == 0 {
 		var n int
-		n, err = sysRead(c.fd, l.readBuf)
+		n, err = sysRead(int(c.fd), l.readBuf)
 		if n > 0 {
 			c.window = l.readBuf[:n]
 		} else if err == nil {
 			err = io.EOF
 		}
 	} else {
-		_, err = c.in.ReadFd(c.fd)
+		_, err = c.in.ReadFd(int(c.fd))
 	}
 	if err != nil {
 		switch {
@@ -102,7 +102,7 @@ func (l *eventLoop) updateReading(c *Conn) {
 		// The handler is not consuming: say so, as nothing else will (an
 		// AIR socket's bytesAvailable just stops growing).
 		l.cfg.Logger.Warn("loop: inbound limit reached; reading paused until the handler consumes",
-			"remote", c.remote, "buffered", c.in.Len())
+			"remote", c.RemoteAddr().String(), "buffered", c.in.Len())
 	}
 	c.readPausedIn = full
 	want := c.interest &^ poller.Readable
@@ -158,14 +158,14 @@ func (l *eventLoop) flush(c *Conn) error {
 		if waiting || c.out.Len() > 0 {
 			c.out.Write(l.stage)
 		} else {
-			n, err = writeFd(c.fd, l.stage)
+			n, err = writeFd(int(c.fd), l.stage)
 			if err == nil && n < len(l.stage) {
 				c.out.Write(l.stage[n:])
 			}
 		}
 		l.unstage()
 	} else if c.out.Len() > 0 && !waiting {
-		n, err = c.out.WriteFd(c.fd)
+		n, err = c.out.WriteFd(int(c.fd))
 		if errors.Is(err, unix.EAGAIN) {
 			err = nil
 		}
@@ -194,7 +194,7 @@ func (l *eventLoop) writeThrough(c *Conn, p []byte) error {
 		l.queueOutput(c, p) // keep order behind what is pending
 		return l.flush(c)
 	}
-	n, err := writeFd(c.fd, p)
+	n, err := writeFd(int(c.fd), p)
 	if err != nil {
 		err = os.NewSyscallError("write", err)
 		l.closeConn(c, err, true)
@@ -212,17 +212,19 @@ func (l *eventLoop) writeThrough(c *Conn, p []byte) error {
 func (l *eventLoop) wrote(c *Conn, n int) {
 	if n > 0 {
 		c.lastActivity = l.now
-		c.lastProgress = l.now
+		if c.ext != nil {
+			c.ext.lastProgress = l.now
+		}
 	}
 	l.afterWrite(c)
-	if n > 0 && c.watcher != nil && c.state != stateClosed {
+	if n > 0 && c.hasWatcher && c.state != stateClosed {
 		l.callOutput(c)
 	}
 }
 
 // drain runs when a connection with pending output turns writable.
 func (l *eventLoop) drain(c *Conn) {
-	n, err := c.out.WriteFd(c.fd)
+	n, err := c.out.WriteFd(int(c.fd))
 	if err != nil && !errors.Is(err, unix.EAGAIN) {
 		l.closeConn(c, syscallError("writev", err), true)
 		return
@@ -248,11 +250,11 @@ func (l *eventLoop) afterWrite(c *Conn) {
 	c.out.Release()
 	if c.interest&poller.Writable != 0 {
 		l.setInterest(c, c.interest&^poller.Writable)
-		l.timers.stop(c.stall)
+		l.stopStall(c)
 	}
 	if c.shutWrite {
 		c.shutWrite = false
-		unix.Shutdown(c.fd, unix.SHUT_WR)
+		unix.Shutdown(int(c.fd), unix.SHUT_WR)
 	}
 	if c.state == stateClosing && c.writeClosed && !c.lingering { // not while OnClose still runs
 		l.finishClose(c)
@@ -323,22 +325,23 @@ func (l *eventLoop) finishClose(c *Conn) {
 		l.closeFd(c)
 		return
 	}
-	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+	if err := unix.Shutdown(int(c.fd), unix.SHUT_WR); err != nil {
 		l.closeFd(c) // not connected any more: nothing to protect
 		return
 	}
 	c.lingering = true
 	l.setInterest(c, poller.Readable)
-	if c.stall == nil {
-		c.stall = newTimer(func() { l.stallCheck(c) })
+	x := c.x()
+	if x.stall == nil {
+		x.stall = newTimer(func() { l.stallCheck(c) })
 	}
-	l.timers.schedule(c.stall, now()+int64(l.cfg.LingerTimeout))
+	l.timers.schedule(x.stall, now()+int64(l.cfg.LingerTimeout))
 }
 
 // discardInput reads and drops a lingering connection's input until the
 // peer's EOF (or an error), then closes it.
 func (l *eventLoop) discardInput(c *Conn) {
-	n, err := sysRead(c.fd, l.readBuf)
+	n, err := sysRead(int(c.fd), l.readBuf)
 	if n > 0 || err == unix.EAGAIN || err == unix.EINTR {
 		return
 	}
@@ -353,11 +356,11 @@ func (l *eventLoop) closeFd(c *Conn) {
 	if c.state == stateClosed {
 		return
 	}
-	registered := c.fd < len(l.fds) && l.fds[c.fd] == fdHandler(c)
+	registered := int(c.fd) < len(l.fds) && l.fds[int(c.fd)] == fdHandler(c)
 	if registered {
-		l.fds[c.fd] = nil
+		l.fds[int(c.fd)] = nil
 	}
-	unix.Close(c.fd)
+	unix.Close(int(c.fd))
 	c.state = stateClosed
 	c.closeQueued.Store(true)
 	c.interest = 0
@@ -367,14 +370,16 @@ func (l *eventLoop) closeFd(c *Conn) {
 	}
 	c.in.Reset()
 	c.out.Reset()
-	l.timers.stop(c.idle)
-	l.timers.stop(c.stall)
-	for _, t := range c.userTimers {
-		l.timers.stop(t)
-	}
-	c.userTimers = nil
-	if c.dial != nil {
-		l.timers.stop(c.dial.timer)
+	if x := c.ext; x != nil {
+		l.timers.stop(x.idle)
+		l.timers.stop(x.stall)
+		for _, t := range x.userTimers {
+			l.timers.stop(t)
+		}
+		x.userTimers = nil
+		if x.dial != nil {
+			l.timers.stop(x.dial.timer)
+		}
 	}
 	l.conns.Add(-1)
 	l.engine.connClosed()

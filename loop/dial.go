@@ -78,8 +78,11 @@ func (e *Engine) dialAsync(network, address string, h Handler, opts DialOptions,
 	l := e.pickLoop()
 	c := l.newConn(fd, ep.family, h)
 	c.ctx = opts.Context
-	c.dial = &dialState{done: done}
-	c.remote = toAddr(ep.sa)
+	c.x().dial = &dialState{done: done}
+	c.raddr = sockAddrOf(ep.sa)
+	if ep.family == unix.AF_UNIX {
+		c.x().unixPath = ep.path
+	}
 	c.state = stateConnecting
 	if err == nil {
 		c.state = stateNew // connected at once, as unix sockets usually are
@@ -128,8 +131,9 @@ func (l *eventLoop) startDial(c *Conn, timeout time.Duration) {
 		return
 	}
 	if timeout > 0 && c.state == stateConnecting {
-		c.dial.timer = newTimer(func() { l.failDial(c, ErrDialTimeout) })
-		l.timers.schedule(c.dial.timer, now()+int64(timeout))
+		d := c.ext.dial
+		d.timer = newTimer(func() { l.failDial(c, ErrDialTimeout) })
+		l.timers.schedule(d.timer, now()+int64(timeout))
 	}
 	l.register(c)
 	if c.state != stateConnecting {
@@ -140,7 +144,7 @@ func (l *eventLoop) startDial(c *Conn, timeout time.Duration) {
 // finishDial runs when a connecting socket turns writable: connect(2) has
 // finished, and SO_ERROR tells how.
 func (l *eventLoop) finishDial(c *Conn) {
-	soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	soerr, err := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && soerr != 0 {
 		err = unix.Errno(soerr)
 	}
@@ -148,7 +152,7 @@ func (l *eventLoop) finishDial(c *Conn) {
 		l.failDial(c, os.NewSyscallError("connect", err))
 		return
 	}
-	l.timers.stop(c.dial.timer)
+	l.timers.stop(c.ext.dial.timer)
 	l.open(c)
 	l.dialDone(c)
 }
@@ -156,8 +160,11 @@ func (l *eventLoop) finishDial(c *Conn) {
 // dialDone reports the outcome of a dial whose connect succeeded, after
 // OnOpen: the connection, or ErrClosed if OnOpen closed it (or panicked).
 func (l *eventLoop) dialDone(c *Conn) {
-	d := c.dial
-	c.dial = nil
+	if c.ext == nil {
+		return
+	}
+	d := c.ext.dial
+	c.ext.dial = nil
 	if d == nil || d.done == nil {
 		return
 	}
@@ -170,10 +177,10 @@ func (l *eventLoop) dialDone(c *Conn) {
 
 // failDial ends a dial that did not connect.
 func (l *eventLoop) failDial(c *Conn, err error) {
-	if c.state != stateConnecting && (c.state != stateNew || c.dial == nil) {
+	if c.state != stateConnecting && (c.state != stateNew || c.ext == nil || c.ext.dial == nil) {
 		return
 	}
-	d := c.dial
+	d := c.ext.dial
 	l.closeFd(c)
 	if d.done != nil {
 		l.callDialDone(c, d.done, nil, err)

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/airsock/airsock/poller"
 )
 
@@ -181,10 +183,10 @@ func (l *eventLoop) register(c *Conn) {
 		l.closeFd(c)
 		return
 	}
-	for c.fd >= len(l.fds) {
+	for int(c.fd) >= len(l.fds) {
 		l.fds = append(l.fds, make([]fdHandler, len(l.fds))...)
 	}
-	l.fds[c.fd] = c
+	l.fds[int(c.fd)] = c
 	if c.state == stateConnecting {
 		l.setInterest(c, poller.Writable)
 		return
@@ -195,7 +197,9 @@ func (l *eventLoop) register(c *Conn) {
 // open makes c readable and tells its handler.
 func (l *eventLoop) open(c *Conn) {
 	c.state = stateOpen
-	c.local = sockName(c.fd)
+	if c.family != unix.AF_UNIX && c.laddr == (sockAddr{}) {
+		c.laddr = sockAddrOf(sockaddrOf(int(c.fd)))
+	}
 	l.setInterest(c, poller.Readable)
 	l.startIdle(c)
 	l.callOpen(c)
@@ -213,11 +217,11 @@ func (l *eventLoop) setInterest(c *Conn, m poller.Mask) {
 	var err error
 	switch {
 	case old == 0:
-		err = l.poller.Add(c.fd, m)
+		err = l.poller.Add(int(c.fd), m)
 	case m == 0:
-		err = l.poller.Delete(c.fd, old)
+		err = l.poller.Delete(int(c.fd), old)
 	default:
-		err = l.poller.Modify(c.fd, old, m)
+		err = l.poller.Modify(int(c.fd), old, m)
 	}
 	if err != nil {
 		l.closeConn(c, err, true)

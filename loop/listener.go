@@ -22,7 +22,8 @@ type Listener struct {
 	engine  *Engine
 	network string
 	addr    net.Addr
-	path    string // unix socket file to remove on Close
+	local   sockAddr // addr, for accepted connections (zero for unix)
+	path    string   // unix socket file to remove on Close
 
 	mu        sync.Mutex
 	fds       []*listenFD
@@ -79,6 +80,7 @@ func (e *Engine) Bind(network, address string) (*Listener, error) {
 			return nil, err
 		}
 		if i == 0 {
+			ln.local = sockAddrOf(sockaddrOf(fd))
 			ln.addr = sockName(fd)
 			if ln.addr == nil {
 				ln.addr = toAddr(ep.sa)

@@ -4,13 +4,9 @@ package loop
 
 import "golang.org/x/sys/unix"
 
-// These systems create and accept sockets non-blocking and close-on-exec in one
+// These systems create sockets non-blocking and close-on-exec in one
 // syscall, so no fork between two calls can leak a descriptor.
 
 func newSocket(family, sotype int) (int, error) {
 	return unix.Socket(family, sotype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-}
-
-func acceptConn(lfd int) (int, unix.Sockaddr, error) {
-	return unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 }

@@ -27,7 +27,7 @@ func newSocket(family, sotype int) (int, error) {
 	return fd, nil
 }
 
-func acceptConn(lfd int) (int, unix.Sockaddr, error) {
+func acceptSockaddr(lfd int) (int, unix.Sockaddr, error) {
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
 	fd, sa, err := unix.Accept(lfd)

@@ -114,13 +114,38 @@ func setNoDelay(fd int, family int, on bool) error {
 	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v))
 }
 
-// socketFamily reports the address family of a socket.
-func socketFamily(sa unix.Sockaddr) int {
-	switch sa.(type) {
+// sockAddr is a TCP endpoint kept inline in a Conn, so that a connection's
+// addresses cost no allocation (an idle connection's memory is the point).
+type sockAddr struct {
+	ip   [16]byte
+	port uint16
+	v6   bool
+}
+
+// sockAddrOf converts a kernel socket address; a unix one gives the zero value.
+func sockAddrOf(sa unix.Sockaddr) sockAddr {
+	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
-		return unix.AF_INET
+		var s sockAddr
+		copy(s.ip[:], net.IP(a.Addr[:]).To16())
+		s.port = uint16(a.Port)
+		return s
 	case *unix.SockaddrInet6:
-		return unix.AF_INET6
+		return sockAddr{ip: a.Addr, port: uint16(a.Port), v6: true}
 	}
-	return unix.AF_UNIX
+	return sockAddr{}
+}
+
+// tcp returns the address in the net package's form.
+func (a sockAddr) tcp() *net.TCPAddr {
+	ip := netip.AddrFrom16(a.ip)
+	if !a.v6 {
+		ip = ip.Unmap()
+	}
+	return &net.TCPAddr{IP: ip.AsSlice(), Port: int(a.port)}
+}
+
+// isUnspecified reports whether a is a wildcard address (0.0.0.0 or ::).
+func (a sockAddr) isUnspecified() bool {
+	return netip.AddrFrom16(a.ip).Unmap().IsUnspecified()
 }

@@ -14,10 +14,11 @@ func (l *eventLoop) startIdle(c *Conn) {
 		return
 	}
 	c.lastActivity = now()
-	if c.idle == nil {
-		c.idle = newTimer(func() { l.idleCheck(c) })
+	x := c.x()
+	if x.idle == nil {
+		x.idle = newTimer(func() { l.idleCheck(c) })
 	}
-	l.timers.schedule(c.idle, c.lastActivity+d)
+	l.timers.schedule(x.idle, c.lastActivity+d)
 }
 
 func (l *eventLoop) idleCheck(c *Conn) {
@@ -27,7 +28,7 @@ func (l *eventLoop) idleCheck(c *Conn) {
 	d := int64(l.cfg.IdleTimeout)
 	t := now()
 	if due := c.lastActivity + d; due > t {
-		l.timers.schedule(c.idle, due)
+		l.timers.schedule(c.ext.idle, due)
 		return
 	}
 	l.closeConn(c, ErrIdleTimeout, false)
@@ -37,12 +38,13 @@ func (l *eventLoop) idleCheck(c *Conn) {
 // Config.WriteTimeout the peer has stopped reading and c is dropped.
 func (l *eventLoop) startStallTimer(c *Conn) {
 	t := now()
-	c.lastProgress = t
-	if c.stall == nil {
-		c.stall = newTimer(func() { l.stallCheck(c) })
+	x := c.x()
+	x.lastProgress = t
+	if x.stall == nil {
+		x.stall = newTimer(func() { l.stallCheck(c) })
 	}
-	if c.stall.index < 0 {
-		l.timers.schedule(c.stall, t+int64(l.cfg.WriteTimeout))
+	if x.stall.index < 0 {
+		l.timers.schedule(x.stall, t+int64(l.cfg.WriteTimeout))
 	}
 }
 
@@ -54,11 +56,11 @@ func (l *eventLoop) stallCheck(c *Conn) {
 	if c.state == stateClosed || c.out.Len() == 0 {
 		return
 	}
-	if due := c.lastProgress + int64(l.cfg.WriteTimeout); due > now() {
-		l.timers.schedule(c.stall, due)
+	if due := c.ext.lastProgress + int64(l.cfg.WriteTimeout); due > now() {
+		l.timers.schedule(c.ext.stall, due)
 		return
 	}
-	l.cfg.Logger.Debug("loop: write timeout", "remote", c.remote, "pending", c.out.Len())
+	l.cfg.Logger.Debug("loop: write timeout", "remote", c.RemoteAddr().String(), "pending", c.out.Len())
 	if c.state == stateClosing {
 		l.closeFd(c)
 		return
@@ -78,7 +80,7 @@ func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 			l.runFunc(c, f)
 		}
 	})
-	c.userTimers = append(c.userTimers, t)
+	c.x().userTimers = append(c.x().userTimers, t)
 	l.timers.schedule(t, now()+int64(d))
 	return func() {
 		l.timers.stop(t)
@@ -88,10 +90,18 @@ func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 
 // forgetTimer drops t from c's AfterFunc timers, which closeFd stops.
 func (c *Conn) forgetTimer(t *timer) {
-	for i, x := range c.userTimers {
-		if x == t {
-			c.userTimers = append(c.userTimers[:i], c.userTimers[i+1:]...)
+	x := c.x()
+	for i, u := range x.userTimers {
+		if u == t {
+			x.userTimers = append(x.userTimers[:i], x.userTimers[i+1:]...)
 			return
 		}
+	}
+}
+
+// stopStall stops c's write watchdog, if it has one.
+func (l *eventLoop) stopStall(c *Conn) {
+	if c.ext != nil {
+		l.timers.stop(c.ext.stall)
 	}
 }

@@ -34,11 +34,19 @@ func (l *Listener) call(e Eventer) {
 	l.handler.HandleEvent(e)
 }
 
-// listenerTable maps an event type to its listeners, highest priority first
-// and in order of addition within a priority. A published table and its
-// slices are never modified: writers build a new one (copy-on-write), so a
-// dispatch works on a consistent snapshot without taking a lock.
-type listenerTable map[string][]*Listener
+// listenerTable holds each event type's listeners, highest priority first
+// and in order of addition within a priority. It is a short slice rather
+// than a map: a socket listens for a handful of types, a scan of them is
+// faster than hashing, and it costs far less memory per socket. A
+// published table and its slices are never modified: writers build a new
+// one (copy-on-write), so a dispatch works on a consistent snapshot without
+// taking a lock.
+type listenerTable []listenerEntry
+
+type listenerEntry struct {
+	typ  string
+	list []*Listener
+}
 
 // EventDispatcher is AIR's flash.events.EventDispatcher: it keeps listeners
 // per event type and calls them when an event is dispatched. ServerSocket and
@@ -181,7 +189,12 @@ func (d *EventDispatcher) listeners(typ string) []*Listener {
 	if t == nil {
 		return nil
 	}
-	return (*t)[typ]
+	for i := range *t {
+		if (*t)[i].typ == typ {
+			return (*t)[i].list
+		}
+	}
+	return nil
 }
 
 // findLocked returns the registration of the comparable handler h for typ,
@@ -237,14 +250,14 @@ func (d *EventDispatcher) publishLocked(typ string, list []*Listener) {
 	if t := d.table.Load(); t != nil {
 		old = *t
 	}
-	next := make(listenerTable, len(old)+1)
-	for k, v := range old {
-		next[k] = v
+	next := make(listenerTable, 0, len(old)+1)
+	for _, e := range old {
+		if e.typ != typ {
+			next = append(next, e)
+		}
 	}
 	if len(list) > 0 {
-		next[typ] = list
-	} else {
-		delete(next, typ)
+		next = append(next, listenerEntry{typ, list})
 	}
 	d.table.Store(&next)
 }

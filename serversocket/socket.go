@@ -37,7 +37,6 @@ type Socket struct {
 
 	engine *loop.Engine
 	conn   atomic.Pointer[loop.Conn] // nil while not connected
-	addrs  atomic.Pointer[socketAddrs]
 
 	mu             sync.Mutex
 	out            []byte // written since the last flush; pooled
@@ -52,13 +51,8 @@ type Socket struct {
 	pending   atomic.Int64 // output handed to the loop and not yet to the kernel
 	written   atomic.Int64 // bytes written since connecting, for BytesTotal
 	dataEvent *ProgressEvent
-	outEvent  *OutputProgressEvent
+	outEvent  *OutputProgressEvent // made on the first OutputProgress dispatch
 	flushFn   func(*loop.Conn)
-}
-
-// socketAddrs are a connection's endpoints, fixed when it opens.
-type socketAddrs struct {
-	local, remote *net.TCPAddr
 }
 
 // DefaultTimeout is AIR's default connect timeout, in milliseconds.
@@ -92,7 +86,6 @@ func newSocket(e *loop.Engine) *Socket {
 	s.maxPending.Store(DefaultMaxBytesPending)
 	s.noDelay.Store(true)
 	s.dataEvent = NewProgressEvent(SocketData, false, false, 0, 0)
-	s.outEvent = NewOutputProgressEvent(OutputProgress, false, false, 0, 0)
 	s.flushFn = s.flushOnLoop
 	return s
 }
@@ -100,10 +93,6 @@ func newSocket(e *loop.Engine) *Socket {
 // attach makes c the socket's connection and its handler the socket's.
 // It runs on c's loop goroutine.
 func (s *Socket) attach(c *loop.Conn) {
-	a := &socketAddrs{}
-	a.local, _ = c.LocalAddr().(*net.TCPAddr)
-	a.remote, _ = c.RemoteAddr().(*net.TCPAddr)
-	s.addrs.Store(a)
 	s.unread = c.InboundBuffered()
 	s.pending.Store(0)
 	s.written.Store(0)
@@ -180,15 +169,16 @@ type ipPort struct {
 }
 
 func (s *Socket) addr(remote bool) ipPort {
-	a := s.addrs.Load()
-	if a == nil || s.conn.Load() == nil {
+	c := s.conn.Load()
+	if c == nil {
 		return ipPort{}
 	}
-	t := a.local
+	a := c.LocalAddr()
 	if remote {
-		t = a.remote
+		a = c.RemoteAddr()
 	}
-	if t == nil {
+	t, ok := a.(*net.TCPAddr)
+	if !ok {
 		return ipPort{}
 	}
 	return ipPort{t.AddrPort().Addr().Unmap().String(), t.Port}

@@ -258,6 +258,9 @@ func (h *socketHandler) OnOutput(c *loop.Conn, pending int) {
 	if !s.HasEventListener(OutputProgress) {
 		return
 	}
+	if s.outEvent == nil {
+		s.outEvent = NewOutputProgressEvent(OutputProgress, false, false, 0, 0)
+	}
 	s.outEvent.BytesPending = pending
 	s.outEvent.BytesTotal = int(s.written.Load())
 	s.inDispatch.Store(true)
