@@ -28,12 +28,13 @@ func TestHoldConnections(t *testing.T) {
 		defer stop()
 		os.Exit(run(ctx, strings.Fields(args), os.Stdout, os.Stderr))
 	}
-	conns, hold := 2000, 3*time.Second
+	conns, hold, warmup := 1000, 3*time.Second, 3*time.Second // CI: modest, and time to connect under -race
 	if s := os.Getenv("AIRSOCK_HOLD_CONNS"); s != "" {
 		conns, _ = strconv.Atoi(s)
 	}
 	if s := os.Getenv("AIRSOCK_HOLD"); s != "" {
 		hold, _ = time.ParseDuration(s)
+		warmup = time.Second
 	}
 	backendName := "serversocket"
 	if s := os.Getenv("AIRSOCK_HOLD_BACKEND"); s != "" {
@@ -75,7 +76,7 @@ func TestHoldConnections(t *testing.T) {
 		Size:        64,
 		Rate:        float64(conns) * 2,
 		Duration:    hold,
-		Warmup:      time.Second,
+		Warmup:      warmup,
 		ConnectRate: 5000,
 		Sources:     []string{"127.0.0.1", "127.0.0.2"},
 		Verify:      true,
