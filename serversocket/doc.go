@@ -4,6 +4,14 @@
 //
 // It reproduces the AIR classes a socket program touches:
 //
+//   - ServerSocket: Bind, Listen, Close, and a Connect event
+//     (ServerSocketConnectEvent) with a connected Socket per accepted
+//     connection. A connection accepted while no Connect listener is
+//     registered is closed at once.
+//   - Socket: the connection, with SocketData, OutputProgress, Close, Connect
+//     and IOErrorType events; outbound Connect with AIR's timeout; Flush,
+//     Close, BytesAvailable, BytesPending; and a zero-copy Go path (Peek,
+//     Discard, io.Writer).
 //   - EventDispatcher, Event and the socket events (ProgressEvent,
 //     OutputProgressEvent, IOErrorEvent, SecurityErrorEvent,
 //     ServerSocketConnectEvent): listeners are registered per event type with
@@ -27,6 +35,21 @@
 // BytesAvailable, readUTF becomes ReadUTF). Where Go forces a difference the
 // doc comment of the name says so. The byte-level behaviour follows Adobe's
 // AVM2 (avmplus core/DataIO.cpp).
+//
+// # Goroutines and output
+//
+// Every event of a socket runs on the goroutine of the loop that owns its
+// connection, in order; reads belong there. Writes, Flush, Close, Connect
+// and the getters are safe from any goroutine. Writes only buffer: what the
+// listeners of one dispatch wrote is sent when the dispatch ends (AIR's
+// flush between frames), Flush sends at once, and writes from another
+// goroutine are sent on the loop's next turn even without Flush. A
+// ServerSocket's Connect listeners may run concurrently on different loops:
+// use an engine with one loop (NewOn) for AIR's single-threaded model.
+//
+// Sockets run on a process-wide engine (DefaultEngine, one loop per CPU)
+// unless made with NewOn or NewSocketOn. A panicking listener is recovered
+// by the loop, logged with its stack, and closes only its own socket.
 //
 // The package sits above package loop (imports point serversocket -> loop)
 // and never touches the kernel itself.
