@@ -9,6 +9,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -102,9 +103,12 @@ func (p *Poller) Wait(events []Event, timeout time.Duration) (int, error) {
 	kev := p.kevents[:len(events)]
 	var n int
 	var err error
-	if timeout == 0 {
+	switch {
+	case timeout == 0:
 		n, err = pollNow(p.epfd, kev)
-	} else {
+	case timeout > 0 && !noPwait2.Load():
+		n, err = waitPrecise(p.epfd, kev, timeout)
+	default:
 		n, err = unix.EpollWait(p.epfd, kev, epollTimeout(timeout))
 	}
 	if err != nil {
@@ -188,4 +192,24 @@ func pollNow(epfd int, kev []unix.EpollEvent) (int, error) {
 		return 0, errno
 	}
 	return int(n), nil
+}
+
+// noPwait2 is set once epoll_pwait2 turns out to be missing (before Linux
+// 5.11); waits then round up to epoll_wait's whole milliseconds.
+var noPwait2 atomic.Bool
+
+// waitPrecise waits up to d with nanosecond precision, so that loop timers
+// (a load generator's pacing, say) are not rounded up to a millisecond.
+func waitPrecise(epfd int, kev []unix.EpollEvent, d time.Duration) (int, error) {
+	ts := unix.NsecToTimespec(int64(d))
+	n, _, errno := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(epfd), uintptr(unsafe.Pointer(&kev[0])),
+		uintptr(len(kev)), uintptr(unsafe.Pointer(&ts)), 0, 0)
+	switch errno {
+	case 0:
+		return int(n), nil
+	case unix.ENOSYS:
+		noPwait2.Store(true)
+		return unix.EpollWait(epfd, kev, epollTimeout(d))
+	}
+	return 0, errno
 }
