@@ -51,6 +51,7 @@ type Conn struct {
 	readPausedIn  bool // unconsumed input reached MaxInbound
 	inOutput      bool // OnOutput is running (see callOutput)
 	outputAgain   bool // progress was made while OnOutput ran
+	progressed    bool // sendNow moved output; OnOutput hears of it at the next flush
 	peerEOF       bool // the peer has finished sending
 	lingering     bool // closed, output sent, waiting for the peer's FIN (finishClose)
 	dirty         bool // on the loop's flush list

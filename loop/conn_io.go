@@ -112,10 +112,19 @@ func (l *eventLoop) updateReading(c *Conn) {
 	l.setInterest(c, want)
 }
 
+// sendNowMin is the size from which a write goes to the kernel at once,
+// with whatever of the connection is staged, in one writev: copying it into
+// the stage first would cost more than the coalescing saves.
+const sendNowMin = 8 << 10
+
 // queueOutput appends p to c's pending output. While c's ring is empty the
-// bytes go to the loop's stage, so a reply costs no ring and no pool trip.
+// bytes go to the loop's stage, so a reply costs no ring and no pool trip;
+// a large one is sent at once (sendNow).
 func (l *eventLoop) queueOutput(c *Conn, p []byte) {
-	if c.out.Len() == 0 && (l.stageOwner == nil || l.stageOwner == c) && len(l.stage)+len(p) <= cap(l.stage) {
+	if len(p) >= sendNowMin && c.out.Len() == 0 && c.interest&poller.Writable == 0 &&
+		(l.stageOwner == nil || l.stageOwner == c) && (c.state == stateOpen || c.state == stateClosing) {
+		l.sendNow(c, p)
+	} else if c.out.Len() == 0 && (l.stageOwner == nil || l.stageOwner == c) && len(l.stage)+len(p) <= cap(l.stage) {
 		l.stageOwner = c
 		l.stage = append(l.stage, p...)
 	} else {
@@ -128,6 +137,62 @@ func (l *eventLoop) queueOutput(c *Conn, p []byte) {
 	if !c.dirty && c != l.current {
 		c.dirty = true
 		l.dirty = append(l.dirty, c)
+	}
+}
+
+// sendNow writes c's staged bytes and p with one writev, straight from the
+// caller's memory, and keeps only what the kernel did not take, in order.
+// Progress is reported to an OutputWatcher at the next flush, not from
+// inside the caller's Write.
+func (l *eventLoop) sendNow(c *Conn, p []byte) {
+	var staged []byte
+	if l.stageOwner == c {
+		staged = l.stage
+	}
+	n, err := writeBoth(int(c.fd), staged, p)
+	if err != nil {
+		if staged != nil {
+			l.unstage()
+		}
+		l.closeConn(c, syscallError("writev", err), true)
+		return
+	}
+	if n < len(staged) {
+		c.out.Write(staged[n:])
+		c.out.Write(p)
+	} else if n < len(staged)+len(p) {
+		c.out.Write(p[n-len(staged):])
+	}
+	if staged != nil {
+		l.unstage()
+	}
+	if n > 0 {
+		c.lastActivity = l.now
+		if c.ext != nil {
+			c.ext.lastProgress = l.now
+		}
+		c.progressed = true
+	}
+	l.afterWrite(c)
+}
+
+// writeBoth writes a then b with one writev (a may be empty), retrying on
+// EINTR; EAGAIN is a zero-byte write.
+func writeBoth(fd int, a, b []byte) (int, error) {
+	if len(a) == 0 {
+		return writeFd(fd, b)
+	}
+	for {
+		n, err := sysWritev2(fd, a, b)
+		switch {
+		case err == nil:
+			return n, nil
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, err
 	}
 }
 
@@ -217,7 +282,8 @@ func (l *eventLoop) wrote(c *Conn, n int) {
 		}
 	}
 	l.afterWrite(c)
-	if n > 0 && c.hasWatcher && c.state != stateClosed {
+	if (n > 0 || c.progressed) && c.hasWatcher && c.state != stateClosed {
+		c.progressed = false
 		l.callOutput(c)
 	}
 }

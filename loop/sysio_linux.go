@@ -31,3 +31,16 @@ func sysWrite(fd int, p []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// sysWritev2 writes a then b with one writev; the iovecs stay on the stack.
+func sysWritev2(fd int, a, b []byte) (int, error) {
+	var iov [2]unix.Iovec
+	iov[0].Base, iov[1].Base = &a[0], &b[0]
+	iov[0].SetLen(len(a))
+	iov[1].SetLen(len(b))
+	n, _, errno := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}

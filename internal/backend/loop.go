@@ -31,20 +31,37 @@ func serveLoop(_ context.Context, cfg Config) (Server, error) {
 	return s, nil
 }
 
-// OnOpen counts the connection; it runs on the connection's loop.
-func (s *loopServer) OnOpen(*loop.Conn) { s.count.opened() }
+// OnOpen counts the connection and gives it the stream that counts its
+// replies; it runs on the connection's loop.
+func (s *loopServer) OnOpen(c *loop.Conn) {
+	s.count.opened()
+	c.SetContext(&countingStream{Conn: c})
+}
 
-// OnData serves what arrived. Replies are only queued while Serve runs and
-// the loop sends them when OnData returns, so the growth of
-// OutboundBuffered is what Serve wrote. An error closes the connection after
-// those replies. It runs on the connection's loop.
+// OnData serves what arrived. An error closes the connection after the
+// replies already written. It runs on the connection's loop.
 func (s *loopServer) OnData(c *loop.Conn) {
-	in, out := c.InboundBuffered(), c.OutboundBuffered()
-	err := s.proto.Serve(c)
-	s.count.add(c.Loop(), in-c.InboundBuffered(), c.OutboundBuffered()-out)
+	st := c.Context().(*countingStream)
+	in := c.InboundBuffered()
+	st.written = 0
+	err := s.proto.Serve(st)
+	s.count.add(c.Loop(), in-c.InboundBuffered(), st.written)
 	if err != nil {
 		c.Close()
 	}
+}
+
+// countingStream is a connection as the protocol's stream, counting what
+// the protocol writes (a large reply goes to the kernel at once, so the
+// growth of OutboundBuffered would miss it).
+type countingStream struct {
+	*loop.Conn
+	written int
+}
+
+func (s *countingStream) Write(p []byte) (int, error) {
+	s.written += len(p)
+	return s.Conn.Write(p)
 }
 
 // OnClose counts the connection gone; it runs on the connection's loop.
