@@ -28,6 +28,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"load":  runLoad,
 	"merge": runMerge,
 	"demo":  runDemo,
+	"bench": runBench,
 }
 
 const usage = `usage: airsock <command> [flags]
@@ -37,6 +38,7 @@ commands:
   load    load-test a server: closed or open loop, optionally verifying every byte
   merge   merge HdrHistogram interval logs (.hlog) into one summary
   demo    start an echo server in-process and drive it for a few seconds
+  bench   run the comparison matrix against gnet, net and redis-server (see bench/README.md)
 
 Run 'airsock <command> -h' for the flags of a command.
 `

@@ -1,0 +1,98 @@
+package benchmatrix
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// churn is scenario 4: connections per second when each connection lives
+// for one echo (connect, 16 bytes there and back, close), driven by the
+// churn client (`airsock bench churn`) on the client core.
+func (m *matrix) churn(ctx context.Context) error {
+	backends := m.airsockBackends()
+	for round := 1; round <= m.opts.Rounds; round++ {
+		for _, be := range rotate(backends, round) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r := &result{Scenario: "churn", Backend: be, Round: round,
+				Params: []string{fmt.Sprintf("slots=%d", m.opts.ChurnConns), fmt.Sprintf("size=%d", churnEchoSize)}}
+			m.record(r, m.churnRun(ctx, r))
+		}
+	}
+	return nil
+}
+
+func (m *matrix) churnRun(ctx context.Context, r *result) error {
+	srv, err := m.startServer(ctx, r.Backend, "echo")
+	if err != nil {
+		return err
+	}
+	sum, srvCPU, err := m.runChurnClient(ctx, srv)
+	if serr := srv.stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	r.add(sum.CyclesPerS, "conns/s")
+	r.add(srvCPU.total()*1e6/float64(sum.Cycles), "server-us/conn")
+	r.add(100*srvCPU.total()/sum.Duration, "server-cpu-%")
+	r.add(sum.P50us, "p50-us")
+	r.add(sum.P99us, "p99-us")
+	r.add(float64(sum.DialErrors), "dial-errors")
+	return nil
+}
+
+// runChurnClient runs the churn client against srv, reading the server's
+// CPU time at the edges of the measured window.
+func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSummary, cpuTimes, error) {
+	args := []string{m.opts.Bin, "bench", "churn", "--addr", srv.addr, "--conns", strconv.Itoa(m.opts.ChurnConns),
+		"--warmup", m.opts.Warmup.String(), "--duration", m.opts.Duration.String()}
+	if len(m.opts.Sources) > 0 {
+		args = append(args, "--source", strings.Join(m.opts.Sources, ","))
+	}
+	cmd := m.pinned(m.opts.ClientCPU, args...)
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return nil, cpuTimes{}, err
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var edges []cpuTimes
+	for _, at := range []time.Duration{m.opts.Warmup, m.opts.Warmup + m.opts.Duration} {
+		sleep(ctx, time.Until(start.Add(at)))
+		if c, err := srv.cpu(); err == nil {
+			edges = append(edges, c)
+		}
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		<-done
+		return nil, cpuTimes{}, fmt.Errorf("churn client did not end: %s", stderr)
+	}
+	sum := new(churnSummary)
+	if jerr := json.Unmarshal(stdout.Bytes(), sum); jerr != nil {
+		return nil, cpuTimes{}, fmt.Errorf("churn client printed %q (%v): %s", stdout.String(), err, stderr)
+	}
+	switch {
+	case err != nil:
+		return sum, cpuTimes{}, fmt.Errorf("churn client: %v: %s", err, lastLine(stderr.String()))
+	case len(edges) < 2:
+		return sum, cpuTimes{}, fmt.Errorf("could not read the server's CPU time")
+	case sum.ConnErrors > 0:
+		return sum, cpuTimes{}, fmt.Errorf("churn: %d connections failed", sum.ConnErrors)
+	}
+	return sum, edges[1].sub(edges[0]), nil
+}

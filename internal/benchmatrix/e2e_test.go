@@ -1,0 +1,97 @@
+package benchmatrix
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMatrixEndToEnd builds the real airsock binary and runs a tiny matrix
+// with it: every scenario, two backends, one round. It checks that every
+// run passed its correctness pass and produced figures, and that the
+// outputs are all there. Timings are not asserted.
+func TestMatrixEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds airsock and runs processes")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build airsock with")
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("no taskset")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "airsock")
+	build := exec.Command(goTool, "build", "-o", bin, "github.com/airsock/airsock/cmd/airsock")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	o := DefaultOptions(true)
+	o.Bin, o.Out = bin, filepath.Join(dir, "results")
+	o.Backends = []string{"loop", "net"}
+	o.Scenarios = []string{"throughput", "latency", "memory", "churn"}
+	o.Rounds, o.MemoryRounds, o.RedisRounds = 1, 1, 1
+	o.Conns, o.Sizes, o.Depths = []int{2}, []int{64}, []int{1, 4}
+	o.VerifyTime, o.Warmup, o.Duration = 100*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond
+	o.RateFractions, o.LatencyWarmup, o.LatencyDuration = []float64{0.5}, 100*time.Millisecond, 300*time.Millisecond
+	o.IdleConns, o.ChurnConns = 30, 4
+	o.RedisClients, o.RedisScale = []int{5}, 0.01
+	_, e1 := exec.LookPath("redis-benchmark")
+	_, e2 := exec.LookPath("redis-server")
+	withRedis := e1 == nil && e2 == nil
+	if withRedis {
+		o.Scenarios = append(o.Scenarios, "redis")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	if err := Run(ctx, o, &progress); err != nil {
+		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	bench, err := os.ReadFile(filepath.Join(o.Out, "matrix.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"BenchmarkMatrix/scenario=throughput/backend=loop/conns=2/size=64/depth=4 1 ",
+		"BenchmarkMatrix/scenario=throughput/backend=net/conns=2/size=64/depth=1 1 ",
+		"BenchmarkMatrix/scenario=latency/backend=net/load=50%/",
+		"BenchmarkMatrix/scenario=memory/backend=loop/conns=30 1 ",
+		"BenchmarkMatrix/scenario=churn/backend=net/slots=4/size=16 1 ",
+		" server-us/msg ", " p99.9-us ", " rss-B/conn ", " conns/s ",
+	}
+	if withRedis {
+		want = append(want, "BenchmarkMatrix/scenario=redis/backend=redis/test=SET/P=16/c=5 1 ", " server-us/req ")
+	}
+	for _, w := range want {
+		if !bytes.Contains(bench, []byte(w)) {
+			t.Errorf("matrix.txt lacks %q", w)
+		}
+	}
+	tables, err := os.ReadFile(filepath.Join(o.Out, "tables.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"## 1. Throughput", "## 2. Latency", "## 3. Memory", "## 4. Churn", "## Targets"} {
+		if !strings.Contains(string(tables), w) {
+			t.Errorf("tables.md lacks %q", w)
+		}
+	}
+	if mc, err := loadMachine(filepath.Join(o.Out, "machine.json")); err != nil || mc.CPUs < 1 || mc.Finished.IsZero() {
+		t.Errorf("machine.json: %+v, %v", mc, err)
+	}
+	hlogs, _ := filepath.Glob(filepath.Join(o.Out, "hlog", "latency-load50-*-round1.hlog"))
+	svgs, _ := filepath.Glob(filepath.Join(o.Out, "*.svg"))
+	if len(hlogs) != 2 || len(svgs) < 2 {
+		t.Errorf("hlog files %q, plots %q", hlogs, svgs)
+	}
+	if t.Failed() {
+		t.Logf("progress:\n%s\nmatrix.txt:\n%s", progress.String(), bench)
+	}
+}

@@ -1,0 +1,186 @@
+package benchmatrix
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// loadSpec is one run of `airsock load`.
+type loadSpec struct {
+	proto    string // echo or resp
+	respCmd  string // resp only
+	conns    int
+	depth    int
+	size     int
+	rate     float64 // > 0: open loop
+	warmup   time.Duration
+	duration time.Duration
+	verify   bool
+	hlog     string // path of an interval log to write, or ""
+}
+
+// loadSummary is the part of `airsock load --json` the matrix reads.
+type loadSummary struct {
+	Count      int64   `json:"count"`
+	Errors     int64   `json:"errors"`
+	Bytes      int64   `json:"bytes"`
+	Duration   float64 `json:"duration_s"`
+	MsgsPerSec float64 `json:"msgs_per_s"`
+	MBPerSec   float64 `json:"mb_per_s"`
+	Latency    struct {
+		P50  float64 `json:"p50"`
+		P99  float64 `json:"p99"`
+		P999 float64 `json:"p99_9"`
+		Max  float64 `json:"max"`
+	} `json:"latency_us"`
+	ClientCPU struct {
+		User float64 `json:"user_s"`
+		Sys  float64 `json:"sys_s"`
+	} `json:"client_cpu"`
+	Conns         int    `json:"conns"`
+	ConnectErrors int64  `json:"connect_errors"`
+	Sent          int64  `json:"sent"`
+	Received      int64  `json:"received"`
+	Lost          int64  `json:"lost"`
+	Late          int64  `json:"late"`
+	VerifiedBytes int64  `json:"verified_bytes"`
+	Failure       string `json:"failure"`
+}
+
+// loadOutcome is a load run with the CPU time server and client spent in
+// its measured window, read from /proc at the window's edges.
+type loadOutcome struct {
+	sum       loadSummary
+	serverCPU cpuTimes
+	clientCPU cpuTimes
+	window    time.Duration
+}
+
+// args returns the command line of the load run against addr.
+func (l loadSpec) args(bin, addr string, loops int) []string {
+	a := []string{bin, "load", "--json", "--addr", addr, "--proto", l.proto,
+		"-c", strconv.Itoa(l.conns), "--depth", strconv.Itoa(max(l.depth, 1)), "--size", strconv.Itoa(l.size),
+		"--warmup", l.warmup.String(), "--duration", l.duration.String(), "--loops", strconv.Itoa(loops)}
+	if l.respCmd != "" {
+		a = append(a, "--resp-cmd", l.respCmd)
+	}
+	if l.rate > 0 {
+		a = append(a, "--rate", strconv.FormatFloat(l.rate, 'f', 0, 64))
+	}
+	if l.verify {
+		a = append(a, "--verify")
+	}
+	if l.hlog != "" {
+		a = append(a, "--hlog", l.hlog)
+	}
+	return a
+}
+
+// runLoad runs the load generator, pinned to the client core, against srv,
+// sampling both processes' CPU time as the measured window opens and
+// closes. It fails if the generator fails or any request is unanswered.
+func (m *matrix) runLoad(ctx context.Context, srv *serverProc, l loadSpec) (*loadOutcome, error) {
+	cmd := m.pinned(m.opts.ClientCPU, l.args(m.opts.Bin, srv.addr, m.opts.ClientLoops)...)
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	// The generator counts its warmup from when it starts dialling, a few
+	// milliseconds after exec: the window here opens that much early, which
+	// the per-message figures tolerate (USER_HZ ticks are 10 ms anyway).
+	type sample struct{ srv, cli cpuTimes }
+	var edges []sample
+	var sampleErr, err error
+	ended := false
+	for _, at := range []time.Duration{l.warmup, l.warmup + l.duration} {
+		t := time.NewTimer(time.Until(start.Add(at)))
+		select {
+		case <-t.C:
+			s, err1 := srv.cpu()
+			c, err2 := procCPU(cmd.Process.Pid)
+			if err1 != nil || err2 != nil {
+				sampleErr = fmt.Errorf("reading CPU time: server %v, client %v", err1, err2)
+			}
+			edges = append(edges, sample{s, c})
+		case err = <-done: // ended early: the checks below say why
+			ended = true
+		case <-ctx.Done():
+			cmd.Process.Kill()
+			err = <-done
+			ended = true
+		}
+		t.Stop()
+		if ended {
+			break
+		}
+	}
+	if !ended {
+		limit := time.NewTimer(90 * time.Second) // connect, drain and shutdown
+		select {
+		case err = <-done:
+		case <-limit.C:
+			cmd.Process.Kill()
+			<-done
+			return nil, fmt.Errorf("load did not end within 90 s of its window: %s", stderr)
+		case <-ctx.Done():
+			cmd.Process.Kill()
+			err = <-done
+		}
+		limit.Stop()
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	out := &loadOutcome{window: l.duration}
+	if jerr := json.Unmarshal(stdout.Bytes(), &out.sum); jerr != nil {
+		return nil, fmt.Errorf("load printed %q (%v): %s", strings.TrimSpace(stdout.String()), err, stderr)
+	}
+	switch {
+	case err != nil:
+		return out, fmt.Errorf("load: %v: %s", err, lastLine(stderr.String()))
+	case out.sum.Failure != "":
+		return out, fmt.Errorf("load: %s", out.sum.Failure)
+	case out.sum.Lost > 0 || out.sum.Errors > 0:
+		return out, fmt.Errorf("load: %d replies lost, %d errors", out.sum.Lost, out.sum.Errors)
+	case l.verify && out.sum.VerifiedBytes == 0:
+		return out, fmt.Errorf("load: nothing verified")
+	case sampleErr != nil:
+		return out, sampleErr
+	case len(edges) < 2:
+		return out, fmt.Errorf("load ended before its measured window did")
+	}
+	out.serverCPU = edges[1].srv.sub(edges[0].srv)
+	out.clientCPU = edges[1].cli.sub(edges[0].cli)
+	return out, nil
+}
+
+// verify runs a short correctness pass: the same workload with every reply
+// byte checked, before anything is timed.
+func (m *matrix) verify(ctx context.Context, srv *serverProc, l loadSpec) error {
+	l.verify, l.hlog, l.rate = true, "", 0
+	l.warmup, l.duration = 0, m.opts.VerifyTime
+	_, err := m.runLoad(ctx, srv, l)
+	if err != nil {
+		return fmt.Errorf("correctness pass: %w", err)
+	}
+	return nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}

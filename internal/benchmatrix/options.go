@@ -1,0 +1,151 @@
+package benchmatrix
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"time"
+)
+
+// Options say what `airsock bench` runs. DefaultOptions gives the full
+// matrix or the quick one; flags override single fields. It is a plain
+// value, owned by whichever goroutine holds it.
+type Options struct {
+	Bin            string // the airsock binary: serve, load, bench idle/churn
+	Taskset        string // taskset(1), to pin each process to its CPU
+	RedisServer    string // redis-server for the RESP reference; "" skips it
+	RedisBenchmark string // redis-benchmark; "" skips the redis scenario
+	Out            string // results directory
+
+	Scenarios []string // of ScenarioNames
+	Backends  []string // airsock serve backends, in table order
+	Rounds    int      // rounds of the throughput, latency and churn scenarios
+
+	ServerCPU, ClientCPU int // CPUs the server and the clients are pinned to
+	ClientLoops          int // event loops of the load generator
+
+	VerifyTime       time.Duration // each correctness pass
+	Warmup, Duration time.Duration // each throughput and churn run
+
+	Conns, Sizes, Depths []int // the throughput cells
+
+	RateFractions                  []float64 // latency rates, of the slowest peak
+	LatencyWarmup, LatencyDuration time.Duration
+
+	MemoryRounds int
+	IdleConns    int
+	Sources      []string // local IPs the idle and churn clients dial from
+
+	ChurnConns int // churn slots
+
+	RedisRounds    int
+	RedisPipelines []int
+	RedisClients   []int
+	RedisTests     string  // redis-benchmark -t
+	RedisScale     float64 // multiplies each cell's -n
+}
+
+// DefaultOptions returns the full matrix (about 20 minutes on the
+// project's 2-CPU machine) or, with quick, a reduced one (about 3). It may
+// be called from any goroutine.
+func DefaultOptions(quick bool) Options {
+	o := Options{
+		Taskset:         "taskset",
+		RedisServer:     "redis-server",
+		RedisBenchmark:  "redis-benchmark",
+		Out:             "bench/results/full",
+		Scenarios:       ScenarioNames(),
+		Backends:        []string{"serversocket", "loop", "gnet", "net"},
+		Rounds:          5,
+		ServerCPU:       1,
+		ClientCPU:       0,
+		ClientLoops:     1,
+		VerifyTime:      300 * time.Millisecond,
+		Warmup:          300 * time.Millisecond,
+		Duration:        time.Second,
+		Conns:           []int{1, 100, 1000},
+		Sizes:           []int{16, 512, 16384},
+		Depths:          []int{1, 16},
+		RateFractions:   []float64{0.25, 0.5, 0.75, 0.9},
+		LatencyWarmup:   500 * time.Millisecond,
+		LatencyDuration: 2 * time.Second,
+		MemoryRounds:    3,
+		IdleConns:       10000,
+		ChurnConns:      50,
+		RedisRounds:     3,
+		RedisPipelines:  []int{1, 16},
+		RedisClients:    []int{50, 1000},
+		RedisTests:      "ping,set,get",
+		RedisScale:      1,
+	}
+	if quick {
+		o.Out = "bench/results/quick"
+		o.Rounds = 2
+		o.VerifyTime = 200 * time.Millisecond
+		o.Warmup = 200 * time.Millisecond
+		o.Duration = 500 * time.Millisecond
+		o.Conns = []int{100}
+		o.Sizes = []int{16, 16384}
+		o.RateFractions = []float64{0.5, 0.9}
+		o.LatencyWarmup = 300 * time.Millisecond
+		o.LatencyDuration = time.Second
+		o.MemoryRounds = 1
+		o.RedisRounds = 1
+		o.RedisClients = []int{50}
+		o.RedisScale = 0.5
+	}
+	return o
+}
+
+// check validates the options and finds the tools they name: a missing
+// redis-server drops only the reference server, a missing redis-benchmark
+// only the redis scenario.
+func (o *Options) check() error {
+	var errs []error
+	for _, s := range o.Scenarios {
+		if !slices.Contains(ScenarioNames(), s) {
+			errs = append(errs, fmt.Errorf("unknown scenario %q (want some of %q)", s, ScenarioNames()))
+		}
+	}
+	if len(o.Backends) == 0 {
+		errs = append(errs, errors.New("no backends"))
+	}
+	if o.Rounds < 1 || o.MemoryRounds < 1 || o.RedisRounds < 1 {
+		errs = append(errs, errors.New("rounds must be at least 1"))
+	}
+	if o.Duration <= 0 || o.LatencyDuration <= 0 || o.VerifyTime <= 0 || o.Warmup < 0 || o.LatencyWarmup < 0 {
+		errs = append(errs, errors.New("durations must be positive (warmups not negative)"))
+	}
+	if o.IdleConns < 1 || o.ChurnConns < 1 || o.ClientLoops < 1 || o.RedisScale <= 0 {
+		errs = append(errs, errors.New("connection counts, client loops and the redis scale must be positive"))
+	}
+	if o.Bin == "" {
+		errs = append(errs, errors.New("no airsock binary"))
+	}
+	for _, f := range o.RateFractions {
+		if f <= 0 || f > 1 {
+			errs = append(errs, fmt.Errorf("rate fraction %v not in (0, 1]", f))
+		}
+	}
+	if p, err := exec.LookPath(o.Taskset); err != nil {
+		errs = append(errs, fmt.Errorf("taskset is needed to pin the processes: %w", err))
+	} else {
+		o.Taskset = p
+	}
+	if slices.Contains(o.Scenarios, "redis") {
+		if p, err := exec.LookPath(o.RedisBenchmark); err != nil {
+			errs = append(errs, fmt.Errorf("the redis scenario needs redis-benchmark (apt-get install redis-tools), or leave it out: %w", err))
+		} else {
+			o.RedisBenchmark = p
+		}
+		if o.RedisServer != "" {
+			if p, err := exec.LookPath(o.RedisServer); err != nil {
+				errs = append(errs, fmt.Errorf("redis-server not found (apt-get install redis-server, or --redis-server ''): %w", err))
+			} else {
+				o.RedisServer = p
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,115 @@
+package benchmatrix
+
+import (
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// syntheticResults makes two rounds of throughput, memory and redis results
+// with known ratios: loop uses 0.8× gnet's CPU per message at depth 16
+// and 1.1× at depth 1; serversocket is loop's figures exactly.
+func syntheticResults() []*result {
+	var rs []*result
+	add := func(scenario, be string, round int, params []string, unit string, v float64) {
+		rs = append(rs, &result{Scenario: scenario, Backend: be, Round: round, Params: params, Metrics: []metric{{unit, v}, {"msgs/s", 1000 * float64(round)}}})
+	}
+	for round := 1; round <= 2; round++ {
+		drift := float64(round) // the machine gets slower: ratios must not care
+		for _, depth := range []string{"1", "16"} {
+			for _, conns := range []string{"1", "100"} {
+				p := []string{"conns=" + conns, "size=16", "depth=" + depth}
+				loop := 0.8
+				if depth == "1" {
+					loop = 1.1
+				}
+				add("throughput", "gnet", round, p, "server-us/msg", drift)
+				add("throughput", "net", round, p, "server-us/msg", 2*drift)
+				add("throughput", "loop", round, p, "server-us/msg", loop*drift)
+				add("throughput", "serversocket", round, p, "server-us/msg", loop*drift)
+			}
+		}
+		m := []string{"conns=10000"}
+		add("memory", "gnet", round, m, "rss-B/conn", 600)
+		add("memory", "net", round, m, "rss-B/conn", 5000)
+		add("memory", "loop", round, m, "rss-B/conn", 450)
+		add("memory", "serversocket", round, m, "rss-B/conn", 2500)
+		r := []string{"test=SET", "P=16", "c=50"}
+		add("redis", "redis", round, r, "rps", 1e6)
+		add("redis", "loop", round, r, "rps", 1.2e6)
+		add("redis", "serversocket", round, r, "rps", 0.9e6)
+	}
+	rs = append(rs, &result{Scenario: "memory", Backend: "loop", Round: 3, Params: []string{"conns=10000"}, Note: "FAILED: server exited"})
+	return rs
+}
+
+func TestWriteReport(t *testing.T) {
+	dir := t.TempDir()
+	mc := &machine{CPUs: 2, Model: "Test CPU", Kernel: "6.1", Go: "go1.26", Revision: "abc123"}
+	if err := writeReport(dir, syntheticResults(), mc, DefaultOptions(false)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "tables.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	for _, want := range []string{
+		"airsock abc123. Machine: 2 CPUs, Test CPU, Linux 6.1, go1.26",
+		"| cell | serversocket | loop | gnet | net | serversocket/gnet | serversocket/net | loop/gnet | loop/net | serversocket/loop |",
+		// loop at depth 16: 0.8 and 1.6 over the rounds; ratio to gnet 0.80, to net 0.40.
+		"| conns=1 size=16 depth=16 | 1.20 (0.80–1.60) | 1.20 (0.80–1.60) | 1.50 (1.00–2.00) | 3.00 (2.00–4.00) | 0.80 | 0.40 | 0.80 | 0.40 | 1.00 |",
+		"| loop | 450 | – | 0.75 | – | 0.09 | – |",
+		"| server CPU/msg ≤ 0.85× gnet at depth 16 | loop | 2/2 | 0.80 (conns=1 size=16 depth=16) | holds |",
+		"| server CPU/msg ≤ gnet at depth 1 | loop | 0/2 | 1.10 (conns=1 size=16 depth=1) | fails in 2 |",
+		"| RSS per idle connection ≤ gnet | serversocket | 0/1 | 4.17 (conns=10000) | fails in 1 |",
+		"| RSS per idle connection < 1/10 of net | loop | 1/1 | 0.09 (conns=10000) | holds |",
+		"| RESP -P 16 rps ≥ redis-server | loop | 1/1 | 1.20 (test=SET P=16 c=50) | holds |",
+		"| RESP -P 16 rps ≥ redis-server | serversocket | 0/1 | 0.90 (test=SET P=16 c=50) | fails in 1 |",
+		"| server CPU/msg within 5% of loop | serversocket | 4/4 |",
+		"FAILED: server exited",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("tables.md lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+	// Every plot is well-formed XML with a line or bar per backend.
+	for _, name := range []string{"throughput-size16-depth1.svg", "throughput-size16-depth16.svg", "rss-per-conn.svg"} {
+		svg, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := xml.NewDecoder(strings.NewReader(string(svg)))
+		for {
+			_, err := dec.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		for _, be := range []string{"serversocket", "loop", "gnet", "net"} {
+			if !strings.Contains(string(svg), ">"+be+"<") {
+				t.Errorf("%s has no legend entry for %s", name, be)
+			}
+		}
+	}
+}
+
+func TestShortNum(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 0.25: "0.25", 4.5: "4.5", 35: "35", 1500: "1.5k", 35000: "35k", 1.25e6: "1.25M", 2e6: "2M"} {
+		if got := shortNum(v); got != want {
+			t.Errorf("shortNum(%v) = %q, want %q", v, got, want)
+		}
+	}
+	if niceCeil(0.7) != 1 || niceCeil(130) != 200 || niceCeil(4000) != 5000 {
+		t.Error("niceCeil")
+	}
+}
