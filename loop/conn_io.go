@@ -179,11 +179,14 @@ func (l *eventLoop) sendNow(c *Conn, p []byte) {
 // writeBoth writes a then b with one writev (a may be empty), retrying on
 // EINTR; EAGAIN is a zero-byte write.
 func writeBoth(fd int, a, b []byte) (int, error) {
-	if len(a) == 0 {
-		return writeFd(fd, b)
-	}
 	for {
-		n, err := sysWritev2(fd, a, b)
+		var n int
+		var err error
+		if len(a) == 0 {
+			n, err = sysWrite(fd, b)
+		} else {
+			n, err = sysWritev2(fd, a, b)
+		}
 		switch {
 		case err == nil:
 			return n, nil
@@ -331,18 +334,7 @@ func (l *eventLoop) afterWrite(c *Conn) {
 
 // writeFd writes p once, retrying on EINTR; EAGAIN is a zero-byte write.
 func writeFd(fd int, p []byte) (int, error) {
-	for {
-		n, err := sysWrite(fd, p)
-		switch {
-		case err == nil:
-			return n, nil
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			return 0, nil
-		}
-		return 0, err
-	}
+	return writeBoth(fd, nil, p)
 }
 
 // closeConn ends c: OnClose runs once, then the descriptor closes at once

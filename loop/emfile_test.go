@@ -133,19 +133,5 @@ func emfileChild() {
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: lim, Max: lim}); err != nil {
 		panic(err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	e, err := New(Config{Loops: 1, Logger: logger})
-	if err != nil {
-		panic(err)
-	}
-	ln, err := e.Listen("tcp", "127.0.0.1:0", Funcs{Data: func(c *Conn) {
-		b, _ := c.Next(-1)
-		c.Write(b)
-	}})
-	if err != nil {
-		panic(err)
-	}
-	os.Stdout.WriteString(ln.Addr().String() + "\n")
-	io.Copy(io.Discard, os.Stdin)
-	e.Close()
+	serveEchoChild(Config{Loops: 1, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 }

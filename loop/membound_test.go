@@ -194,7 +194,13 @@ func rssOf(t *testing.T, pid int) int64 {
 // environment, serving until stdin closes.
 func memboundChild() {
 	hw, _ := strconv.Atoi(os.Getenv("AIRSOCK_MEMBOUND_CHILD"))
-	e, err := New(Config{Loops: 2, WriteHighWater: hw, WriteLowWater: hw / 4, Logger: quiet})
+	serveEchoChild(Config{Loops: 2, WriteHighWater: hw, WriteLowWater: hw / 4, Logger: quiet})
+}
+
+// serveEchoChild is the server of a test's child process: an echo server
+// on 127.0.0.1 that prints its address and serves until stdin closes.
+func serveEchoChild(cfg Config) {
+	e, err := New(cfg)
 	if err != nil {
 		panic(err)
 	}
