@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	maxBulk := fs.Int("max-bulk", proto.DefaultMaxBulk, "RESP: largest bulk string accepted, bytes")
 	maxArray := fs.Int("max-array", proto.DefaultMaxArgs, "RESP: most elements in a request array")
 	maxInline := fs.Int("max-inline", proto.DefaultMaxInline, "RESP: longest inline command accepted, bytes")
+	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -44,6 +47,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	srv, err := proto.NewServer(*protoName, proto.Config{MaxBulk: *maxBulk, MaxArgs: *maxArray, MaxInline: *maxInline})
 	if err != nil {
 		return usageError(fs, "%v", err)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "airsock serve: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "airsock serve: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	s, err := backend.Serve(startCtx, *backendName, srv, *addr, *loops)
@@ -100,6 +116,24 @@ func (l *statsLine) next(st backend.Stats) string {
 		outRate = float64(st.BytesOut-l.last.BytesOut) / secs / 1e6
 	}
 	l.last, l.at = st, now
-	return fmt.Sprintf("stats: conns open=%d accepted=%d bytes in=%d out=%d (last %.1fs: in %.2f MB/s, out %.2f MB/s)",
-		st.Open, st.Accepted, st.BytesIn, st.BytesOut, secs, inRate, outRate)
+	heap, stacks := memoryInUse()
+	return fmt.Sprintf("stats: conns open=%d accepted=%d bytes in=%d out=%d (last %.1fs: in %.2f MB/s, out %.2f MB/s) heap=%d stacks=%d",
+		st.Open, st.Accepted, st.BytesIn, st.BytesOut, secs, inRate, outRate, heap, stacks)
+}
+
+// memoryInUse reads the live heap objects' and goroutine stacks' bytes from
+// runtime/metrics, for memory-per-connection figures beside the RSS.
+func memoryInUse() (heap, stacks uint64) {
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/stacks:bytes"},
+	}
+	metrics.Read(samples)
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		heap = samples[0].Value.Uint64()
+	}
+	if samples[1].Value.Kind() == metrics.KindUint64 {
+		stacks = samples[1].Value.Uint64()
+	}
+	return heap, stacks
 }
