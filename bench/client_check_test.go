@@ -6,20 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
-	"github.com/airsock/airsock/internal/backend"
+	"github.com/airsock/airsock/internal/leakcheck"
 	"github.com/airsock/airsock/internal/proto"
 	"github.com/airsock/airsock/loop"
 )
 
-func TestMain(m *testing.M) {
-	var opts []goleak.Option
-	for _, f := range backend.ProcessGoroutines {
-		opts = append(opts, goleak.IgnoreTopFunction(f))
-	}
-	goleak.VerifyTestMain(m, opts...)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // TestRigEveryBackend runs a few batches on every backend and checks, from
 // the server's own counters, that exactly the requested bytes crossed.

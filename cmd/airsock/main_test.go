@@ -10,18 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
-	"github.com/airsock/airsock/internal/backend"
+	"github.com/airsock/airsock/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) {
-	var opts []goleak.Option
-	for _, f := range backend.ProcessGoroutines {
-		opts = append(opts, goleak.IgnoreTopFunction(f))
-	}
-	goleak.VerifyTestMain(m, opts...)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // syncBuffer is an output that a command writes while the test reads.
 type syncBuffer struct {

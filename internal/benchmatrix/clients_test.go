@@ -7,20 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/airsock/airsock/internal/backend"
+	"github.com/airsock/airsock/internal/leakcheck"
 	"github.com/airsock/airsock/internal/proto"
 	"github.com/airsock/airsock/loop"
 )
 
-func TestMain(m *testing.M) {
-	var opts []goleak.Option
-	for _, f := range backend.ProcessGoroutines {
-		opts = append(opts, goleak.IgnoreTopFunction(f))
-	}
-	goleak.VerifyTestMain(m, opts...)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // echoServer serves echo on the named backend at 127.0.0.1:0 until the test
 // ends.

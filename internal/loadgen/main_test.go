@@ -6,20 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/airsock/airsock/internal/backend"
+	"github.com/airsock/airsock/internal/leakcheck"
 	"github.com/airsock/airsock/internal/proto"
 	"github.com/airsock/airsock/loop"
 )
 
-func TestMain(m *testing.M) {
-	var opts []goleak.Option
-	for _, f := range backend.ProcessGoroutines {
-		opts = append(opts, goleak.IgnoreTopFunction(f))
-	}
-	goleak.VerifyTestMain(m, opts...)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // serve starts protocol name on the loop backend for the test.
 func serve(t testing.TB, name string) string {
