@@ -106,7 +106,14 @@ func (r *Ring) Next(n int) ([]byte, error) {
 // Write appends all of p, growing the array through the pool as needed. If
 // that would take Len past the limit it returns 0, ErrLimit and writes
 // nothing. Owning goroutine only.
-func (r *Ring) Write(p []byte) (int, error) {
+func (r *Ring) Write(p []byte) (int, error) { return appendRing(r, p) }
+
+// WriteString is Write for a string, without converting it to a []byte
+// first. Owning goroutine only.
+func (r *Ring) WriteString(s string) (int, error) { return appendRing(r, s) }
+
+// appendRing is Write and WriteString.
+func appendRing[T []byte | string](r *Ring, p T) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -124,27 +131,6 @@ func (r *Ring) Write(p []byte) (int, error) {
 	// Only now, in case p pointed into the old array.
 	r.putArray(old)
 	return len(p), nil
-}
-
-// WriteString is Write for a string, without converting it to a []byte
-// first. Owning goroutine only.
-func (r *Ring) WriteString(s string) (int, error) {
-	if len(s) == 0 {
-		return 0, nil
-	}
-	if r.limit > 0 && len(s) > r.limit-r.Len() {
-		return 0, ErrLimit
-	}
-	var old []byte
-	if len(s) > r.free() {
-		old = r.grow(len(s))
-	}
-	wi := r.index(r.w)
-	k := copy(r.buf[wi:], s)
-	copy(r.buf, s[k:])
-	r.w += uint(len(s))
-	r.putArray(old)
-	return len(s), nil
 }
 
 // Release gives the array back to the pool if the ring is empty, so Cap

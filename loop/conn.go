@@ -191,9 +191,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Write queues p to be sent and returns len(p). It never blocks and never
-// sends partially: the bytes are copied, and all that is written during a
-// callback leaves in one syscall when the callback returns (or at Flush).
+// Write queues p to be sent and returns len(p). It never blocks, and p may
+// be reused on return. Small writes are copied and all of them leave in one
+// syscall when the callback returns (or at Flush); a write of 8 KiB or more
+// goes to the kernel at once, with what is queued before it, in one writev
+// from p itself (copying it would cost more than coalescing saves), and
+// only what the kernel does not take is copied. Order is always kept.
 // After Close, CloseWrite or the peer's reset it returns ErrClosed.
 func (c *Conn) Write(p []byte) (int, error) {
 	if c.writeClosed || c.state >= stateClosed {

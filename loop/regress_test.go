@@ -115,3 +115,37 @@ func TestOnOutputDoesNotRecurse(t *testing.T) {
 		t.Fatalf("OnOutput nested %d deep", d)
 	}
 }
+
+// Small writes are staged and large ones sent at once (sendNow); mixed in
+// one callback, and past the point where the socket buffer fills, the
+// bytes must still arrive in the order they were written.
+func TestMixedWriteSizesKeepOrder(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	var want []byte
+	sizes := []int{10, 9000, 3, 70000, 5, 20000, 1, 1 << 20, 7, 8 << 10, 2}
+	for i := range 10 {
+		for j, n := range sizes {
+			want = append(want, pattern(n, uint64(i*len(sizes)+j))...)
+		}
+	}
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Data: func(c *Conn) {
+		c.Discard(-1)
+		off := 0
+		for off < len(want) {
+			for _, n := range sizes {
+				c.Write(want[off : off+n])
+				off += n
+			}
+		}
+		c.Close()
+	}})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	nc.Write([]byte("go"))
+	got, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diff(got, want); d != "" {
+		t.Fatalf("stream differs: %s", d)
+	}
+}
