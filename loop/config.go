@@ -18,6 +18,13 @@ type Config struct {
 	// per loop; one loop then accepts and hands each connection to the loop
 	// with the fewest connections (always the case on the BSDs and macOS).
 	NoReusePort bool
+	// JoinReusePort lets this engine's SO_REUSEPORT listeners join a port
+	// that another socket (another process, say) already serves with
+	// SO_REUSEPORT, sharing its connections: what a zero-downtime hand-over
+	// wants. By default binding such a port fails with EADDRINUSE, as it
+	// would without SO_REUSEPORT, so a second server cannot split the
+	// traffic of the first by accident.
+	JoinReusePort bool
 	// ReadBufferSize is the size of each loop's shared read buffer: the most
 	// one read takes from a socket. Default: 64 KiB.
 	ReadBufferSize int
