@@ -15,15 +15,21 @@ import (
 
 // Listener is a bound (and, after Serve, listening) socket of an Engine.
 // With SO_REUSEPORT (the Linux default) it is one socket per loop, each
-// accepting for its own loop; otherwise one socket whose loop hands each
-// new connection to the loop with the fewest. Its methods are safe from any
-// goroutine.
+// accepting for its own loop, plus a guard socket that never listens and
+// keeps other engines and processes from sharing the port by accident (see
+// bindGuard); otherwise one socket whose loop hands each new connection to
+// the loop with the fewest. Its methods are safe from any goroutine.
 type Listener struct {
 	engine  *Engine
 	network string
 	addr    net.Addr
 	local   sockAddr // addr, for accepted connections (zero for unix)
 	path    string   // unix socket file to remove on Close
+	guard   int      // the guard descriptor of a per-loop group, or -1
+
+	// exclusive: the one socket was bound by bindExclusive, without
+	// SO_REUSEADDR, which Serve sets before listening.
+	exclusive bool
 
 	mu        sync.Mutex
 	fds       []*listenFD
@@ -50,8 +56,18 @@ type listenFD struct {
 // Bind creates the listening socket(s) and binds them to address, without
 // listening yet: the port is taken (port 0 picks a free one, which Addr
 // reports) and Serve starts accepting. Networks: tcp, tcp4, tcp6, unix.
-// Within one engine, binding a port another of its listeners holds fails
-// with EADDRINUSE, as it would without SO_REUSEPORT. Safe from any goroutine.
+//
+// A port that another socket holds (another listener of this engine,
+// another engine, another process; with SO_REUSEPORT or without) is refused
+// as package net refuses it: the error is an *os.SyscallError "bind: address
+// already in use" wrapping EADDRINUSE. The loops of one engine share their
+// port and nobody else does unless asked to; from Bind on, before Serve too,
+// neither package net nor another engine can bind it. With
+// Config.JoinReusePort, Bind instead sets SO_REUSEPORT and joins a port whose
+// holders set SO_REUSEPORT too (another engine or process, not this engine),
+// and the kernel shares the connections among them (Linux spreads them over
+// all the sockets; elsewhere the kernel picks the socket). Safe from any
+// goroutine.
 func (e *Engine) Bind(network, address string) (*Listener, error) {
 	e.lifeMu.RLock()
 	defer e.lifeMu.RUnlock()
@@ -62,19 +78,51 @@ func (e *Engine) Bind(network, address string) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln := &Listener{engine: e, network: network, path: ep.path}
+	ln := &Listener{engine: e, network: network, path: ep.path, guard: -1}
+	inet := ep.family != unix.AF_UNIX
+	// Only Linux spreads a port's connections over its SO_REUSEPORT
+	// sockets, so only there does each loop get a socket of its own.
+	perLoop := inet && runtime.GOOS == "linux" && !e.cfg.NoReusePort
+	join := inet && e.cfg.JoinReusePort
 	n := 1
-	reuse := ep.family != unix.AF_UNIX && runtime.GOOS == "linux" && !e.cfg.NoReusePort
-	if reuse {
+	if perLoop {
 		n = len(e.loops)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// The kernel would let a joining listener share a port with this
+	// engine's own; JoinReusePort is for joining others.
 	if port := portOf(ep.sa); port != 0 && e.ports[port] {
 		return nil, os.NewSyscallError("bind", unix.EADDRINUSE)
 	}
+	if perLoop && !join {
+		// The SO_REUSEPORT sockets below could join anybody's group of
+		// them: the guard refuses a held port first (the probe), holds it
+		// without a gap until they are bound, and then keeps every socket
+		// without SO_REUSEPORT out. With port 0 it picks the port, which
+		// nobody else can know yet.
+		g, err := bindGuard(ep)
+		if err != nil {
+			return nil, err
+		}
+		ln.guard = g
+		setPort(ep.sa, portOf(sockaddrOf(g)))
+	}
+	// Without a group and without JoinReusePort, the one socket has no
+	// SO_REUSEPORT, so the kernel itself refuses a held port once it
+	// listens. The BSDs and macOS refuse it from the bind on; Linux lets a
+	// socket with SO_REUSEADDR share a port with one that does not listen
+	// yet, so there the socket does without SO_REUSEADDR until Serve.
+	exclusive := inet && runtime.GOOS == "linux" && !perLoop && !join
 	for i := 0; i < n; i++ {
-		fd, err := bindSocket(ep, reuse)
+		var fd int
+		var err error
+		if exclusive {
+			fd, err = bindExclusive(ep)
+			ln.exclusive = true
+		} else {
+			fd, err = bindSocket(ep, perLoop || join)
+		}
 		if err != nil {
 			ln.closeFDs()
 			return nil, err
@@ -131,6 +179,13 @@ func (ln *Listener) Serve(h Handler, backlog int) error {
 		return errors.New("loop: listener already serving")
 	}
 	for _, lf := range ln.fds {
+		if ln.exclusive {
+			// Accepted connections inherit SO_REUSEADDR, and the next
+			// server's bind needs it on their TIME_WAIT.
+			if err := unix.SetsockoptInt(lf.fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+				return os.NewSyscallError("setsockopt", err)
+			}
+		}
 		if err := unix.Listen(lf.fd, backlog); err != nil {
 			return os.NewSyscallError("listen", err)
 		}
@@ -177,12 +232,20 @@ func (ln *Listener) Close() error {
 	return nil
 }
 
+// closeFDs closes every descriptor of ln; ln.mu is held, or ln is not
+// shared yet.
 func (ln *Listener) closeFDs() {
 	for _, lf := range ln.fds {
 		lf.closeFD()
 		if l := lf.loop; l != nil {
 			l.submit(task{kind: taskFunc, fn: func() { l.dropListener(lf) }})
 		}
+	}
+	// The guard goes last: a socket of the group that is bound but not
+	// listening would let a newcomer's probe through.
+	if ln.guard >= 0 {
+		unix.Close(ln.guard)
+		ln.guard = -1
 	}
 }
 
