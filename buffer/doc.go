@@ -6,7 +6,8 @@
 //
 // A Ring takes its array from a Pool only when it has bytes to hold and gives
 // it back (Release) once drained, so an idle connection holds no buffer
-// memory. ReadFd and WriteFd move bytes between a Ring and a descriptor with
+// memory. It grows in the pool's power-of-two sizes but never past its
+// limit: the last step is to an array of exactly the limit. ReadFd and WriteFd move bytes between a Ring and a descriptor with
 // one read(2)/readv(2) or write(2)/writev(2) over both halves of the ring,
 // without allocating.
 //

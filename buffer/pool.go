@@ -3,6 +3,7 @@ package buffer
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -28,8 +29,12 @@ const (
 // A slice is stored as the unsafe.Pointer to its first byte rather than as a
 // []byte: a pointer fits in an interface without boxing, so Put and Get do
 // not allocate, and the class fixes the length to rebuild the slice with.
+//
+// The pool also keeps a rough count of the bytes it holds (Idle), for
+// memory reporting; sync.Pool itself does not say what it holds.
 type Pool struct {
 	classes [numClasses]sync.Pool
+	idle    atomic.Int64 // bytes Put minus bytes Get took from the pool
 }
 
 // Default is the pool used by a Ring that was given none. It is safe for
@@ -46,6 +51,7 @@ func (p *Pool) Get(size int) []byte {
 		return make([]byte, n)
 	}
 	if v := p.classes[class].Get(); v != nil {
+		p.idle.Add(-int64(n))
 		return unsafe.Slice((*byte)(v.(unsafe.Pointer)), n)
 	}
 	return make([]byte, n)
@@ -61,8 +67,25 @@ func (p *Pool) Put(b []byte) {
 		return
 	}
 	class := bits.TrailingZeros(uint(c)) - minShift
+	p.idle.Add(int64(c))
 	p.classes[class].Put(unsafe.Pointer(unsafe.SliceData(b)))
 }
+
+// Idle returns about how many bytes sit in the pool waiting for a Get: the
+// capacity of every slice Put kept, less what Get has taken back out. It is
+// an upper bound, since sync.Pool frees entries at garbage collection (and
+// under the race detector drops some Puts) without telling the count. After
+// two forced collections the pool is empty (sync.Pool keeps a victim
+// generation through one) and ResetIdle makes the count true again; after
+// only one, Gets of the survivors push the count below the truth, which is
+// why Idle never returns less than 0. Idle is one atomic load and may be
+// called from any goroutine.
+func (p *Pool) Idle() int64 { return max(p.idle.Load(), 0) }
+
+// ResetIdle sets the count Idle reports to 0, for use after forced garbage
+// collections (runtime.GC twice) have emptied the pool; see Idle. It may be
+// called from any goroutine.
+func (p *Pool) ResetIdle() { p.idle.Store(0) }
 
 // roundUp returns the smallest power of two >= max(n, MinSize).
 func roundUp(n int) int {

@@ -51,3 +51,52 @@ func TestPoolNoAllocs(t *testing.T) {
 		t.Fatalf("Get+Put: %v allocs/op, want 0", n)
 	}
 }
+
+func TestPoolIdle(t *testing.T) {
+	var p Pool
+	if p.Idle() != 0 {
+		t.Fatalf("new pool: Idle %d", p.Idle())
+	}
+	a, b := p.Get(1000), p.Get(5000)
+	if p.Idle() != 0 {
+		t.Fatalf("Gets from an empty pool: Idle %d, want 0", p.Idle())
+	}
+	p.Put(a)
+	if p.Idle() != 1024 {
+		t.Fatalf("after Put of 1024: Idle %d", p.Idle())
+	}
+	p.Put(b[:10]) // capacity counts, not length
+	if p.Idle() != 1024+8192 {
+		t.Fatalf("after Put of 8192: Idle %d, want %d", p.Idle(), 1024+8192)
+	}
+	p.Put(make([]byte, 1000))      // not a size class: dropped, not counted
+	p.Put(make([]byte, MinSize/2)) // too small: dropped
+	if p.Idle() != 1024+8192 {
+		t.Fatalf("after dropped Puts: Idle %d, want %d", p.Idle(), 1024+8192)
+	}
+	p.ResetIdle()
+	if p.Idle() != 0 {
+		t.Fatalf("after ResetIdle: Idle %d", p.Idle())
+	}
+	// Gets the pool serves from what was Put before the reset take the
+	// count below zero; Idle reports 0, not a negative size.
+	for range 4 {
+		p.Get(1024)
+		p.Get(8192)
+	}
+	if p.Idle() != 0 {
+		t.Fatalf("Gets after ResetIdle: Idle %d, want 0", p.Idle())
+	}
+}
+
+func TestPoolIdleFallsOnGet(t *testing.T) {
+	eventually(t, "a Get served from the pool lowers Idle", func() bool {
+		var p Pool
+		p.Put(p.Get(4096))
+		if p.Idle() != 4096 {
+			t.Fatalf("after Put: Idle %d, want 4096", p.Idle())
+		}
+		p.Get(4096)
+		return p.Idle() == 0
+	})
+}

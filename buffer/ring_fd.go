@@ -13,20 +13,23 @@ import (
 // array (on Linux; other systems read the second segment with a second
 // read(2) only if the first came back full). If the ring has less than
 // MinSize free and the limit leaves room for more than is free, it first
-// grows through the pool: to double its size (MinSize from empty), or less
-// if the limit leaves less room. It never reads more than the limit leaves
-// room for. It returns the number of bytes read and:
+// grows to hold Cap (MinSize from empty) more bytes, or only as many as the
+// limit leaves room for: to the power of two above that from the pool,
+// about double, or to exactly the limit where that power of two would pass
+// it (see Ring). It never reads more than the limit leaves room for. It
+// returns the number of bytes read and:
 //
 //   - nil if n > 0;
 //   - io.EOF, unwrapped, if the peer closed its end (the read returned 0);
 //   - unix.EAGAIN, unwrapped, if fd is non-blocking and has nothing to read;
-//   - ErrLimit, without reading, if the ring already holds its limit;
+//   - ErrLimit, without reading, if the ring already holds its limit (or
+//     more, after SetLimit lowered it);
 //   - otherwise the error wrapped in an *os.SyscallError naming the call
 //     that failed ("read" or "readv"), so errors.Is works on the errno.
 //
 // EINTR is retried. Owning goroutine only.
 func (r *Ring) ReadFd(fd int) (int, error) {
-	room := r.limit - r.Len()
+	room := r.limit - r.used
 	if r.limit <= 0 {
 		room = math.MaxInt
 	}
@@ -34,6 +37,7 @@ func (r *Ring) ReadFd(fd int) (int, error) {
 		return 0, ErrLimit
 	}
 	if free := r.free(); free < MinSize && room > free {
+		// grow caps the array at the limit, which room already respects.
 		r.putArray(r.grow(min(max(len(r.buf), MinSize), room)))
 	}
 	a, b := r.freeSegments(room)
@@ -60,7 +64,7 @@ func (r *Ring) ReadFd(fd int) (int, error) {
 	case n == 0:
 		return 0, io.EOF
 	}
-	r.w += uint(n)
+	r.used += n
 	return n, nil
 }
 
@@ -105,7 +109,7 @@ func (r *Ring) WriteFd(fd int) (int, error) {
 // freeSegments returns the free space after the readable bytes, at most max
 // bytes of it, as up to two slices in write order; b is nil unless it wraps.
 func (r *Ring) freeSegments(max int) (a, b []byte) {
-	wi := r.index(r.w)
+	wi := r.end()
 	n := min(r.free(), max)
 	if wi+n <= len(r.buf) {
 		return r.buf[wi : wi+n], nil

@@ -222,3 +222,76 @@ func wrappedRoundTrip(tb testing.TB, out, in *Ring, fds [2]int) func() {
 		in.Discard(-1)
 	}
 }
+
+func TestReadFdGrowthCappedAtLimit(t *testing.T) {
+	const limit = 4<<20 + 64<<10
+	fds := socketpair(t)
+	var r Ring
+	r.Init(new(Pool), limit)
+	defer r.Reset()
+	in := pattern(limit+1000, 6)
+	sent, got := 0, 0
+	for {
+		if sent < len(in) {
+			n, err := unix.Write(fds[1], in[sent:min(sent+64<<10, len(in))])
+			if err != nil && err != unix.EAGAIN {
+				t.Fatal(err)
+			}
+			sent += max(n, 0)
+		}
+		n, err := r.ReadFd(fds[0])
+		if err == ErrLimit {
+			break
+		}
+		if err != nil && err != unix.EAGAIN {
+			t.Fatalf("ReadFd at Len %d: %v", r.Len(), err)
+		}
+		got += n
+		if r.Cap() > limit {
+			t.Fatalf("Len %d: Cap %d is past the limit %d", r.Len(), r.Cap(), limit)
+		}
+	}
+	if got != limit || r.Cap() != limit {
+		t.Fatalf("full: read %d, Cap %d; want both %d", got, r.Cap(), limit)
+	}
+	checkContents(t, &r, in[:limit])
+}
+
+func TestFdWrappedLimitSized(t *testing.T) {
+	fds := socketpair(t)
+	// readv: 200 held at [1200, 1400) of a 1500-byte array; the 1300 free
+	// are [1400, 1500) and [0, 1200).
+	r, model := wrappedLimit(t, 1500, 300, 200, 1500)
+	r.Discard(100)
+	model = model[100:]
+	in := pattern(2000, 8)
+	writeAll(t, fds[1], in)
+	if n, err := r.ReadFd(fds[0]); n != 1400 || err != nil || r.Cap() != 1500 {
+		t.Fatalf("ReadFd: %d, %v, Cap %d; want 1400, nil, 1500", n, err, r.Cap())
+	}
+	model = append(model, in[:1400]...)
+	if _, tail := r.Peek(-1); tail == nil {
+		t.Fatal("the read did not wrap into the second free segment")
+	}
+	checkContents(t, r, model)
+	// writev: the 1500 held wrap at index 1500.
+	if n, err := r.WriteFd(fds[0]); n != 1500 || err != nil || r.Len() != 0 {
+		t.Fatalf("WriteFd: %d, %v, Len %d; want 1500, nil, 0", n, err, r.Len())
+	}
+	if got := readN(t, fds[1], 1500); !bytes.Equal(got, model) {
+		t.Fatal("peer received different bytes")
+	}
+}
+
+func TestReadFdAtArrayEnd(t *testing.T) {
+	// 300 bytes at [1200, 1500): the free space is all of [0, 1200), one
+	// segment, so one read(2) fills it.
+	fds := socketpair(t)
+	r, model := wrappedLimit(t, 1500, 300, 300, 1500)
+	in := pattern(1300, 2)
+	writeAll(t, fds[1], in)
+	if n, err := r.ReadFd(fds[0]); n != 1200 || err != nil {
+		t.Fatalf("ReadFd: %d, %v; want 1200, nil", n, err)
+	}
+	checkContents(t, r, append(model, in[:1200]...))
+}

@@ -122,12 +122,19 @@ func TestRingLimit(t *testing.T) {
 	checkContents(t, &r, append(append(a[1:], b...), 'x'))
 }
 
-// wrapped returns a ring of capacity c holding the model bytes, wrapped so
-// that the first h of them lie at the end of the array.
+// wrapped returns a ring of power-of-two capacity c holding n model bytes,
+// wrapped so that the first h of them lie at the end of the array.
 func wrapped(t *testing.T, c, h, n int) (*Ring, []byte) {
 	t.Helper()
+	return wrappedLimit(t, c, h, n, 0)
+}
+
+// wrappedLimit is wrapped for a ring with the given limit; with limit = c
+// and c not a power of two, the array is sized exactly to the limit.
+func wrappedLimit(t *testing.T, c, h, n, limit int) (*Ring, []byte) {
+	t.Helper()
 	r := new(Ring)
-	r.Init(new(Pool), 0)
+	r.Init(new(Pool), limit)
 	t.Cleanup(r.Reset)
 	first := pattern(c-h+1, 0)
 	r.Write(first)
@@ -312,5 +319,229 @@ func TestRingNoAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Fatalf("Write+Next: %v allocs/op, want 0", n)
+	}
+}
+
+func TestRingGrowthCappedAtLimit(t *testing.T) {
+	const limit = 4<<20 + 64<<10
+	var r Ring
+	r.Init(new(Pool), limit)
+	defer r.Reset()
+	var model []byte
+	// Mixed sizes, so some growths land mid-class and the last one meets the
+	// limit part-way through a power of two.
+	for i := 0; len(model) < limit; i++ {
+		p := pattern(min(1000+i*7919%300000, limit-len(model)), byte(i))
+		if n, err := r.Write(p); n != len(p) || err != nil {
+			t.Fatalf("Write(%d) at Len %d: %d, %v", len(p), len(model), n, err)
+		}
+		model = append(model, p...)
+		if r.Cap() > limit {
+			t.Fatalf("Len %d: Cap %d is past the limit %d", r.Len(), r.Cap(), limit)
+		}
+	}
+	if r.Cap() != limit {
+		t.Fatalf("full ring: Cap %d, want exactly the limit %d", r.Cap(), limit)
+	}
+	if n, err := r.WriteString("x"); n != 0 || err != ErrLimit {
+		t.Fatalf("Write at the limit: %d, %v", n, err)
+	}
+	checkContents(t, &r, model)
+}
+
+func TestRingGrowthBelowLimitStaysPooled(t *testing.T) {
+	var r Ring
+	r.Init(new(Pool), 3000)
+	defer r.Reset()
+	r.Write(pattern(600, 1))
+	if r.Cap() != 1024 {
+		t.Fatalf("600 bytes under a 3000 limit: Cap %d, want 1024 (a pool class)", r.Cap())
+	}
+	r.Write(pattern(1500, 2))
+	if r.Cap() != 3000 {
+		t.Fatalf("2100 bytes under a 3000 limit: Cap %d, want 3000 (not 4096)", r.Cap())
+	}
+	checkContents(t, &r, append(pattern(600, 1), pattern(1500, 2)...))
+	// A limit below MinSize caps the very first array.
+	var small Ring
+	small.Init(new(Pool), 100)
+	defer small.Reset()
+	if n, err := small.WriteString("hi"); n != 2 || err != nil || small.Cap() != 100 {
+		t.Fatalf("limit 100: %d, %v, Cap %d; want 2, nil, 100", n, err, small.Cap())
+	}
+}
+
+func TestRingHugeLimitExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates about 200 MiB")
+	}
+	const limit = 100<<20 + 50
+	var r Ring
+	r.Init(new(Pool), limit)
+	defer r.Reset()
+	chunk := pattern(1<<20, 3)
+	for r.Len() < limit {
+		if _, err := r.Write(chunk[:min(len(chunk), limit-r.Len())]); err != nil {
+			t.Fatalf("Write at Len %d: %v", r.Len(), err)
+		}
+	}
+	if r.Cap() != limit {
+		t.Fatalf("Cap %d, want exactly the limit %d (not %d)", r.Cap(), limit, 128<<20)
+	}
+	// Spot-check the order: each MiB holds the same pattern, the last 50
+	// bytes its start.
+	head, tail := r.Peek(-1)
+	if tail != nil || !bytes.Equal(head[:len(chunk)], chunk) || !bytes.Equal(head[limit-50:], chunk[:50]) {
+		t.Fatal("bytes out of order")
+	}
+}
+
+func TestRingNonPowerOfTwoWrap(t *testing.T) {
+	// 1500-byte array (the limit); 1000 bytes from index 1200: 300 at the
+	// end, 700 at the start.
+	r, model := wrappedLimit(t, 1500, 300, 1000, 1500)
+	if head, tail := r.Peek(-1); len(head) != 300 || len(tail) != 700 ||
+		!bytes.Equal(append(head[:300:300], tail...), model) {
+		t.Fatalf("Peek(-1): head %d tail %d, want 300 700 in order", len(head), len(tail))
+	}
+	if head, tail := r.Peek(310); len(head) != 300 || len(tail) != 10 {
+		t.Fatalf("Peek(310): head %d tail %d", len(head), len(tail))
+	}
+	// Discard across the end of the array lands inside it.
+	if r.Discard(400) != 400 {
+		t.Fatal("Discard(400)")
+	}
+	model = model[400:]
+	checkContents(t, r, model)
+	if head, tail := r.Peek(-1); tail != nil || arrayOf(head) != arrayOf(r.buf[100:]) {
+		t.Fatal("after Discard(400) the bytes should start at index 100 unwrapped")
+	}
+	// Writing 850 more wraps the write position: [700, 1500) then [0, 50).
+	more := pattern(850, 9)
+	r.Write(more)
+	model = append(model, more...)
+	checkContents(t, r, model)
+	if r.Cap() != 1500 {
+		t.Fatalf("Cap %d, want 1500", r.Cap())
+	}
+}
+
+func TestRingDiscardToArrayEnd(t *testing.T) {
+	// 1000 bytes from index 1200 of 1500: discarding the 300 at the end
+	// leaves the rest at index 0, not at index 1500.
+	r, model := wrappedLimit(t, 1500, 300, 1000, 1500)
+	r.Discard(300)
+	head, tail := r.Peek(-1)
+	if len(head) != 700 || tail != nil || arrayOf(head) != arrayOf(r.buf) {
+		t.Fatalf("Peek(-1): head %d tail %v, want 700 bytes from index 0", len(head), tail)
+	}
+	checkContents(t, r, model[300:])
+}
+
+func TestRingContiguousLimitSized(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		h, n    int
+		inPlace bool // no scratch needed: Len+head <= Cap
+	}{
+		{"free space allows", 200, 900, true},
+		{"head shorter", 300, 1400, false},
+		{"tail shorter", 1300, 1450, false},
+		{"full", 700, 1500, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, model := wrappedLimit(t, 1500, c.h, c.n, 1500)
+			before := arrayOf(r.buf)
+			if b := r.Contiguous(c.h + 1); !bytes.Equal(b, model[:c.h+1]) {
+				t.Fatal("Contiguous bytes differ")
+			}
+			// Rotated in place either way: an array sized to the limit is
+			// never swapped for a made one.
+			if r.Cap() != 1500 || arrayOf(r.buf) != before {
+				t.Fatalf("Cap %d, same array %v; want 1500, true", r.Cap(), arrayOf(r.buf) == before)
+			}
+			if _, tail := r.Peek(-1); tail != nil {
+				t.Fatal("ring still wraps after Contiguous")
+			}
+			checkContents(t, r, model)
+			// Next works from the re-linearised ring.
+			if b, err := r.Next(c.n); err != nil || !bytes.Equal(b, model) {
+				t.Fatalf("Next(%d): %v or bytes differ", c.n, err)
+			}
+		})
+	}
+}
+
+func TestRingContiguousLimitSizedNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops Puts under -race")
+	}
+	r, _ := wrappedLimit(t, 1500, 300, 1400, 1500)
+	msg := pattern(1100, 4)
+	n := testing.AllocsPerRun(200, func() {
+		r.Discard(r.Len() - 300) // 300 left, from index 1100 once linear
+		r.Write(msg)             // wraps: 400 at the end, 1000 at the start
+		r.Contiguous(-1)         // 1400+400 > 1500: rotated through the scratch
+	})
+	if n != 0 {
+		t.Fatalf("Contiguous on a limit-sized array: %v allocs/op, want 0", n)
+	}
+}
+
+func TestRingSetLimit(t *testing.T) {
+	var r Ring
+	r.Init(new(Pool), 0)
+	defer r.Reset()
+	model := pattern(1000, 1)
+	r.Write(model)
+	r.SetLimit(500)
+	if r.Limit() != 500 || r.Cap() != 1024 {
+		t.Fatalf("SetLimit(500) with 1000 held: Limit %d Cap %d; want 500 1024", r.Limit(), r.Cap())
+	}
+	checkContents(t, &r, model) // nothing dropped
+	if n, err := r.WriteString("x"); n != 0 || err != ErrLimit {
+		t.Fatalf("Write above the limit: %d, %v", n, err)
+	}
+	if n, err := r.Write(nil); n != 0 || err != nil {
+		t.Fatalf("empty Write above the limit: %d, %v; want 0, nil", n, err)
+	}
+	fds := socketpair(t)
+	writeAll(t, fds[1], []byte("abc"))
+	if n, err := r.ReadFd(fds[0]); n != 0 || err != ErrLimit {
+		t.Fatalf("ReadFd above the limit: %d, %v", n, err)
+	}
+	model = model[r.Discard(500):] // at the limit: still full
+	if n, err := r.ReadFd(fds[0]); n != 0 || err != ErrLimit {
+		t.Fatalf("ReadFd at the limit: %d, %v", n, err)
+	}
+	model = model[r.Discard(1):]
+	if n, err := r.ReadFd(fds[0]); n != 1 || err != nil {
+		t.Fatalf("ReadFd one below the limit: %d, %v; want 1, nil", n, err)
+	}
+	model = append(model, 'a')
+	checkContents(t, &r, model)
+	// Raised: growth resumes, capped at the new limit.
+	r.SetLimit(3000)
+	more := pattern(2000, 2)
+	if n, err := r.Write(more); n != 2000 || err != nil || r.Cap() != 3000 {
+		t.Fatalf("Write after raising the limit: %d, %v, Cap %d; want 2000, nil, 3000", n, err, r.Cap())
+	}
+	model = append(model, more...)
+	checkContents(t, &r, model)
+	// Non-empty: a lower limit keeps the array; empty: it is released.
+	r.SetLimit(1000)
+	if r.Cap() != 3000 {
+		t.Fatalf("SetLimit(1000) with bytes held: Cap %d, want 3000", r.Cap())
+	}
+	r.Discard(-1)
+	r.SetLimit(2999)
+	if r.Cap() != 0 {
+		t.Fatalf("SetLimit below Cap on an empty ring: Cap %d, want 0", r.Cap())
+	}
+	r.Write(pattern(100, 3))
+	r.Discard(-1)
+	r.SetLimit(0) // no limit: nothing to release
+	if r.Cap() != MinSize || r.Limit() != 0 {
+		t.Fatalf("SetLimit(0): Cap %d Limit %d; want %d 0", r.Cap(), r.Limit(), MinSize)
 	}
 }
