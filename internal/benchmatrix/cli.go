@@ -133,6 +133,8 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 	fs.DurationVar(&o.VerifyTime, "verify-time", o.VerifyTime, "length of each correctness pass")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "warmup of each throughput and churn run")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured time of each throughput and churn run")
+	fs.IntVar(&o.MinReplies, "min-replies", o.MinReplies, "replies a load run's window must hold; fewer: run again, longer")
+	fs.DurationVar(&o.MaxWindow, "max-window", o.MaxWindow, "longest window a run short of --min-replies is retried with")
 	fs.Var((*intList)(&o.Conns), "conns", "throughput: connection counts")
 	fs.Var((*intList)(&o.Sizes), "sizes", "throughput: message sizes")
 	fs.Var((*intList)(&o.Depths), "depths", "throughput: pipeline depths")

@@ -46,9 +46,12 @@ func TestOptionsCheck(t *testing.T) {
 	o.Scenarios = []string{"throughput", "warp"}
 	o.RateFractions = []float64{1.5}
 	o.Rounds = 0
+	o.MinReplies = 0
+	o.MaxWindow = o.Duration / 2
 	o.Taskset = "no-such-taskset-here"
 	err := o.check()
-	for _, want := range []string{`unknown scenario "warp"`, "rate fraction 1.5", "rounds must be at least 1", "taskset is needed"} {
+	for _, want := range []string{`unknown scenario "warp"`, "rate fraction 1.5", "rounds must be at least 1", "taskset is needed",
+		"minimum replies", "longest window"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("check: %v; want it to say %q", err, want)
 		}

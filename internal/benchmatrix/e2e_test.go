@@ -3,6 +3,8 @@ package benchmatrix
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +16,9 @@ import (
 // TestMatrixEndToEnd builds the real airsock binary and runs a tiny matrix
 // with it: every scenario, two backends, one round. It checks that every
 // run passed its correctness pass and produced figures, and that the
-// outputs are all there. Timings are not asserted.
+// outputs are all there. Timings are not asserted, and none is relied on:
+// each load run's window must hold MinReplies replies, and one that does
+// not (on a busy machine, say) is run again longer, up to MaxWindow.
 func TestMatrixEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds airsock and runs processes")
@@ -39,6 +43,7 @@ func TestMatrixEndToEnd(t *testing.T) {
 	o.Rounds, o.MemoryRounds, o.RedisRounds = 1, 1, 1
 	o.Conns, o.Sizes, o.Depths = []int{2}, []int{64}, []int{1, 4}
 	o.VerifyTime, o.Warmup, o.Duration = 100*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond
+	o.MinReplies, o.MaxWindow = 50, 30*time.Second
 	o.RateFractions, o.LatencyWarmup, o.LatencyDuration = []float64{0.5}, 100*time.Millisecond, 300*time.Millisecond
 	o.IdleConns, o.ChurnConns = 30, 4
 	o.RedisClients, o.RedisScale = []int{5}, 0.01
@@ -48,7 +53,13 @@ func TestMatrixEndToEnd(t *testing.T) {
 	if withRedis {
 		o.Scenarios = append(o.Scenarios, "redis")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// Far above the need (about 10 s on an idle machine), and ending before
+	// go test's own timeout so that a stuck run still reports its progress.
+	limit := 8 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		limit = min(limit, time.Until(d)-30*time.Second)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
 	defer cancel()
 	var progress bytes.Buffer
 	if err := Run(ctx, o, &progress); err != nil {
@@ -94,4 +105,19 @@ func TestMatrixEndToEnd(t *testing.T) {
 	if t.Failed() {
 		t.Logf("progress:\n%s\nmatrix.txt:\n%s", progress.String(), bench)
 	}
+
+	// A window short of MinReplies is run again longer; still short at
+	// MaxWindow, the run fails naming the backend.
+	t.Run("short window", func(t *testing.T) {
+		var log bytes.Buffer
+		so := o
+		so.MinReplies, so.MaxWindow = 1<<40, 4*o.VerifyTime
+		m := &matrix{opts: so, log: &resultLog{bench: io.Discard, jsonl: io.Discard}, stderr: &log, start: time.Now()}
+		r := &result{Scenario: "throughput", Backend: "loop", Params: latencyCell.params(), Round: 1}
+		err := m.throughputRun(ctx, r, latencyCell)
+		if err == nil || !strings.Contains(err.Error(), "loop answered") ||
+			!strings.Contains(log.String(), fmt.Sprintf("again with a %v window", so.MaxWindow)) {
+			t.Errorf("throughputRun: %v\n%s", err, log.String())
+		}
+	})
 }

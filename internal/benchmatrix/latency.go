@@ -41,15 +41,19 @@ func (m *matrix) latency(ctx context.Context) error {
 
 // slowestPeak returns the lowest of the backends' median peaks in the
 // latency cell, from this run's throughput results, or measured now (one
-// round) if the throughput scenario did not cover the cell.
+// round) if the throughput scenario did not cover the cell. A backend
+// without a peak is an error naming it: the rates need every backend's.
 func (m *matrix) slowestPeak(ctx context.Context, backends []string) (float64, error) {
+	if len(backends) == 0 {
+		return 0, errors.New("no airsock backend to set the latency rates from")
+	}
 	_, data := group(m.log.all(), "throughput")
 	cell := (&result{Scenario: "throughput", Params: latencyCell.params()}).Cell()
 	slowest := math.Inf(1)
 	for _, be := range backends {
 		s := data[cell].stat(be, "msgs/s")
 		if s.n == 0 {
-			r := &result{Scenario: "throughput", Backend: be, Params: latencyCell.params(), Round: 1, Note: ""}
+			r := &result{Scenario: "throughput", Backend: be, Params: latencyCell.params(), Round: 1}
 			err := m.throughputRun(ctx, r, latencyCell)
 			m.record(r, err)
 			if err != nil {
@@ -58,10 +62,10 @@ func (m *matrix) slowestPeak(ctx context.Context, backends []string) (float64, e
 			v, _ := r.Get("msgs/s")
 			s = summary{n: 1, med: v}
 		}
+		if !(s.med > 0) {
+			return 0, fmt.Errorf("%s has no peak throughput (%v msgs/s) to set the latency rates from", be, s.med)
+		}
 		slowest = min(slowest, s.med)
-	}
-	if math.IsInf(slowest, 1) || slowest <= 0 {
-		return 0, errors.New("no peak throughput to set the latency rates from")
 	}
 	return slowest, nil
 }
@@ -79,7 +83,7 @@ func (m *matrix) latencyRun(ctx context.Context, r *result, rate, fraction float
 	err = m.verify(ctx, srv, spec)
 	var out *loadOutcome
 	if err == nil {
-		out, err = m.runLoad(ctx, srv, spec)
+		out, err = m.measure(ctx, srv, spec)
 	}
 	if serr := srv.stop(); err == nil {
 		err = serr

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -83,62 +85,87 @@ func (l loadSpec) args(bin, addr string, loops int) []string {
 
 // runLoad runs the load generator, pinned to the client core, against srv,
 // sampling both processes' CPU time as the measured window opens and
-// closes. It fails if the generator fails or any request is unanswered.
+// closes. It fails if the generator fails or any request is unanswered;
+// how many replies the window held is for the caller to judge.
 func (m *matrix) runLoad(ctx context.Context, srv *serverProc, l loadSpec) (*loadOutcome, error) {
 	cmd := m.pinned(m.opts.ClientCPU, l.args(m.opts.Bin, srv.addr, m.opts.ClientLoops)...)
-	var stdout bytes.Buffer
+	stdoutPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
 	stderr := &tailBuffer{}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	// The generator's stdout ends when it exits. It is not reaped (Wait)
+	// until both edges are sampled: an exited, unreaped process still has
+	// its final CPU time in /proc, so an edge that a busy machine makes us
+	// sample late is still read.
+	var stdout bytes.Buffer
+	exited := make(chan struct{})
+	go func() {
+		io.Copy(&stdout, stdoutPipe)
+		close(exited)
+	}()
+	reap := func() error {
+		<-exited
+		return cmd.Wait()
+	}
 
 	// The generator counts its warmup from when it starts dialling, a few
 	// milliseconds after exec: the window here opens that much early, which
 	// the per-message figures tolerate (USER_HZ ticks are 10 ms anyway).
 	type sample struct{ srv, cli cpuTimes }
 	var edges []sample
-	var sampleErr, err error
-	ended := false
+	var sampleErr error
+	take := func() {
+		s, err1 := srv.cpu()
+		c, err2 := procCPU(cmd.Process.Pid)
+		if err1 != nil || err2 != nil {
+			sampleErr = fmt.Errorf("reading CPU time: server %v, client %v", err1, err2)
+		}
+		edges = append(edges, sample{s, c})
+	}
+	ended := false // before its window closed: the checks below say why
+edges:
 	for _, at := range []time.Duration{l.warmup, l.warmup + l.duration} {
 		t := time.NewTimer(time.Until(start.Add(at)))
 		select {
 		case <-t.C:
-			s, err1 := srv.cpu()
-			c, err2 := procCPU(cmd.Process.Pid)
-			if err1 != nil || err2 != nil {
-				sampleErr = fmt.Errorf("reading CPU time: server %v, client %v", err1, err2)
+			take()
+		case <-exited:
+			// It started after us, so it ends after this edge unless it ended
+			// early; past the edge, the late sample still reads it.
+			if time.Since(start) < at {
+				ended = true
+			} else {
+				take()
 			}
-			edges = append(edges, sample{s, c})
-		case err = <-done: // ended early: the checks below say why
-			ended = true
 		case <-ctx.Done():
 			cmd.Process.Kill()
-			err = <-done
 			ended = true
 		}
 		t.Stop()
 		if ended {
-			break
+			break edges
 		}
 	}
 	if !ended {
 		limit := time.NewTimer(90 * time.Second) // connect, drain and shutdown
 		select {
-		case err = <-done:
+		case <-exited:
 		case <-limit.C:
 			cmd.Process.Kill()
-			<-done
+			reap()
 			return nil, fmt.Errorf("load did not end within 90 s of its window: %s", stderr)
 		case <-ctx.Done():
 			cmd.Process.Kill()
-			err = <-done
 		}
 		limit.Stop()
 	}
+	err = reap()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -153,8 +180,6 @@ func (m *matrix) runLoad(ctx context.Context, srv *serverProc, l loadSpec) (*loa
 		return out, fmt.Errorf("load: %s", out.sum.Failure)
 	case out.sum.Lost > 0 || out.sum.Errors > 0:
 		return out, fmt.Errorf("load: %d replies lost, %d errors", out.sum.Lost, out.sum.Errors)
-	case l.verify && out.sum.VerifiedBytes == 0:
-		return out, fmt.Errorf("load: nothing verified")
 	case sampleErr != nil:
 		return out, sampleErr
 	case len(edges) < 2:
@@ -165,12 +190,47 @@ func (m *matrix) runLoad(ctx context.Context, srv *serverProc, l loadSpec) (*loa
 	return out, nil
 }
 
+// measure runs l on srv until the measured window holds MinReplies
+// replies. A shorter one is run again with its warmup and window grown
+// (at least doubled, to what the replies so far say would do) but never
+// past MaxWindow, so that a slow or busy machine lengthens a run instead
+// of emptying it. A window still short at MaxWindow fails the run.
+func (m *matrix) measure(ctx context.Context, srv *serverProc, l loadSpec) (*loadOutcome, error) {
+	need := int64(m.opts.MinReplies)
+	for {
+		out, err := m.runLoad(ctx, srv, l)
+		if err != nil {
+			return out, err
+		}
+		got := out.sum.Received
+		if got >= need {
+			return out, nil
+		}
+		if l.duration >= m.opts.MaxWindow {
+			return out, fmt.Errorf("%s answered %d requests in a %v window, fewer than the %d a figure needs",
+				srv.backend, got, l.duration, need)
+		}
+		f := 4.0
+		if got > 0 {
+			f = min(max(1.5*float64(need)/float64(got), 2), 16)
+		}
+		next := min(time.Duration(f*float64(l.duration)).Round(time.Millisecond), m.opts.MaxWindow)
+		m.logf("%s answered %d requests in %v, fewer than %d: again with a %v window",
+			srv.backend, got, l.duration, need, next)
+		l.warmup = time.Duration(float64(l.warmup) * float64(next) / float64(l.duration))
+		l.duration = next
+	}
+}
+
 // verify runs a short correctness pass: the same workload with every reply
 // byte checked, before anything is timed.
 func (m *matrix) verify(ctx context.Context, srv *serverProc, l loadSpec) error {
 	l.verify, l.hlog, l.rate = true, "", 0
 	l.warmup, l.duration = 0, m.opts.VerifyTime
-	_, err := m.runLoad(ctx, srv, l)
+	out, err := m.measure(ctx, srv, l)
+	if err == nil && out.sum.VerifiedBytes == 0 {
+		err = errors.New("nothing verified")
+	}
 	if err != nil {
 		return fmt.Errorf("correctness pass: %w", err)
 	}

@@ -50,9 +50,9 @@ func ScenarioNames() []string {
 // Run runs the scenarios of opts and writes, into opts.Out, matrix.txt
 // (Go benchmark lines), runs.jsonl (every run with its round), tables.md,
 // the plots and the latency runs' .hlog files. Progress goes to stderr. It
-// returns an error if the matrix could not run or any run failed (the
-// others still run and are reported). It blocks; call it from one
-// goroutine.
+// returns an error if the matrix could not run, a scenario could not, or
+// any run failed (the others still run and are reported). It blocks; call
+// it from one goroutine.
 func Run(ctx context.Context, opts Options, stderr io.Writer) error {
 	if err := opts.check(); err != nil {
 		return err
@@ -75,18 +75,28 @@ func Run(ctx context.Context, opts Options, stderr io.Writer) error {
 	m := &matrix{opts: opts, log: &resultLog{bench: bench, jsonl: jsonl}, stderr: stderr, start: time.Now()}
 	m.logf("airsock bench: %s; server on CPU %d, load generator on CPU %d; results in %s",
 		strings.Join(opts.Scenarios, ", "), opts.ServerCPU, opts.ClientCPU, opts.Out)
-	var runErr error
+	// A scenario that cannot run (latency without a peak, say) is reported
+	// and the others still run; only an ended ctx stops them.
+	var scenarioErrs []error
 	for _, s := range scenarios {
 		if !slices.Contains(opts.Scenarios, s.name) {
 			continue
 		}
+		if ctx.Err() != nil {
+			break
+		}
 		t := time.Now()
 		if err := s.run(m, ctx); err != nil {
-			runErr = fmt.Errorf("%s: %w", s.name, err)
-			break
+			scenarioErrs = append(scenarioErrs, fmt.Errorf("%s: %w", s.name, err))
+			m.logf("%s FAILED after %v: %v", s.name, time.Since(t).Round(time.Second), err)
+			continue
 		}
 		m.logf("%s done in %v", s.name, time.Since(t).Round(time.Second))
 	}
+	if err := ctx.Err(); err != nil && len(scenarioErrs) == 0 {
+		scenarioErrs = append(scenarioErrs, err)
+	}
+	runErr := errors.Join(scenarioErrs...)
 	machine.finish()
 	if err := machine.save(filepath.Join(opts.Out, "machine.json")); err != nil && runErr == nil {
 		runErr = err

@@ -28,6 +28,13 @@ type Options struct {
 	VerifyTime       time.Duration // each correctness pass
 	Warmup, Duration time.Duration // each throughput and churn run
 
+	// MinReplies is the fewest replies a load run's measured window (a
+	// correctness pass's whole run) must hold. A window with fewer, as a
+	// loaded machine can leave one, is run again longer, up to MaxWindow;
+	// the run fails if that is still short.
+	MinReplies int
+	MaxWindow  time.Duration
+
 	Conns, Sizes, Depths []int // the throughput cells
 
 	RateFractions                  []float64 // latency rates, of the slowest peak
@@ -64,6 +71,8 @@ func DefaultOptions(quick bool) Options {
 		VerifyTime:      300 * time.Millisecond,
 		Warmup:          300 * time.Millisecond,
 		Duration:        time.Second,
+		MinReplies:      1000,
+		MaxWindow:       30 * time.Second,
 		Conns:           []int{1, 100, 1000},
 		Sizes:           []int{16, 512, 16384},
 		Depths:          []int{1, 16},
@@ -116,6 +125,12 @@ func (o *Options) check() error {
 	}
 	if o.Duration <= 0 || o.LatencyDuration <= 0 || o.VerifyTime <= 0 || o.Warmup < 0 || o.LatencyWarmup < 0 {
 		errs = append(errs, errors.New("durations must be positive (warmups not negative)"))
+	}
+	if o.MinReplies < 1 {
+		errs = append(errs, errors.New("the minimum replies must be at least 1"))
+	}
+	if o.MaxWindow < max(o.Duration, o.LatencyDuration, o.VerifyTime) {
+		errs = append(errs, fmt.Errorf("the longest window (%v) is shorter than a run's own", o.MaxWindow))
 	}
 	if o.IdleConns < 1 || o.ChurnConns < 1 || o.ClientLoops < 1 || o.RedisScale <= 0 {
 		errs = append(errs, errors.New("connection counts, client loops and the redis scale must be positive"))

@@ -54,7 +54,7 @@ func (m *matrix) throughputRun(ctx context.Context, r *result, cell throughputCe
 	err = m.verify(ctx, srv, spec)
 	var out *loadOutcome
 	if err == nil {
-		out, err = m.runLoad(ctx, srv, spec)
+		out, err = m.measure(ctx, srv, spec)
 	}
 	if serr := srv.stop(); err == nil {
 		err = serr
