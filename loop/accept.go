@@ -110,7 +110,7 @@ func (lf *listenFD) backOff(err error) {
 func (l *eventLoop) newConn(fd, family int, h Handler) *Conn {
 	c := &Conn{fd: int32(fd), family: uint8(family), loop: l, handler: h}
 	_, c.hasWatcher = h.(OutputWatcher)
-	c.in.Init(&buffer.Default, l.cfg.MaxInbound+l.cfg.ReadBufferSize)
+	c.in.Init(&buffer.Default, l.baseInbound())
 	c.out.Init(&buffer.Default, 0)
 	l.conns.Add(1)
 	l.engine.conns.Add(1)

@@ -101,5 +101,6 @@ func (l *eventLoop) runFunc(c *Conn, f func(*Conn)) {
 	if c.state == stateOpen {
 		l.keepLeftovers(c)
 		l.flush(c)
+		l.resumeData(c)
 	}
 }

@@ -38,12 +38,26 @@ type Config struct {
 	MaxConns int
 	// MaxInbound caps the unconsumed input kept per connection. When a
 	// handler leaves this much unconsumed, the loop stops reading that
-	// connection until the handler consumes some. Default: 4 MiB.
+	// connection until the handler consumes some; a handler that needs more
+	// room for one frame asks for it with Conn.ReserveInbound. The ring that
+	// holds the input never grows past max(MaxInbound, ReadBufferSize).
+	// Default: 64 KiB.
 	MaxInbound int
-	// WriteHighWater: when a connection's pending output reaches it, the
-	// loop stops reading that connection (a peer that sends but never reads
-	// cannot make the server buffer without bound). Reading resumes when the
-	// output drains to WriteLowWater. Defaults: 4 MiB and 1 MiB.
+	// InboundBudget is the most bytes, over the whole engine, that
+	// Conn.ReserveInbound may grant beyond MaxInbound: what all the large
+	// frames being received at one time may hold. Default: 1 GiB.
+	InboundBudget int64
+	// InboundTimeout closes, with ErrInboundStalled, a connection whose
+	// reading stayed paused at its inbound limit for this long because the
+	// handler consumed nothing and reserved no room: a handler that cannot
+	// make progress must not hold a connection forever. Default: 30 s.
+	InboundTimeout time.Duration
+	// WriteHighWater: when a connection's pending output reaches it,
+	// Conn.Writable reports false and the loop stops reading that
+	// connection (a peer that sends but never reads cannot make the server
+	// buffer without bound). Reading resumes, and a handler that stopped at
+	// the mark is called again, when the output drains to WriteLowWater.
+	// Defaults: 64 KiB and 32 KiB (Netty's marks).
 	WriteHighWater, WriteLowWater int
 	// AsyncQueueBytes caps the bytes waiting in one loop's cross-goroutine
 	// queue; AsyncWrite beyond it fails with ErrQueueFull. Default: 64 MiB.
@@ -61,6 +75,13 @@ type Config struct {
 	// make the kernel reset the connection and discard output the peer has
 	// not read yet. Negative: close at once. Default: 2 s.
 	LingerTimeout time.Duration
+	// ScavengeAbove: when a loop goes idle and at least this many bytes of
+	// buffer memory sit unused in the pool (after a burst of large frames or
+	// of clients that stopped reading), the engine forces a garbage
+	// collection and returns the memory to the OS, at most once a second, so
+	// the process's RSS comes back down within seconds instead of holding its
+	// peak. Negative: never. Default: 64 MiB.
+	ScavengeAbove int64
 	// Logger receives reports of recovered panics, accept back-offs and
 	// other trouble no caller can be told about. Default: slog.Default().
 	Logger *slog.Logger
@@ -75,13 +96,22 @@ func (c Config) withDefaults() Config {
 		c.ReadBufferSize = 64 << 10
 	}
 	if c.MaxInbound <= 0 {
-		c.MaxInbound = 4 << 20
+		c.MaxInbound = 64 << 10
+	}
+	if c.InboundBudget <= 0 {
+		c.InboundBudget = 1 << 30
+	}
+	if c.InboundTimeout <= 0 {
+		c.InboundTimeout = 30 * time.Second
 	}
 	if c.WriteHighWater <= 0 {
-		c.WriteHighWater = 4 << 20
+		c.WriteHighWater = 64 << 10
 	}
 	if c.WriteLowWater <= 0 || c.WriteLowWater >= c.WriteHighWater {
-		c.WriteLowWater = c.WriteHighWater / 4
+		c.WriteLowWater = c.WriteHighWater / 2
+	}
+	if c.ScavengeAbove == 0 {
+		c.ScavengeAbove = 64 << 20
 	}
 	if c.AsyncQueueBytes <= 0 {
 		c.AsyncQueueBytes = 64 << 20

@@ -48,7 +48,9 @@ type Conn struct {
 
 	hasWatcher    bool // the handler is an OutputWatcher
 	readPausedOut bool // output reached WriteHighWater: reading waits for WriteLowWater
-	readPausedIn  bool // unconsumed input reached MaxInbound
+	readPausedIn  bool // unconsumed input reached its limit (MaxInbound or a reservation)
+	blocked       bool // Writable reported false: the handler waits for the low mark
+	resume        bool // blocked, output drained to the low mark, input buffered: call OnData again
 	inOutput      bool // OnOutput is running (see callOutput)
 	outputAgain   bool // progress was made while OnOutput ran
 	progressed    bool // sendNow moved output; OnOutput hears of it at the next flush
@@ -65,6 +67,9 @@ type Conn struct {
 type connExt struct {
 	dial         *dialState
 	idle, stall  *timer
+	inStall      *timer   // reading paused at the inbound limit (InboundTimeout)
+	reserved     int64    // inbound room beyond MaxInbound granted by ReserveInbound
+	heldSince    int      // bytes buffered at the reservation plus those read since: less now means some were consumed
 	userTimers   []*timer // AfterFunc timers still scheduled
 	lastProgress int64    // loop time the pending output last moved (WriteTimeout)
 	unixPath     string   // a unix socket's local path

@@ -33,6 +33,7 @@ func (c *Conn) ready(m poller.Mask) {
 			l.discardInput(c)
 		}
 	}
+	l.resumeData(c)
 }
 
 // read takes one read's worth of input and hands it to OnData. With no
@@ -49,7 +50,11 @@ func (l *eventLoop) read(c *Conn) {
 			err = io.EOF
 		}
 	} else {
-		_, err = c.in.ReadFd(int(c.fd))
+		var n int
+		n, err = c.in.ReadFd(int(c.fd))
+		if c.ext != nil && c.ext.reserved > 0 {
+			c.ext.heldSince += n
+		}
 	}
 	if err != nil {
 		switch {
@@ -72,44 +77,18 @@ func (l *eventLoop) read(c *Conn) {
 }
 
 // keepLeftovers copies what OnData left unconsumed from the shared buffer
-// into the connection's ring, and pauses reading past MaxInbound.
+// into the connection's ring, gives back a reservation the handler no
+// longer needs, and pauses reading at the inbound limit.
 func (l *eventLoop) keepLeftovers(c *Conn) {
 	if len(c.window) > 0 {
-		c.in.Write(c.window) // cannot fail: the limit leaves room for one read
+		c.in.Write(c.window) // cannot fail: the ring's limit is at least one read
 		c.window = nil
 	}
-	if c.in.Len() == 0 {
-		c.in.Release()
+	if c.ext != nil && c.ext.reserved > 0 && !l.keepReservation(c) {
+		l.unreserve(c)
 	}
+	l.releaseRing(&c.in)
 	l.updateReading(c)
-}
-
-// updateReading pauses or resumes reading c by its inbound and outbound
-// backlog: unconsumed input at MaxInbound, or output at WriteHighWater
-// (resumed at WriteLowWater).
-func (l *eventLoop) updateReading(c *Conn) {
-	if c.state != stateOpen {
-		return
-	}
-	out := c.out.Len()
-	if c.readPausedOut {
-		c.readPausedOut = out > l.cfg.WriteLowWater
-	} else {
-		c.readPausedOut = out >= l.cfg.WriteHighWater
-	}
-	full := c.in.Len() >= l.cfg.MaxInbound
-	if full && !c.readPausedIn {
-		// The handler is not consuming: say so, as nothing else will (an
-		// AIR socket's bytesAvailable just stops growing).
-		l.cfg.Logger.Warn("loop: inbound limit reached; reading paused until the handler consumes",
-			"remote", c.RemoteAddr().String(), "buffered", c.in.Len())
-	}
-	c.readPausedIn = full
-	want := c.interest &^ poller.Readable
-	if !full && !c.readPausedOut {
-		want |= poller.Readable
-	}
-	l.setInterest(c, want)
 }
 
 // sendNowMin is the size from which a write goes to the kernel at once,
@@ -316,7 +295,7 @@ func (l *eventLoop) afterWrite(c *Conn) {
 		l.updateReading(c)
 		return
 	}
-	c.out.Release()
+	l.releaseRing(&c.out)
 	if c.interest&poller.Writable != 0 {
 		l.setInterest(c, c.interest&^poller.Writable)
 		l.stopStall(c)
@@ -426,11 +405,17 @@ func (l *eventLoop) closeFd(c *Conn) {
 	if l.stageOwner == c {
 		l.unstage()
 	}
-	c.in.Reset()
-	c.out.Reset()
+	if c.ext != nil && c.ext.reserved > 0 {
+		l.unreserve(c)
+	}
+	c.in.Discard(-1)
+	c.out.Discard(-1)
+	l.releaseRing(&c.in)
+	l.releaseRing(&c.out)
 	if x := c.ext; x != nil {
 		l.timers.stop(x.idle)
 		l.timers.stop(x.stall)
+		l.timers.stop(x.inStall)
 		for _, t := range x.userTimers {
 			l.timers.stop(t)
 		}

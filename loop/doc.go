@@ -50,9 +50,14 @@
 // # Limits
 //
 // Config bounds what a peer can make the loop hold: unconsumed input per
-// connection (MaxInbound), pending output (WriteHighWater/WriteLowWater pause
-// reading), the cross-goroutine queue (AsyncQueueBytes), open connections
-// (MaxConns), and time (IdleTimeout, WriteTimeout, dial timeouts). Accept
+// connection (MaxInbound, with room for larger frames reserved from an
+// engine-wide InboundBudget by Conn.ReserveInbound, and InboundTimeout for a
+// handler that makes no progress), pending output (WriteHighWater and
+// WriteLowWater: Conn.Writable tells a handler to stop executing pipelined
+// requests, reading pauses, and OnData is called again at the low mark), the
+// cross-goroutine queue (AsyncQueueBytes), open connections (MaxConns), and
+// time (IdleTimeout, WriteTimeout, dial timeouts). Memory a burst leaves
+// idle is returned to the OS when the loops go quiet (ScavengeAbove). Accept
 // errors from exhausted descriptors or memory back off and retry; they never
-// stop the engine.
+// stop the engine. docs/limits.md gives every default and the worst case.
 package loop

@@ -149,7 +149,8 @@ func echoClient(network, address string, id uint64, sizes []int) error {
 
 // framedEcho echoes length-prefixed frames (4-byte big-endian length, then
 // the body) only once whole: partial frames stay unconsumed, so they pass
-// through the connection's ring, where they may wrap.
+// through the connection's ring, where they may wrap. A frame larger than
+// MaxInbound reserves its room.
 var framedEcho = Funcs{Data: func(c *Conn) {
 	for {
 		hdr, err := c.Peek(4)
@@ -159,6 +160,9 @@ var framedEcho = Funcs{Data: func(c *Conn) {
 		n := int(binary.BigEndian.Uint32(hdr))
 		frame, err := c.Next(4 + n)
 		if err != nil {
+			if err := c.ReserveInbound(4 + n); err != nil {
+				c.Close()
+			}
 			return
 		}
 		c.Write(frame)

@@ -14,6 +14,11 @@ type Engine struct {
 	loops []*eventLoop
 	conns atomic.Int64 // open connections over all loops
 
+	reserved  atomic.Int64 // inbound room granted beyond MaxInbound (ReserveInbound)
+	freed     atomic.Int64 // bytes of arrays too large for the pool released since the last scavenge
+	scavenged atomic.Int64 // monotonic time of the last scavenge
+	scavenges sync.WaitGroup
+
 	mu        sync.Mutex
 	listeners map[*Listener]struct{}
 	ports     map[int]bool // TCP ports held by this engine's listeners
@@ -141,6 +146,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	})
 	select {
 	case <-e.stopped:
+		e.scavenges.Wait()
 		return nil
 	case <-ctx.Done():
 	}
@@ -148,6 +154,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		l.submit(task{kind: taskFunc, fn: l.abort})
 	}
 	<-e.stopped
+	e.scavenges.Wait()
 	return ctx.Err()
 }
 

@@ -10,6 +10,13 @@ var (
 	// ErrQueueFull is returned by AsyncWrite when the loop's cross-goroutine
 	// queue holds its limit of bytes; the write was not queued.
 	ErrQueueFull = errors.New("loop: async write queue full")
+	// ErrInboundBudget is returned by Conn.ReserveInbound when the engine's
+	// InboundBudget cannot cover the room asked for at this time.
+	ErrInboundBudget = errors.New("loop: inbound budget exhausted")
+	// ErrInboundStalled is the close reason of a connection whose input sat
+	// at its inbound limit for Config.InboundTimeout, the handler consuming
+	// nothing and reserving no room for the frame it waited for.
+	ErrInboundStalled = errors.New("loop: inbound limit reached and the handler made no progress")
 )
 
 // timeoutError is returned when a dial, idle, or write timer expires. It

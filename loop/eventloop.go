@@ -117,6 +117,7 @@ func (l *eventLoop) wait(busy bool) (int, error) {
 		}
 		return n, err
 	}
+	l.engine.maybeScavenge()
 	timeout := time.Duration(-1)
 	if len(l.timers) > 0 {
 		timeout = l.timers.wait(now())
@@ -204,6 +205,7 @@ func (l *eventLoop) open(c *Conn) {
 	l.startIdle(c)
 	l.callOpen(c)
 	l.flush(c)
+	l.resumeData(c)
 }
 
 // setInterest changes what the poller watches on c. A connection watched
@@ -239,6 +241,7 @@ func (l *eventLoop) flushDirty() {
 		l.dirty[i] = nil
 		if c.state != stateClosed {
 			l.flush(c)
+			l.resumeData(c)
 		}
 	}
 	l.dirty = l.dirty[:0]

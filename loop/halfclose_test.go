@@ -133,7 +133,7 @@ func reverseGroups(b []byte) []byte {
 // half-closed can still be read in OnClose, and the reply written there
 // is delivered.
 func TestUnconsumedAtEOF(t *testing.T) {
-	e := newEngine(t, Config{Loops: 1})
+	e := newEngine(t, Config{Loops: 1, MaxInbound: 1 << 20})
 	closed := make(chan error, 1)
 	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{
 		Data: func(*Conn) {}, // consume nothing

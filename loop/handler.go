@@ -13,6 +13,10 @@ type Handler interface {
 	// OnData runs when new bytes have arrived. They, and whatever earlier
 	// calls left unconsumed, are read with c.Peek, c.Next or c.Discard;
 	// bytes left unconsumed are kept and offered again with the next data.
+	// A handler that stopped because c.Writable() was false is called
+	// again, with no new bytes, once the output has drained to
+	// Config.WriteLowWater. One that needs more than Config.MaxInbound
+	// buffered to make progress asks for the room with c.ReserveInbound.
 	OnData(c *Conn)
 	// OnClose runs once, when the connection stops being readable: err is
 	// nil after a local Close, io.EOF when the peer closed (or half-closed)

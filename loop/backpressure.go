@@ -1,0 +1,208 @@
+package loop
+
+import (
+	"github.com/airsock/airsock/buffer"
+	"github.com/airsock/airsock/poller"
+)
+
+// Back-pressure: what a connection may hold each way, how its handler is
+// told to stop, and when it is called to go on. All on the loop goroutine.
+//
+// Output: Writable turns false at WriteHighWater. A handler that sees it
+// stops executing requests and leaves the rest of its input unconsumed; the
+// loop stops reading the connection and, once the output has drained to
+// WriteLowWater, calls OnData again (resumeData). So one read of pipelined
+// requests can queue at most the high mark plus the replies the handler
+// wrote before it looked.
+//
+// Input: the loop keeps at most MaxInbound unconsumed bytes and then stops
+// reading. A handler waiting for a frame larger than that reserves room for
+// it (ReserveInbound), from an engine-wide budget; one that neither consumes
+// nor reserves is closed after InboundTimeout.
+
+// Writable reports whether c's pending output is below WriteHighWater. A
+// handler serving pipelined requests checks it between requests and stops
+// when it is false, leaving the rest of its input unconsumed: the loop then
+// pauses reading c and calls OnData again when the output has drained to
+// WriteLowWater, with the same input (and nothing new). Loop goroutine only.
+func (c *Conn) Writable() bool {
+	if c.OutboundBuffered() < c.loop.cfg.WriteHighWater {
+		return true
+	}
+	c.blocked = true
+	return false
+}
+
+// ReserveInbound lets c hold up to n unconsumed bytes, for a frame the
+// handler has begun and cannot consume in pieces (its length known from a
+// header, or at least n). Room beyond MaxInbound comes from the engine's
+// InboundBudget and goes back to it once the handler has consumed input
+// after reserving and no more than MaxInbound is left buffered; the ring
+// grows as the bytes arrive, never past n. A
+// handler bounds n by its own protocol's limits. n at or below what c may
+// already hold is a no-op. It fails with ErrInboundBudget, changing
+// nothing, when the budget cannot cover the room now, and with ErrClosed on
+// a closed connection. Loop goroutine only.
+func (c *Conn) ReserveInbound(n int) error {
+	l := c.loop
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	if n <= l.inboundLimit(c) {
+		return nil
+	}
+	extra := int64(n - l.cfg.MaxInbound)
+	x := c.x()
+	if !l.engine.reserveInbound(extra - x.reserved) {
+		return ErrInboundBudget
+	}
+	x.reserved = extra
+	x.heldSince = c.InboundBuffered()
+	c.in.SetLimit(max(n, l.cfg.ReadBufferSize))
+	return nil
+}
+
+// keepReservation reports whether c still needs its reservation: until the
+// handler consumes some input after reserving, and while more than
+// MaxInbound is buffered.
+func (l *eventLoop) keepReservation(c *Conn) bool {
+	return c.in.Len() >= c.ext.heldSince || c.in.Len() > l.cfg.MaxInbound
+}
+
+// baseInbound is the ring limit of a connection without a reservation:
+// MaxInbound, and at least one read, which keepLeftovers may have to keep.
+func (l *eventLoop) baseInbound() int { return max(l.cfg.MaxInbound, l.cfg.ReadBufferSize) }
+
+// inboundLimit is how much unconsumed input c may hold before reading pauses.
+func (l *eventLoop) inboundLimit(c *Conn) int {
+	if c.ext != nil {
+		return l.cfg.MaxInbound + int(c.ext.reserved)
+	}
+	return l.cfg.MaxInbound
+}
+
+// unreserve gives c's reservation back to the budget. If the ring grew for
+// it and still holds a few bytes, they move to an array of the normal size,
+// so that a client cannot keep a large array by leaving a byte unconsumed.
+func (l *eventLoop) unreserve(c *Conn) {
+	l.engine.reserveInbound(-c.ext.reserved)
+	c.ext.reserved = 0
+	base := l.baseInbound()
+	c.in.SetLimit(base)
+	if c.in.Len() == 0 || c.in.Cap() <= base {
+		return
+	}
+	tmp := buffer.Default.Get(c.in.Len())[:0]
+	head, tail := c.in.Peek(-1)
+	tmp = append(append(tmp, head...), tail...)
+	l.noteFreed(c.in.Cap())
+	c.in.Reset()
+	c.in.Write(tmp)
+	buffer.Default.Put(tmp[:cap(tmp)])
+}
+
+// reserveInbound adds n (negative: gives back) to the bytes reserved beyond
+// MaxInbound over the engine; it refuses an addition past InboundBudget.
+func (e *Engine) reserveInbound(n int64) bool {
+	for {
+		cur := e.reserved.Load()
+		if n > 0 && cur+n > e.cfg.InboundBudget {
+			return false
+		}
+		if e.reserved.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
+
+// updateReading pauses or resumes reading c by its backlogs: unconsumed
+// input at its limit; output at WriteHighWater until it drains to
+// WriteLowWater; a handler that stopped at the high mark (blocked), which is
+// called again once the output reaches the low mark.
+func (l *eventLoop) updateReading(c *Conn) {
+	if c.state != stateOpen {
+		return
+	}
+	out := c.out.Len() + l.stagedFor(c)
+	if c.readPausedOut {
+		c.readPausedOut = out > l.cfg.WriteLowWater
+	} else {
+		c.readPausedOut = out >= l.cfg.WriteHighWater
+	}
+	if c.blocked && out <= l.cfg.WriteLowWater {
+		c.blocked = false
+		c.resume = c.InboundBuffered() > 0
+	}
+	full := c.in.Len() >= l.inboundLimit(c)
+	if full != c.readPausedIn {
+		c.readPausedIn = full
+		l.watchInbound(c, full)
+	}
+	want := c.interest &^ poller.Readable
+	if !full && !c.readPausedOut && !c.blocked {
+		want |= poller.Readable
+	}
+	l.setInterest(c, want)
+}
+
+// resumeData calls OnData again for a handler that stopped at the high mark,
+// now that its output has drained to the low mark. Each call executes at
+// least one of the buffered requests (the handler stops only after writing),
+// and reading stays paused meanwhile, so this ends with the input in hand.
+func (l *eventLoop) resumeData(c *Conn) {
+	for c.resume && c.state == stateOpen {
+		c.resume = false
+		l.callData(c)
+		l.keepLeftovers(c)
+		l.flush(c)
+	}
+}
+
+// watchInbound arms (full) or stops the InboundTimeout watchdog of c.
+func (l *eventLoop) watchInbound(c *Conn, full bool) {
+	x := c.x()
+	if !full {
+		l.timers.stop(x.inStall)
+		return
+	}
+	l.cfg.Logger.Debug("loop: inbound limit reached; reading paused until the handler consumes",
+		"remote", c.RemoteAddr().String(), "buffered", c.in.Len())
+	if x.inStall == nil {
+		x.inStall = newTimer(func() { l.inboundCheck(c) })
+	}
+	l.timers.schedule(x.inStall, now()+int64(l.cfg.InboundTimeout))
+}
+
+// inboundCheck closes c if its input still sits at the limit with the
+// handler doing nothing about it; a handler waiting for its output to drain
+// is the write timeout's business, so the watchdog waits again then.
+func (l *eventLoop) inboundCheck(c *Conn) {
+	if c.state != stateOpen || !c.readPausedIn {
+		return
+	}
+	if c.blocked || c.readPausedOut {
+		l.timers.schedule(c.ext.inStall, now()+int64(l.cfg.InboundTimeout))
+		return
+	}
+	l.cfg.Logger.Info("loop: closing a connection stalled at its inbound limit",
+		"remote", c.RemoteAddr().String(), "buffered", c.in.Len())
+	l.closeConn(c, ErrInboundStalled, false)
+}
+
+// releaseRing gives an empty ring's array back. Arrays too large (or of an
+// exact, capped size) for the pool become garbage instead; they are counted
+// so that the idle loop can have the memory returned to the OS.
+func (l *eventLoop) releaseRing(r *buffer.Ring) {
+	if r.Len() != 0 || r.Cap() == 0 {
+		return
+	}
+	l.noteFreed(r.Cap())
+	r.Release()
+}
+
+// noteFreed counts an array of n bytes the pool will not keep.
+func (l *eventLoop) noteFreed(n int) {
+	if n > buffer.MaxSize || n&(n-1) != 0 {
+		l.engine.freed.Add(int64(n))
+	}
+}
