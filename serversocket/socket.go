@@ -117,11 +117,12 @@ func (s *Socket) BytesPending() int {
 // MaxBytesPending returns the bound on BytesPending. Callable on any goroutine.
 func (s *Socket) MaxBytesPending() int { return int(s.maxPending.Load()) }
 
-// SetMaxBytesPending bounds the output a socket holds (BytesPending): a
-// write that would go past it fails with an IOError #2002 wrapping
-// loop.ErrQueueFull and writes nothing, so a peer that never reads cannot
-// make the process buffer without limit. AIR has no such bound; the
-// default is DefaultMaxBytesPending. Callable on any goroutine.
+// SetMaxBytesPending bounds the output a socket holds (BytesPending): once
+// BytesPending has reached it, a write fails with an IOError #2002
+// wrapping loop.ErrQueueFull and writes nothing, so a peer that never reads
+// cannot make the process buffer without limit (the write that crosses the
+// bound is taken whole). AIR has no such bound; the default is
+// DefaultMaxBytesPending. Callable on any goroutine.
 func (s *Socket) SetMaxBytesPending(n int) { s.maxPending.Store(int64(n)) }
 
 // Timeout returns the connect timeout in milliseconds (default 20000).

@@ -54,6 +54,26 @@ func (in *socketInput) Discard(n int) (int, error) {
 // Fewer than n bytes: EOFError; not connected: IOError. Loop goroutine only.
 func (s *Socket) Peek(n int) ([]byte, error) { return s.DataInput.peek(n) }
 
+// ReserveInbound lets the socket hold up to n unread input bytes, for a
+// message the application reads only once all of it has arrived (it waits
+// for BytesAvailable to reach n). Without it the engine stops reading at
+// loop.Config.MaxInbound unread bytes, and closes a socket left there for
+// InboundTimeout; AIR itself buffers without bound. The room comes from the
+// engine's InboundBudget and goes back once the input is read: see
+// loop.Conn.ReserveInbound. It fails with an IOError #2002 when not
+// connected, and wraps loop.ErrInboundBudget when there is no room now.
+// Loop goroutine only.
+func (s *Socket) ReserveInbound(n int) error {
+	c := s.conn.Load()
+	if c == nil {
+		return errInvalidSocket(errNotConnected)
+	}
+	if err := c.ReserveInbound(n); err != nil {
+		return errInvalidSocket(err)
+	}
+	return nil
+}
+
 // Discard consumes up to n unread input bytes (n < 0: all) and returns how
 // many. Loop goroutine only.
 func (s *Socket) Discard(n int) (int, error) {
@@ -84,7 +104,11 @@ func appendOutputLocked[T []byte | string](s *Socket, p T) (int, error) {
 	if c == nil {
 		return 0, errNotConnected
 	}
-	if int64(len(s.out)+len(p))+s.pending.Load() > s.maxPending.Load() {
+	// Refused once the bound is reached, not when this write would cross
+	// it: a reply larger than the bound still goes out whole to a peer
+	// that reads, and a writer that waits for outputProgress between writes
+	// never sees the error.
+	if int64(len(s.out))+s.pending.Load() >= s.maxPending.Load() {
 		return 0, loop.ErrQueueFull
 	}
 	s.out = appendPooled(s.out, p)

@@ -8,9 +8,10 @@ import (
 // benchServe serves req on one stream b.N times, checking the reply once.
 func benchServe(b *testing.B, srv Server, req, reply string) {
 	m := &memStream{in: make([]byte, 0, len(req)), out: make([]byte, 0, 2*len(reply)+64)}
+	ss := srv.NewSession()
 	in := []byte(req)
 	m.feed(in)
-	if err := srv.Serve(m); err != nil || string(m.out) != reply {
+	if err := ss.Serve(m); err != nil || string(m.out) != reply {
 		b.Fatalf("reply %q, %v; want %q", m.out, err, reply)
 	}
 	b.SetBytes(int64(len(req)))
@@ -19,7 +20,7 @@ func benchServe(b *testing.B, srv Server, req, reply string) {
 	for b.Loop() {
 		m.in = append(m.in[:0], in...)
 		m.out = m.out[:0]
-		if err := srv.Serve(m); err != nil {
+		if err := ss.Serve(m); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -71,6 +72,7 @@ func BenchmarkClient(b *testing.B) {
 			// itself leaves behind, so they verify on every replay.
 			const window = 1024
 			m := &memStream{}
+			ss := c.srv.NewSession()
 			var reqs, replies []byte
 			for range 2 {
 				reqs = reqs[:0]
@@ -78,7 +80,7 @@ func BenchmarkClient(b *testing.B) {
 					reqs = cl.AppendRequest(reqs, seq)
 				}
 				m.feed(reqs)
-				if err := c.srv.Serve(m); err != nil {
+				if err := ss.Serve(m); err != nil {
 					b.Fatal(err)
 				}
 				replies = m.takeOut()

@@ -10,6 +10,7 @@ import (
 func roundTrip(t *testing.T, srv Server, cl Client, n, depth, chunk int) {
 	t.Helper()
 	m := &memStream{}
+	ss := srv.NewSession()
 	var seq uint64
 	var pending, got []byte
 	done := 0
@@ -20,7 +21,7 @@ func roundTrip(t *testing.T, srv Server, cl Client, n, depth, chunk int) {
 			seq++
 		}
 		m.feed(req)
-		if err := srv.Serve(m); err != nil {
+		if err := ss.Serve(m); err != nil {
 			t.Fatal(err)
 		}
 		pending = append(pending, m.takeOut()...)
@@ -145,11 +146,12 @@ func TestRESPClientMismatch(t *testing.T) {
 	cfg := ClientConfig{Conn: 77, Op: "setget", Size: 20, Keys: 1, Verify: true}
 	cl, _ := NewRESPClient(cfg)
 	m := &memStream{}
+	ss := srv.NewSession()
 	var starts []int // each reply's offset in the reply stream
 	var out []byte
 	for seq := range uint64(40) {
 		m.feed(cl.AppendRequest(nil, seq))
-		if err := srv.Serve(m); err != nil {
+		if err := ss.Serve(m); err != nil {
 			t.Fatal(err)
 		}
 		starts = append(starts, len(out))

@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"errors"
 	"io"
 	"testing"
 
@@ -19,8 +20,11 @@ func TestMain(m *testing.M) {
 // down over the discarded ones, so a server that kept a peeked slice past
 // Discard (a store that did not copy, say) reads garbage and fails.
 type memStream struct {
-	in  []byte
-	out []byte
+	in         []byte
+	out        []byte
+	high       int // Writable's mark; 0: always writable
+	reserved   int // largest ReserveInbound
+	reserveMax int // ReserveInbound refuses more; 0: no limit
 }
 
 func (m *memStream) feed(p []byte) { m.in = append(m.in, p...) }
@@ -52,11 +56,26 @@ func (m *memStream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Writable reports whether out is below high (0: no mark).
+func (m *memStream) Writable() bool { return m.high == 0 || len(m.out) < m.high }
+
+// ReserveInbound records the largest room asked for; it refuses past
+// reserveMax when that is set.
+func (m *memStream) ReserveInbound(n int) error {
+	if m.reserveMax > 0 && n > m.reserveMax {
+		return errNoRoomTest
+	}
+	m.reserved = max(m.reserved, n)
+	return nil
+}
+
+var errNoRoomTest = errors.New("test: no room")
+
 // serveAll feeds input to a fresh stream and serves it once.
 func serveAll(srv Server, input string) (string, error) {
 	m := &memStream{}
 	m.feed([]byte(input))
-	err := srv.Serve(m)
+	err := srv.NewSession().Serve(m)
 	return string(m.out), err
 }
 

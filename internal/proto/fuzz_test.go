@@ -12,7 +12,7 @@ var fuzzConfig = Config{MaxBulk: 64, MaxArgs: 8, MaxInline: 128}
 // did not fail: one partial request, whose size the limits bound.
 func maxPartial(c Config) int {
 	elem := maxHeaderLine + 1 + c.MaxBulk + 2
-	return max(maxHeaderLine+1+c.MaxArgs*elem, c.MaxInline)
+	return max(maxHeaderLine+1+(c.MaxArgs+1)*elem, c.MaxInline)
 }
 
 // FuzzRESP feeds arbitrary bytes, whole and split at arbitrary points, to
@@ -33,12 +33,12 @@ func FuzzRESP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, cutSeed uint64) {
 		whole := &memStream{}
 		whole.feed(data)
-		wantErr := NewRESP(fuzzConfig).Serve(whole)
+		wantErr := NewRESP(fuzzConfig).NewSession().Serve(whole)
 		if wantErr == nil && whole.InboundBuffered() > bound {
 			t.Fatalf("whole: %d bytes left buffered, bound %d", whole.InboundBuffered(), bound)
 		}
 
-		srv := NewRESP(fuzzConfig)
+		srv := NewRESP(fuzzConfig).NewSession()
 		pieces := &memStream{}
 		var out []byte
 		var gotErr error

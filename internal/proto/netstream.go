@@ -9,9 +9,21 @@ import (
 // netStream is a Stream over a net.Conn: received bytes are gathered in in
 // (in[r:w] is buffered), replies in out until the handler returns.
 type netStream struct {
-	in   []byte
-	r, w int
-	out  []byte
+	in      []byte
+	r, w    int
+	out     []byte
+	high    int  // out's high mark: Writable turns false there
+	stopped bool // Writable said false since the replies were last written
+}
+
+// Writable reports whether the replies gathered are below the high mark;
+// when not, ServeConn writes them out (blocking) and serves the rest.
+func (s *netStream) Writable() bool {
+	if len(s.out) < s.high {
+		return true
+	}
+	s.stopped = true
+	return false
 }
 
 func (s *netStream) InboundBuffered() int { return s.w - s.r }
@@ -57,23 +69,27 @@ func (s *netStream) room() {
 	s.in = append(s.in, make([]byte, len(s.in))...)
 }
 
-// ServeConn runs srv on c, the Go net backend: it reads into a buffer of
-// readSize bytes (it grows only for a request that does not fit), calls
-// srv.Serve after each read and writes the replies out. It returns nil when
-// the peer closes, otherwise the first error of c or of Serve (ErrQuit
-// after a QUIT). It does not close c. It runs on the calling goroutine,
-// one per connection.
+// ServeConn runs a session of srv on c, the Go net backend: it reads into
+// a buffer of readSize bytes (it grows only for a request that does not
+// fit), calls Serve after each read and writes the replies out. Replies are
+// gathered up to readSize (the stream's high mark) before being written, so
+// a read of pipelined requests never holds more than that plus one reply.
+// It returns nil when the peer closes, otherwise the first error of c or of
+// Serve (ErrQuit after a QUIT). It does not close c. It runs on the calling
+// goroutine, one per connection.
 func ServeConn(c net.Conn, srv Server, readSize int) error {
 	if readSize <= 0 {
 		readSize = 64 << 10
 	}
-	s := &netStream{in: make([]byte, readSize)}
+	session := srv.NewSession()
+	s := &netStream{in: make([]byte, readSize), high: readSize}
 	for {
 		s.room()
 		n, rerr := c.Read(s.in[s.w:])
 		s.w += n
-		if n > 0 {
-			serr := srv.Serve(s)
+		for more := n > 0; more; {
+			s.stopped = false
+			serr := session.Serve(s)
 			if len(s.out) > 0 {
 				if _, err := c.Write(s.out); err != nil {
 					return err
@@ -89,6 +105,9 @@ func ServeConn(c net.Conn, srv Server, readSize int) error {
 			if serr != nil {
 				return serr
 			}
+			// Serve stopped at the high mark: the replies are out now, so
+			// go on with the requests left before reading more.
+			more = s.stopped && s.w > s.r
 		}
 		if rerr != nil {
 			if errors.Is(rerr, io.EOF) {

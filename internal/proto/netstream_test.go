@@ -8,12 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/panjf2000/gnet/v2"
 )
-
-// gnet.Conn is a Stream as it is: no adapter needed.
-var _ Stream = gnet.Conn(nil)
 
 // serveTCP serves one connection of a 127.0.0.1 listener with ServeConn
 // and returns the client end and ServeConn's result.

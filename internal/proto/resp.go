@@ -1,11 +1,13 @@
 package proto
 
+import "strconv"
+
 // Config bounds what a RESP server accepts from a client. A zero field takes
 // its default. A request over a bound is a protocol error, so a client
 // cannot make the server buffer without limit.
 type Config struct {
 	MaxBulk   int // largest bulk string, bytes; default 512 MiB
-	MaxArgs   int // most elements in a request array; default 1M
+	MaxArgs   int // most arguments after the command name in a request array; default 1M
 	MaxInline int // longest inline command line, bytes; default 64 KiB
 }
 
@@ -44,11 +46,27 @@ func NewRESP(cfg Config) *RESP {
 	return &RESP{cfg: cfg.withDefaults(), store: newStore()}
 }
 
-// Serve executes every complete request buffered in s and writes the
-// replies in order, leaving a partial request buffered. A malformed request
-// gets "-ERR Protocol error: ..." and a *ProtocolError; QUIT gets "+OK" and
-// ErrQuit. Serve may run concurrently on different streams.
-func (r *RESP) Serve(s Stream) error {
+// NewSession returns the state of one connection's requests. It may be
+// called from any goroutine; the session belongs to its connection's.
+func (r *RESP) NewSession() Session { return &respSession{r: r} }
+
+// respSession is one connection's RESP state: how far the parser got into
+// a partial request at the start of the input, so that the next Serve goes
+// on from there instead of re-scanning it.
+type respSession struct {
+	r     *RESP
+	p     progress
+	steps int // bytes the parser examined over the session's life (tests)
+}
+
+// Serve executes the complete requests buffered in s and writes the
+// replies in order. It stops early, leaving the rest buffered, when s is
+// not Writable; a partial request stays buffered and its scan position is
+// kept. A request larger than the stream holds by default gets room
+// reserved for it (InboundReserver); if there is none, the client gets an
+// error reply and Serve returns ErrNoRoom. A malformed request gets "-ERR
+// Protocol error: ..." and a *ProtocolError; QUIT gets "+OK" and ErrQuit.
+func (ss *respSession) Serve(s Stream) error {
 	buffered := s.InboundBuffered()
 	if buffered == 0 {
 		return nil
@@ -63,20 +81,30 @@ func (r *RESP) Serve(s Stream) error {
 	off := 0
 	var req request
 	for off < len(in) && w.err == nil {
-		n, err := r.cfg.scan(in[off:], &req)
+		if w.flushed {
+			w.flushed = false
+			if !s.Writable() {
+				break // the rest waits for the output to drain
+			}
+		}
+		n, err := ss.r.cfg.scan(in[off:], &req, &ss.p, &ss.steps)
 		if err != nil {
+			ss.p = progress{}
 			w.errorLine("Protocol error: ", err.(*ProtocolError).Reason)
 			w.flush()
 			return err
 		}
 		if n == 0 {
+			if err := ss.makeRoom(s, w, len(in)-off); err != nil {
+				return err
+			}
 			break // partial request: wait for the rest
 		}
 		off += n
 		if req.argc == 0 {
 			continue // empty line or "*0": nothing to do, as in Redis
 		}
-		if r.exec(w, &req) {
+		if ss.r.exec(w, &req) {
 			w.flush()
 			if w.err != nil {
 				return w.err
@@ -93,4 +121,27 @@ func (r *RESP) Serve(s Stream) error {
 		_, err = s.Discard(off)
 	}
 	return err
+}
+
+// makeRoom asks a bounded stream for the room the partial request needs:
+// its exact size once the last bulk's length is known, otherwise twice
+// what it has so far, so that a large request of unknown size costs a few
+// reservations and reads of full size rather than one per element. held
+// is how many bytes of the request are buffered.
+func (ss *respSession) makeRoom(s Stream, w *replyWriter, held int) error {
+	rs, ok := s.(InboundReserver)
+	if !ok {
+		return nil
+	}
+	want := ss.p.need
+	if ss.p.more {
+		want = max(want, 2*held)
+	}
+	if rs.ReserveInbound(want) == nil {
+		return nil
+	}
+	ss.p = progress{}
+	w.errorLine("request too large for the server's free buffer space (", strconv.Itoa(want), " bytes); try again later")
+	w.flush()
+	return ErrNoRoom
 }

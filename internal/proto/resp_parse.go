@@ -24,8 +24,8 @@ func protoErr(reason string) *ProtocolError { return &ProtocolError{Reason: reas
 // request is one complete RESP request inside the peeked input. Its
 // arguments are read back in order with next, re-reading headers already
 // validated by scan: that costs a few compares and saves storing an argv,
-// which per connection would need memory we do not have (Serve keeps no
-// per-connection state) and per call would allocate.
+// which per connection would cost memory an idle connection should not
+// hold, and per call would allocate.
 type request struct {
 	buf    []byte // the request's bytes (for inline: the line)
 	argc   int
@@ -56,37 +56,67 @@ func (r *request) next() []byte {
 	return r.buf[start:end]
 }
 
-// scan finds the request at the start of b and sets *req to it. It returns
-// the request's length in bytes, or 0 while the request is incomplete. The
-// outcome depends only on the bytes of b up to the end of the request (or
-// the point where an error shows), so feeding input whole or in pieces gives
-// the same requests and the same errors.
-func (c *Config) scan(b []byte, req *request) (int, error) {
-	if b[0] == '*' {
-		return c.scanArray(b, req)
-	}
-	return c.scanInline(b, req)
+// progress is how far scan got into a partial request at the start of the
+// input, kept by the session between calls so that a request arriving in
+// pieces is scanned once. It is relative to the request's first byte,
+// which stays put while the request is incomplete (nothing before it is
+// left buffered: Serve discards the requests it executed).
+type progress struct {
+	pos   int   // bytes validated: for an array, up to an element's start; for inline, scanned without a newline
+	count int64 // array: elements declared (valid once pos > 0)
+	done  int64 // array: elements validated
+	first int   // array: offset of the first element
+	need  int   // while incomplete: bytes the request needs at least
+	more  bool  // while incomplete: it may need more than need (size not known yet)
 }
 
-func (c *Config) scanArray(b []byte, req *request) (int, error) {
-	count, pos, err := header(b, "too big mbulk count string")
-	if pos == 0 || err != nil {
-		return 0, err
+// scan finds the request at the start of b and sets *req to it, going on
+// from *p; steps counts the bytes it examines. It returns the request's
+// length in bytes, or 0 while the request is incomplete (p then says where
+// it stopped and how much the request needs). The outcome depends only on
+// the bytes of b up to the end of the request (or the point where an error
+// shows), so feeding input whole or in pieces gives the same requests and
+// the same errors.
+func (c *Config) scan(b []byte, req *request, p *progress, steps *int) (int, error) {
+	if b[0] == '*' {
+		return c.scanArray(b, req, p, steps)
 	}
-	if count < 0 || count > int64(c.MaxArgs) {
-		return 0, protoErr("invalid multibulk length")
+	return c.scanInline(b, req, p, steps)
+}
+
+func (c *Config) scanArray(b []byte, req *request, p *progress, steps *int) (int, error) {
+	if p.pos == 0 {
+		count, hl, err := header(b, "too big mbulk count string")
+		*steps += min(len(b), maxHeaderLine)
+		if err != nil {
+			return 0, err
+		}
+		if hl == 0 {
+			p.need, p.more = maxHeaderLine, true
+			return 0, nil
+		}
+		if count < 0 || count > int64(c.MaxArgs)+1 { // the command name, then MaxArgs arguments
+			return 0, protoErr("invalid multibulk length")
+		}
+		*p = progress{pos: hl, count: count, first: hl}
 	}
-	first := pos
-	for range count {
+	pos := p.pos
+	for ; p.done < p.count; p.done++ {
 		if pos >= len(b) {
+			p.pos, p.need, p.more = pos, pos+maxHeaderLine, true
 			return 0, nil
 		}
 		if b[pos] != '$' {
 			return 0, protoErr(fmt.Sprintf("expected '$', got %s", quoteByte(b[pos])))
 		}
 		n, hl, err := header(b[pos:], "too big bulk count string")
-		if hl == 0 || err != nil {
+		*steps += min(len(b)-pos, maxHeaderLine)
+		if err != nil {
 			return 0, err
+		}
+		if hl == 0 {
+			p.pos, p.need, p.more = pos, pos+maxHeaderLine, true
+			return 0, nil
 		}
 		// The length is checked before its body is waited for: a declared
 		// length over the limit is refused now, not after buffering it.
@@ -95,6 +125,7 @@ func (c *Config) scanArray(b []byte, req *request) (int, error) {
 		}
 		end := pos + hl + int(n)
 		if end+2 > len(b) {
+			p.pos, p.need, p.more = pos, end+2, p.done+1 < p.count
 			return 0, nil
 		}
 		if b[end] != '\r' || b[end+1] != '\n' {
@@ -102,7 +133,8 @@ func (c *Config) scanArray(b []byte, req *request) (int, error) {
 		}
 		pos = end + 2
 	}
-	*req = request{buf: b[:pos], argc: int(count), pos: first}
+	*req = request{buf: b[:pos], argc: int(p.count), pos: p.first}
+	*p = progress{}
 	return pos, nil
 }
 
@@ -133,14 +165,25 @@ func header(b []byte, tooBig string) (v int64, n int, err error) {
 	return v, cr + 2, nil
 }
 
-func (c *Config) scanInline(b []byte, req *request) (int, error) {
-	nl := bytes.IndexByte(b[:min(len(b), c.MaxInline+1)], '\n')
+func (c *Config) scanInline(b []byte, req *request, p *progress, steps *int) (int, error) {
+	end := min(len(b), c.MaxInline+1)
+	nl := -1
+	if p.pos < end {
+		if i := bytes.IndexByte(b[p.pos:end], '\n'); i >= 0 {
+			nl = p.pos + i
+		}
+		*steps += end - p.pos
+	}
 	if nl < 0 {
 		if len(b) > c.MaxInline {
 			return 0, protoErr("too big inline request")
 		}
+		// The most an inline request can take: its line and the newline,
+		// or one byte more to see that the line is too long.
+		p.pos, p.need, p.more = end, c.MaxInline+1, false
 		return 0, nil
 	}
+	*p = progress{}
 	line := b[:nl]
 	argc := 0
 	for i := 0; i < len(line); {
@@ -155,6 +198,7 @@ func (c *Config) scanInline(b []byte, req *request) (int, error) {
 			i++
 		}
 	}
+	*steps += len(line)
 	*req = request{buf: line, argc: argc, inline: true}
 	return nl + 1, nil
 }

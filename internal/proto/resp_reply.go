@@ -28,13 +28,17 @@ var (
 	replyOverflow = []byte("-ERR increment or decrement would overflow\r\n")
 )
 
-// replyWriter gathers one Serve call's replies. It is pooled because Serve
-// keeps no per-connection state and a buffer handed to Stream.Write (an
-// interface call) escapes: a fresh one per call would be an allocation.
+// replyWriter gathers one Serve call's replies. It is pooled rather than
+// kept per session so that an idle connection holds no reply buffer; a
+// buffer handed to Stream.Write (an interface call) escapes, so a fresh one
+// per call would be an allocation.
 type replyWriter struct {
 	s   Stream
 	buf []byte
 	err error // first write error; later writes are dropped
+	// flushed is set when replies were handed to the stream, which is when
+	// Serve looks at whether the stream is still Writable.
+	flushed bool
 }
 
 var replyPool = sync.Pool{New: func() any { return &replyWriter{buf: make([]byte, 0, 4096)} }}
@@ -46,7 +50,7 @@ func getReplyWriter(s Stream) *replyWriter {
 }
 
 func putReplyWriter(w *replyWriter) {
-	w.s, w.err = nil, nil
+	w.s, w.err, w.flushed = nil, nil, false
 	if cap(w.buf) > maxPooled {
 		return
 	}
@@ -114,5 +118,6 @@ func (w *replyWriter) flush() {
 func (w *replyWriter) write(p []byte) {
 	if w.err == nil {
 		_, w.err = w.s.Write(p)
+		w.flushed = true
 	}
 }

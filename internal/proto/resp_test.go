@@ -23,9 +23,10 @@ type step struct{ req, reply string }
 func runSteps(t *testing.T, srv Server, steps []step) {
 	t.Helper()
 	m := &memStream{}
+	ss := srv.NewSession()
 	for i, s := range steps {
 		m.feed([]byte(s.req))
-		if err := srv.Serve(m); err != nil {
+		if err := ss.Serve(m); err != nil {
 			t.Fatalf("step %d %q: %v", i, s.req, err)
 		}
 		if got := string(m.takeOut()); got != s.reply {
@@ -151,9 +152,10 @@ func TestRESPPipelined(t *testing.T) {
 	var want strings.Builder
 	one := NewRESP(Config{})
 	m := &memStream{}
+	ss := one.NewSession()
 	for _, r := range reqs {
 		m.feed([]byte(r))
-		if err := one.Serve(m); err != nil {
+		if err := ss.Serve(m); err != nil {
 			t.Fatal(err)
 		}
 		want.Write(m.takeOut())
@@ -174,12 +176,13 @@ func TestRESPPipelined(t *testing.T) {
 // fresh server, calling Serve after every piece, and returns all replies.
 func feedPieces(srv Server, input []byte, cuts []int) (string, error) {
 	m := &memStream{}
+	ss := srv.NewSession()
 	var out []byte
 	prev := 0
 	for _, c := range append(cuts, len(input)) {
 		m.feed(input[prev:c])
 		prev = c
-		err := srv.Serve(m)
+		err := ss.Serve(m)
 		out = append(out, m.takeOut()...)
 		if err != nil {
 			return string(out), err
@@ -264,7 +267,7 @@ func TestRESPLimits(t *testing.T) {
 	bad := []struct{ in, reason string }{
 		// Rejected on the header alone: the body is never waited for.
 		{"*2\r\n$3\r\nGET\r\n$11\r\n", "invalid bulk length"},
-		{"*4\r\n", "invalid multibulk length"},
+		{"*5\r\n", "invalid multibulk length"},
 		{"SET k 0123456789\r\n", "too big inline request"},
 		{"SET k 01234567890", "too big inline request"},
 	}
@@ -278,8 +281,9 @@ func TestRESPLimits(t *testing.T) {
 	// Up to the limits, a partial request just waits.
 	for _, partial := range []string{"*3\r\n$3\r\nSET\r\n$10\r\n012345678", "SET k 0123456789"} {
 		m := &memStream{}
+		ss := srv.NewSession()
 		m.feed([]byte(partial))
-		if err := srv.Serve(m); err != nil || len(m.out) != 0 || m.InboundBuffered() != len(partial) {
+		if err := ss.Serve(m); err != nil || len(m.out) != 0 || m.InboundBuffered() != len(partial) {
 			t.Errorf("partial %q: err %v, wrote %q, kept %d bytes", partial, err, m.out, m.InboundBuffered())
 		}
 	}
@@ -292,11 +296,12 @@ func TestRESPConcurrentStore(t *testing.T) {
 	for w := range workers {
 		go func() {
 			m := &memStream{}
+			ss := srv.NewSession()
 			for i := range rounds {
 				own := fmt.Sprintf("own:%d:%d", w, i%5)
 				val := fmt.Sprintf("v%d-%d", w, i)
 				m.feed([]byte(arr("SET", own, val) + arr("INCR", "shared") + arr("GET", own) + arr("SET", "hot", val)))
-				if err := srv.Serve(m); err != nil {
+				if err := ss.Serve(m); err != nil {
 					errc <- err
 					return
 				}

@@ -20,17 +20,47 @@ type Stream interface {
 	Discard(n int) (int, error)
 	// Write buffers p; the backend flushes it after the handler returns.
 	Write(p []byte) (int, error)
+	// Writable reports whether the stream's pending output is below its
+	// high mark. A protocol checks it between pipelined requests and, when
+	// it is false, stops executing them and leaves the rest buffered: the
+	// backend calls Serve again once the output has drained to its low
+	// mark, so that one read of requests cannot queue unbounded replies.
+	Writable() bool
 }
 
-// Server handles the requests of a protocol. Serve is called on a
-// connection's goroutine each time data arrives; one Server value is shared
-// by every connection, so Serve may run concurrently for different streams.
-// Serve handles every complete request buffered in s, writes the replies in
-// order and leaves a partial request buffered. A non-nil error closes that
-// connection only, after the replies already written are flushed.
+// InboundReserver is implemented by streams whose inbound buffer is bounded
+// (airsock's loop and serversocket backends). ReserveInbound(n) asks for
+// room to hold n unconsumed bytes, for a request that cannot be executed
+// before all of it has arrived; an error means there is no room now, and
+// the protocol fails that request. Streams that buffer without bound (net,
+// gnet) need not implement it.
+type InboundReserver interface {
+	ReserveInbound(n int) error
+}
+
+// Server is a protocol: it makes the Session of each connection. One
+// Server value is shared by every connection (a RESP keyspace, say), so
+// NewSession may be called from any goroutine.
 type Server interface {
+	NewSession() Session
+}
+
+// Session is a protocol's state for one connection. Serve is called on the
+// connection's goroutine each time data arrives, and again, with no new
+// data, after it stopped because the stream was not Writable and the output
+// has drained. It executes the complete requests buffered in s, writes the
+// replies in order and leaves a partial request buffered (keeping where it
+// got to, so that a request trickled in pieces costs work linear in its
+// size). A non-nil error closes that connection only, after the replies
+// already written are flushed.
+type Session interface {
 	Serve(s Stream) error
 }
+
+// ErrNoRoom is returned by Serve when a request needs more inbound room
+// than the stream can reserve now (InboundReserver); the client was told
+// so in the protocol's own error reply.
+var ErrNoRoom = errors.New("proto: no room to buffer the request")
 
 // ErrQuit is returned by Serve when the client asked to close the
 // connection (RESP QUIT). It is a normal end, not a failure.
