@@ -22,6 +22,7 @@ type gnetServer struct {
 	gnet.BuiltinEventEngine
 	addr    *net.TCPAddr
 	proto   proto.Server
+	limits  Limits
 	count   counters
 	eng     gnet.Engine
 	started chan struct{} // closed by the first OnTick: every loop is up
@@ -29,10 +30,48 @@ type gnetServer struct {
 	runErr  error         // Run's result, set before done is closed
 }
 
-// gnetStream is a connection's Stream, made once in OnOpen.
+// gnetStream is a connection's Stream, made once in OnOpen. Its fields
+// belong to the connection's loop.
 type gnetStream struct {
 	gnet.Conn
-	out int
+	session   proto.Session
+	out       int
+	high, low int
+	stopped   bool // Writable said false: the session waits for the low mark
+	armed     bool // a resume check is scheduled
+	closed    bool
+}
+
+// Writable reports whether gnet's outbound buffer is below the high mark.
+func (s *gnetStream) Writable() bool {
+	if s.OutboundBuffered() < s.high {
+		return true
+	}
+	s.stopped = true
+	return false
+}
+
+// resumeCheckEvery is how often a stopped connection looks at whether its
+// output has drained: gnet reports no drain, so the check is a timer that
+// wakes the connection (Wake from the loop itself would keep the loop from
+// ever getting back to epoll_wait to drain it).
+const resumeCheckEvery = 200 * time.Microsecond
+
+// armResume schedules a Wake of a stopped connection; loop goroutine only.
+func (s *gnetStream) armResume() {
+	if s.armed {
+		return
+	}
+	s.armed = true
+	time.AfterFunc(resumeCheckEvery, func() {
+		s.Wake(func(gnet.Conn, error) error { // on the loop, after the woken OnTraffic
+			s.armed = false
+			if s.stopped && !s.closed {
+				s.armResume()
+			}
+			return nil
+		})
+	})
 }
 
 func (s *gnetStream) Write(p []byte) (int, error) {
@@ -42,7 +81,10 @@ func (s *gnetStream) Write(p []byte) (int, error) {
 }
 
 func serveGnet(ctx context.Context, cfg Config) (Server, error) {
-	addr, err := fixedPort(cfg.Addr)
+	if cfg.Limits.IdleTimeout > 0 || cfg.Limits.MaxConns > 0 || cfg.Limits.MaxInbound > 0 {
+		return nil, errors.New("gnet: the idle timeout, MaxConns and MaxInbound are not supported by this backend")
+	}
+	addr, err := fixedPort(cfg.Addr, cfg.Limits.JoinReusePort)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +92,7 @@ func serveGnet(ctx context.Context, cfg Config) (Server, error) {
 	if loops <= 0 {
 		loops = runtime.NumCPU()
 	}
-	s := &gnetServer{addr: addr, proto: cfg.Proto, started: make(chan struct{}), done: make(chan struct{})}
+	s := &gnetServer{addr: addr, proto: cfg.Proto, limits: cfg.Limits, started: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		s.runErr = gnet.Run(s, "tcp://"+addr.String(),
@@ -87,13 +129,23 @@ func serveGnet(ctx context.Context, cfg Config) (Server, error) {
 
 // fixedPort resolves addr and, for port 0, picks a free port first: with
 // SO_REUSEPORT gnet binds each loop's listener separately, and port 0 would
-// give each loop a different one.
-func fixedPort(addr string) (*net.TCPAddr, error) {
+// give each loop a different one. A given port is probed first with a
+// listener without SO_REUSEPORT, so that a port another process serves is
+// refused ("address already in use") instead of silently shared, unless
+// join is set.
+func fixedPort(addr string, join bool) (*net.TCPAddr, error) {
 	ta, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	if ta.Port != 0 {
+		if !join {
+			probe, err := net.ListenTCP("tcp", ta)
+			if err != nil {
+				return nil, err
+			}
+			probe.Close()
+		}
 		return ta, nil
 	}
 	ln, err := net.ListenTCP("tcp", ta)
@@ -123,7 +175,8 @@ func (s *gnetServer) OnTick() (time.Duration, gnet.Action) {
 
 // OnOpen gives the connection its Stream; it runs on the connection's loop.
 func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
-	c.SetContext(&gnetStream{Conn: c})
+	high, low := s.limits.marks()
+	c.SetContext(&gnetStream{Conn: c, session: s.proto.NewSession(), high: high, low: low})
 	s.count.opened()
 	return nil, gnet.None
 }
@@ -133,18 +186,31 @@ func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 // loop.
 func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 	st := c.Context().(*gnetStream)
+	if st.stopped {
+		if c.OutboundBuffered() > st.low {
+			st.armResume()
+			return gnet.None // new input waits too
+		}
+		st.stopped = false
+	}
 	st.out = 0
 	in := c.InboundBuffered()
-	err := s.proto.Serve(st)
+	err := st.session.Serve(st)
 	s.count.add(c.Fd(), in-c.InboundBuffered(), st.out)
 	if err != nil {
 		return gnet.Close
+	}
+	if st.stopped {
+		st.armResume()
 	}
 	return gnet.None
 }
 
 // OnClose counts the connection gone; it runs on the connection's loop.
-func (s *gnetServer) OnClose(gnet.Conn, error) gnet.Action {
+func (s *gnetServer) OnClose(c gnet.Conn, _ error) gnet.Action {
+	if st, ok := c.Context().(*gnetStream); ok {
+		st.closed = true
+	}
 	s.count.closed()
 	return gnet.None
 }

@@ -18,7 +18,7 @@ type loopServer struct {
 }
 
 func serveLoop(_ context.Context, cfg Config) (Server, error) {
-	e, err := loop.New(loop.Config{Loops: cfg.Loops, ReadBufferSize: ReadBufferSize})
+	e, err := loop.New(cfg.loopConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -35,27 +35,31 @@ func serveLoop(_ context.Context, cfg Config) (Server, error) {
 // replies; it runs on the connection's loop.
 func (s *loopServer) OnOpen(c *loop.Conn) {
 	s.count.opened()
-	c.SetContext(&countingStream{Conn: c})
+	c.SetContext(&countingStream{Conn: c, session: s.proto.NewSession()})
 }
 
-// OnData serves what arrived. An error closes the connection after the
-// replies already written. It runs on the connection's loop.
+// OnData serves what arrived, or, with nothing new, goes on with the
+// requests left when the output reached the high mark and has drained.
+// An error closes the connection after the replies already written. It
+// runs on the connection's loop.
 func (s *loopServer) OnData(c *loop.Conn) {
 	st := c.Context().(*countingStream)
 	in := c.InboundBuffered()
 	st.written = 0
-	err := s.proto.Serve(st)
+	err := st.session.Serve(st)
 	s.count.add(c.Loop(), in-c.InboundBuffered(), st.written)
 	if err != nil {
 		c.Close()
 	}
 }
 
-// countingStream is a connection as the protocol's stream, counting what
-// the protocol writes (a large reply goes to the kernel at once, so the
-// growth of OutboundBuffered would miss it).
+// countingStream is a connection as the protocol's stream (Writable and
+// ReserveInbound are the Conn's own), counting what the protocol writes (a
+// large reply goes to the kernel at once, so the growth of
+// OutboundBuffered would miss it).
 type countingStream struct {
 	*loop.Conn
+	session proto.Session
 	written int
 }
 

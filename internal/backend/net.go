@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/airsock/airsock/internal/proto"
@@ -22,6 +23,10 @@ type netServer struct {
 	conns   map[net.Conn]struct{}
 	closing bool
 	wg      sync.WaitGroup // the accept goroutine and every connection's
+
+	idle     time.Duration // Limits.IdleTimeout
+	slots    chan struct{} // one per connection allowed (Limits.MaxConns); nil: no cap
+	shutting atomic.Bool   // Shutdown has begun: reads must not push their deadline on
 }
 
 func serveNet(_ context.Context, cfg Config) (Server, error) {
@@ -29,7 +34,10 @@ func serveNet(_ context.Context, cfg Config) (Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &netServer{ln: ln, proto: cfg.Proto, conns: make(map[net.Conn]struct{})}
+	s := &netServer{ln: ln, proto: cfg.Proto, conns: make(map[net.Conn]struct{}), idle: cfg.Limits.IdleTimeout}
+	if cfg.Limits.MaxConns > 0 {
+		s.slots = make(chan struct{}, cfg.Limits.MaxConns)
+	}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -40,8 +48,12 @@ func (s *netServer) accept() {
 	defer s.wg.Done()
 	var shard int
 	for {
+		if s.slots != nil {
+			s.slots <- struct{}{} // at the cap, newcomers wait in the backlog
+		}
 		c, err := s.ln.Accept()
 		if err != nil {
+			s.freeSlot()
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -56,13 +68,21 @@ func (s *netServer) accept() {
 		if s.closing {
 			s.mu.Unlock()
 			c.Close()
+			s.freeSlot()
 			continue
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		shard++
-		go s.serve(&countingConn{Conn: c, count: &s.count, shard: shard})
+		go s.serve(&countingConn{Conn: c, count: &s.count, shard: shard, srv: s})
+	}
+}
+
+// freeSlot gives back a MaxConns slot.
+func (s *netServer) freeSlot() {
+	if s.slots != nil {
+		<-s.slots
 	}
 }
 
@@ -75,6 +95,7 @@ func (s *netServer) serve(c *countingConn) {
 	s.mu.Lock()
 	delete(s.conns, c.Conn)
 	s.mu.Unlock()
+	s.freeSlot()
 	s.count.closed()
 }
 
@@ -86,6 +107,7 @@ func (s *netServer) Stats() Stats { return s.count.stats() }
 // past deadline: a connection's replies are written before it reads again,
 // so none is cut short. Connections still open when ctx ends are closed.
 func (s *netServer) Shutdown(ctx context.Context) error {
+	s.shutting.Store(true)
 	s.mu.Lock()
 	first := !s.closing
 	s.closing = true
@@ -115,14 +137,22 @@ func (s *netServer) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// countingConn counts the bytes a connection reads and writes.
+// countingConn counts the bytes a connection reads and writes, and applies
+// the idle timeout as a read deadline.
 type countingConn struct {
 	net.Conn
 	count *counters
 	shard int
+	srv   *netServer
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
+	if c.srv.idle > 0 {
+		c.SetReadDeadline(time.Now().Add(c.srv.idle))
+		if c.srv.shutting.Load() { // Shutdown's past deadline must win
+			c.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
 	n, err := c.Conn.Read(p)
 	c.count.add(c.shard, n, 0)
 	return n, err

@@ -6,8 +6,10 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/loop"
 )
 
 // ReadBufferSize is the read buffer every backend is given where its size
@@ -25,6 +27,66 @@ type Config struct {
 	// Proto is the protocol served. One value serves every connection, so a
 	// RESP keyspace is shared as in Redis.
 	Proto proto.Server
+	// Limits bound what one client can make the server hold; the zero
+	// value takes the defaults.
+	Limits Limits
+}
+
+// Limits are the per-connection bounds of `airsock serve`. A zero field
+// takes its default (loop.Config's); not every backend can apply every
+// bound (see each field).
+type Limits struct {
+	// IdleTimeout closes a connection that moved no byte for this long
+	// (loop, serversocket, net; gnet has no such hook). Default: none.
+	IdleTimeout time.Duration
+	// MaxInbound bounds the unconsumed input per connection before reading
+	// pauses (loop, serversocket; requests larger than it reserve room).
+	// Default: 64 KiB.
+	MaxInbound int
+	// WriteHighWater and WriteLowWater: a connection's output at which the
+	// protocol stops executing pipelined requests, and at which it goes on
+	// (every backend). Defaults: 64 KiB and 32 KiB.
+	WriteHighWater, WriteLowWater int
+	// MaxConns caps open connections (loop, serversocket, net); newcomers
+	// wait in the backlog. Default: none.
+	MaxConns int
+	// JoinReusePort lets the server share a port that another process
+	// serves with SO_REUSEPORT (a zero-downtime hand-over); by default a
+	// taken port is refused with "address already in use".
+	JoinReusePort bool
+}
+
+// Default output marks, as loop.Config's.
+const (
+	defaultHighWater = 64 << 10
+	defaultLowWater  = 32 << 10
+)
+
+// marks returns the output marks with the defaults filled in.
+func (l Limits) marks() (high, low int) {
+	high, low = l.WriteHighWater, l.WriteLowWater
+	if high <= 0 {
+		high = defaultHighWater
+	}
+	if low <= 0 || low >= high {
+		low = high / 2
+	}
+	return high, low
+}
+
+// loopConfig is the loop.Config of the loop and serversocket backends.
+func (cfg Config) loopConfig() loop.Config {
+	high, low := cfg.Limits.marks()
+	return loop.Config{
+		Loops:          cfg.Loops,
+		ReadBufferSize: ReadBufferSize,
+		IdleTimeout:    cfg.Limits.IdleTimeout,
+		MaxInbound:     cfg.Limits.MaxInbound,
+		WriteHighWater: high,
+		WriteLowWater:  low,
+		MaxConns:       cfg.Limits.MaxConns,
+		JoinReusePort:  cfg.Limits.JoinReusePort,
+	}
 }
 
 // Server is a running backend. Its methods are safe from any goroutine.
@@ -84,16 +146,23 @@ func (e *UnknownError) Error() string {
 }
 
 // Serve starts the backend called name serving srv on addr with the given
-// number of loops. ctx bounds the start-up only. Safe from any goroutine.
+// number of loops and the default limits. ctx bounds the start-up only.
+// Safe from any goroutine.
 func Serve(ctx context.Context, name string, srv proto.Server, addr string, loops int) (Server, error) {
+	return Start(ctx, name, Config{Addr: addr, Loops: loops, Proto: srv})
+}
+
+// Start starts the backend called name with cfg. ctx bounds the start-up
+// only. Safe from any goroutine.
+func Start(ctx context.Context, name string, cfg Config) (Server, error) {
 	registryMu.RLock()
 	c, ok := registry[name]
 	registryMu.RUnlock()
 	if !ok {
 		return nil, &UnknownError{Name: name}
 	}
-	if srv == nil {
+	if cfg.Proto == nil {
 		return nil, fmt.Errorf("backend %s: no protocol server", name)
 	}
-	return c(ctx, Config{Addr: addr, Loops: loops, Proto: srv})
+	return c(ctx, cfg)
 }

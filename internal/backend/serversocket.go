@@ -28,13 +28,13 @@ func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := loop.New(loop.Config{Loops: cfg.Loops, ReadBufferSize: ReadBufferSize})
+	e, err := loop.New(cfg.loopConfig())
 	if err != nil {
 		return nil, err
 	}
 	s := &serverSocketServer{engine: e, ss: serversocket.NewOn(e)}
 	s.ss.AddEventListener(serversocket.Connect, func(ev serversocket.Eventer) {
-		s.accept(ev.(*serversocket.ServerSocketConnectEvent).Socket, cfg.Proto)
+		s.accept(ev.(*serversocket.ServerSocketConnectEvent).Socket, cfg.Proto, cfg.Limits)
 	}, 0)
 	if err := s.ss.Bind(port, host); err != nil {
 		e.Close()
@@ -47,20 +47,34 @@ func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
 	return s, nil
 }
 
-// accept wires one connection: runs on its loop goroutine.
-func (s *serverSocketServer) accept(sock *serversocket.Socket, srv proto.Server) {
+// accept wires one connection: runs on its loop goroutine. The protocol
+// runs on SocketData; once it stopped at the high mark (BytesPending), new
+// data waits and outputProgress resumes it when the output has drained to
+// the low mark, as an AIR application pacing its writes would.
+func (s *serverSocketServer) accept(sock *serversocket.Socket, srv proto.Server, limits Limits) {
 	s.count.opened()
-	st := &socketStream{s: sock}
+	high, low := limits.marks()
+	st := &socketStream{s: sock, session: srv.NewSession(), high: high}
 	shard := sock.RemotePort()
-	sock.AddEventListener(serversocket.SocketData, func(serversocket.Eventer) {
+	serve := func() {
 		in := sock.BytesAvailable()
-		st.out = 0
-		err := srv.Serve(st)
+		st.out, st.stopped = 0, false
+		err := st.session.Serve(st)
 		s.count.add(shard, in-sock.BytesAvailable(), st.out)
 		if err != nil {
 			sock.Flush()
 			sock.Close()
 			s.count.closed()
+		}
+	}
+	sock.AddEventListener(serversocket.SocketData, func(serversocket.Eventer) {
+		if !st.stopped {
+			serve()
+		}
+	}, 0)
+	sock.AddEventListener(serversocket.OutputProgress, func(e serversocket.Eventer) {
+		if st.stopped && e.(*serversocket.OutputProgressEvent).BytesPending <= low && sock.BytesAvailable() > 0 {
+			serve()
 		}
 	}, 0)
 	sock.AddEventListener(serversocket.Close, func(serversocket.Eventer) { s.count.closed() }, 0)
@@ -77,9 +91,22 @@ func (s *serverSocketServer) Shutdown(ctx context.Context) error { return s.engi
 // socketStream is a Socket as a proto.Stream; it counts the bytes Serve
 // writes, for Stats.
 type socketStream struct {
-	s   *serversocket.Socket
-	out int
+	s       *serversocket.Socket
+	session proto.Session
+	out     int
+	high    int  // BytesPending at which Writable turns false
+	stopped bool // Writable said false: outputProgress resumes the session
 }
+
+func (st *socketStream) Writable() bool {
+	if st.s.BytesPending() < st.high {
+		return true
+	}
+	st.stopped = true
+	return false
+}
+
+func (st *socketStream) ReserveInbound(n int) error { return st.s.ReserveInbound(n) }
 
 func (st *socketStream) InboundBuffered() int { return st.s.BytesAvailable() }
 
