@@ -88,6 +88,7 @@ func (l *eventLoop) unreserve(c *Conn) {
 	l.engine.reserveInbound(-c.ext.reserved)
 	c.ext.reserved = 0
 	base := l.baseInbound()
+	l.releaseRing(&c.in) // if empty: counted here, before SetLimit would drop the array unseen
 	c.in.SetLimit(base)
 	if c.in.Len() == 0 || c.in.Cap() <= base {
 		return

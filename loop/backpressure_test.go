@@ -186,3 +186,33 @@ func TestInboundStalled(t *testing.T) {
 		t.Fatalf("OnClose reason %v, want ErrInboundStalled", err)
 	}
 }
+
+// TestScavengeAfterBurst: once a large frame's array is freed and the loop
+// goes idle, the engine scavenges (collects and returns memory to the
+// OS); with ScavengeAbove negative it never does.
+func TestScavengeAfterBurst(t *testing.T) {
+	for _, above := range []int64{1 << 20, -1} {
+		e := newEngine(t, Config{Loops: 1, MaxInbound: 64 << 10, ScavengeAbove: above})
+		ln := listen(t, e, "tcp", "127.0.0.1:0", framedServer(make(chan error, 1)))
+		nc := dialClient(t, "tcp", ln.Addr().String())
+		nc.SetDeadline(time.Now().Add(30 * time.Second))
+		sendFrame(t, nc, 5<<20) // an exact-size 5 MiB array, garbage once consumed
+		readAck(t, nc)
+		if above < 0 {
+			sendFrame(t, nc, 1) // a turn of the loop after the burst
+			readAck(t, nc)
+			if e.scavenged.Load() != 0 {
+				t.Fatal("scavenged with ScavengeAbove < 0")
+			}
+			continue
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for e.scavenged.Load() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no scavenge within 30 s; freed %d bytes", e.freed.Load())
+			}
+			time.Sleep(10 * time.Millisecond) // polling an engine counter; no event marks the scavenge
+		}
+		e.scavenges.Wait()
+	}
+}

@@ -117,10 +117,11 @@ func (l *eventLoop) wait(busy bool) (int, error) {
 		}
 		return n, err
 	}
-	l.engine.maybeScavenge()
-	timeout := time.Duration(-1)
+	timeout := l.engine.maybeScavenge()
 	if len(l.timers) > 0 {
-		timeout = l.timers.wait(now())
+		if d := l.timers.wait(now()); timeout < 0 || d < timeout {
+			timeout = d
+		}
 	}
 	// Publish that we may sleep before checking the queue, so that a
 	// producer either sees sleeping and wakes us, or we see its task.

@@ -21,15 +21,20 @@ const scavengeEvery = int64(time.Second)
 
 // maybeScavenge starts a scavenge if enough memory is idle and none ran in
 // the last second. It runs on a loop goroutine about to sleep, and costs
-// two atomic loads when there is nothing to do.
-func (e *Engine) maybeScavenge() {
+// two atomic loads when there is nothing to do. When a scavenge is due but
+// one ran too recently it returns how long the loop may sleep before
+// asking again; otherwise -1.
+func (e *Engine) maybeScavenge() time.Duration {
 	if e.cfg.ScavengeAbove < 0 || buffer.Default.Idle()+e.freed.Load() < e.cfg.ScavengeAbove {
-		return
+		return -1
 	}
 	t := now()
 	last := e.scavenged.Load()
-	if t-last < scavengeEvery || !e.scavenged.CompareAndSwap(last, t) {
-		return
+	if last != 0 && t-last < scavengeEvery {
+		return time.Duration(last + scavengeEvery - t)
+	}
+	if !e.scavenged.CompareAndSwap(last, t) {
+		return -1 // another loop starts it
 	}
 	e.freed.Store(0)
 	e.scavenges.Add(1)
@@ -39,4 +44,5 @@ func (e *Engine) maybeScavenge() {
 		debug.FreeOSMemory()
 		buffer.Default.ResetIdle()
 	}()
+	return -1
 }
