@@ -24,7 +24,8 @@ import (
 // handler serving pipelined requests checks it between requests and stops
 // when it is false, leaving the rest of its input unconsumed: the loop then
 // pauses reading c and calls OnData again when the output has drained to
-// WriteLowWater, with the same input (and nothing new). Loop goroutine only.
+// WriteLowWater, with the same input (and nothing new). Call it for the
+// connection whose callback is running, on its loop goroutine.
 func (c *Conn) Writable() bool {
 	if c.OutboundBuffered() < c.loop.cfg.WriteHighWater {
 		return true
@@ -59,6 +60,7 @@ func (c *Conn) ReserveInbound(n int) error {
 	x.reserved = extra
 	x.heldSince = c.InboundBuffered()
 	c.in.SetLimit(max(n, l.cfg.ReadBufferSize))
+	l.armInboundWatch(c)
 	return nil
 }
 
@@ -87,6 +89,9 @@ func (l *eventLoop) inboundLimit(c *Conn) int {
 func (l *eventLoop) unreserve(c *Conn) {
 	l.engine.reserveInbound(-c.ext.reserved)
 	c.ext.reserved = 0
+	if !c.readPausedIn {
+		l.timers.stop(c.ext.inStall)
+	}
 	base := l.baseInbound()
 	l.releaseRing(&c.in) // if empty: counted here, before SetLimit would drop the array unseen
 	c.in.SetLimit(base)
@@ -153,21 +158,33 @@ func (l *eventLoop) updateReading(c *Conn) {
 func (l *eventLoop) resumeData(c *Conn) {
 	for c.resume && c.state == stateOpen {
 		c.resume = false
+		if c.in.Len() == 0 {
+			break // consumed meanwhile (outside OnData input lives in the ring)
+		}
 		l.callData(c)
 		l.keepLeftovers(c)
 		l.flush(c)
 	}
 }
 
-// watchInbound arms (full) or stops the InboundTimeout watchdog of c.
+// watchInbound arms the InboundTimeout watchdog of c when its input
+// reaches the limit (full), and stops it when the input falls below, unless
+// a reservation still wants watching.
 func (l *eventLoop) watchInbound(c *Conn, full bool) {
-	x := c.x()
 	if !full {
-		l.timers.stop(x.inStall)
+		if c.ext.reserved == 0 {
+			l.timers.stop(c.ext.inStall)
+		}
 		return
 	}
 	l.cfg.Logger.Debug("loop: inbound limit reached; reading paused until the handler consumes",
 		"remote", c.RemoteAddr().String(), "buffered", c.in.Len())
+	l.armInboundWatch(c)
+}
+
+// armInboundWatch (re)schedules c's inbound watchdog InboundTimeout from now.
+func (l *eventLoop) armInboundWatch(c *Conn) {
+	x := c.x()
 	if x.inStall == nil {
 		x.inStall = newTimer(func() { l.inboundCheck(c) })
 	}
@@ -175,14 +192,26 @@ func (l *eventLoop) watchInbound(c *Conn, full bool) {
 }
 
 // inboundCheck closes c if its input still sits at the limit with the
-// handler doing nothing about it; a handler waiting for its output to drain
-// is the write timeout's business, so the watchdog waits again then.
+// handler doing nothing about it, or if it holds a reservation and no byte
+// has arrived for InboundTimeout (a client that announced a large frame
+// and stopped sending must not keep the budget). A handler waiting for its
+// output to drain is the write timeout's business, so the watchdog waits
+// again then.
 func (l *eventLoop) inboundCheck(c *Conn) {
-	if c.state != stateOpen || !c.readPausedIn {
+	if c.state != stateOpen {
 		return
 	}
-	if c.blocked || c.readPausedOut {
-		l.timers.schedule(c.ext.inStall, now()+int64(l.cfg.InboundTimeout))
+	d := int64(l.cfg.InboundTimeout)
+	if !c.readPausedIn {
+		if c.ext.reserved == 0 {
+			return
+		}
+		if due := c.lastActivity + d; due > now() {
+			l.timers.schedule(c.ext.inStall, due)
+			return
+		}
+	} else if c.blocked || c.readPausedOut {
+		l.timers.schedule(c.ext.inStall, now()+d)
 		return
 	}
 	l.cfg.Logger.Info("loop: closing a connection stalled at its inbound limit",

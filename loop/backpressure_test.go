@@ -216,3 +216,29 @@ func TestScavengeAfterBurst(t *testing.T) {
 		e.scavenges.Wait()
 	}
 }
+
+// TestReservationWatchdog: a client that announces a large frame, gets its
+// room reserved and then sends nothing is closed with ErrInboundStalled
+// after InboundTimeout, and the budget is whole again.
+func TestReservationWatchdog(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1, MaxInbound: 64 << 10, InboundTimeout: 200 * time.Millisecond, Logger: quiet})
+	closed := make(chan error, 1)
+	h := framedServer(make(chan error, 1))
+	h.Close = func(_ *Conn, err error) { closed <- err }
+	ln := listen(t, e, "tcp", "127.0.0.1:0", h)
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	hdr := make([]byte, 4)
+	binary.BigEndian.PutUint32(hdr, 100<<20)
+	if _, err := nc.Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, closed, "the silent reserver's close"); !errors.Is(err, ErrInboundStalled) {
+		t.Fatalf("OnClose reason %v, want ErrInboundStalled", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); e.reserved.Load() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes still reserved after the close", e.reserved.Load())
+		}
+		time.Sleep(time.Millisecond) // polling an engine counter set on the loop just after OnClose
+	}
+}

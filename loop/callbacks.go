@@ -72,8 +72,13 @@ func (l *eventLoop) callOutput(c *Conn) {
 		c.outputAgain = false
 		c.handler.(OutputWatcher).OnOutput(c, c.OutboundBuffered())
 		if !c.outputAgain || c.state == stateClosed {
-			return
+			break
 		}
+	}
+	// OnOutput may have consumed input (a protocol resumed there): outside
+	// a callback nothing else would release the ring or resume reading.
+	if l.current == nil && c.state == stateOpen {
+		l.keepLeftovers(c)
 	}
 }
 

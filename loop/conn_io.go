@@ -41,8 +41,8 @@ func (c *Conn) ready(m poller.Mask) {
 // are appended to the connection's ring so the handler sees one stream.
 func (l *eventLoop) read(c *Conn) {
 	var err error
+	var n int
 	if c.in.Len() == 0 {
-		var n int
 		n, err = sysRead(int(c.fd), l.readBuf)
 		if n > 0 {
 			c.window = l.readBuf[:n]
@@ -50,11 +50,10 @@ func (l *eventLoop) read(c *Conn) {
 			err = io.EOF
 		}
 	} else {
-		var n int
 		n, err = c.in.ReadFd(int(c.fd))
-		if c.ext != nil && c.ext.reserved > 0 {
-			c.ext.heldSince += n
-		}
+	}
+	if n > 0 && c.ext != nil && c.ext.reserved > 0 {
+		c.ext.heldSince += n
 	}
 	if err != nil {
 		switch {
@@ -86,6 +85,9 @@ func (l *eventLoop) keepLeftovers(c *Conn) {
 	}
 	if c.ext != nil && c.ext.reserved > 0 && !l.keepReservation(c) {
 		l.unreserve(c)
+		// Left holding exactly its limit, it would wait for a read that
+		// never comes: let the handler see the input (and reserve again).
+		c.resume = c.in.Len() >= l.inboundLimit(c)
 	}
 	l.releaseRing(&c.in)
 	l.updateReading(c)
@@ -339,6 +341,10 @@ func (l *eventLoop) closeConn(c *Conn, reason error, hard bool) {
 	if wasOpen {
 		l.callClose(c, reason)
 	}
+	if c.ext != nil && c.ext.reserved > 0 { // no input is read after OnClose
+		c.in.Discard(-1)
+		l.unreserve(c)
+	}
 	c.writeClosed = true
 	if hard || c.state == stateClosed {
 		l.closeFd(c)
@@ -405,11 +411,11 @@ func (l *eventLoop) closeFd(c *Conn) {
 	if l.stageOwner == c {
 		l.unstage()
 	}
+	c.in.Discard(-1)
+	c.out.Discard(-1)
 	if c.ext != nil && c.ext.reserved > 0 {
 		l.unreserve(c)
 	}
-	c.in.Discard(-1)
-	c.out.Discard(-1)
 	l.releaseRing(&c.in)
 	l.releaseRing(&c.out)
 	if x := c.ext; x != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -37,9 +38,11 @@ type gnetStream struct {
 	session   proto.Session
 	out       int
 	high, low int
-	stopped   bool // Writable said false: the session waits for the low mark
-	armed     bool // a resume check is scheduled
-	closed    bool
+	stopped   bool          // Writable said false: the session waits for the low mark
+	armed     bool          // a resume check is scheduled
+	backoff   time.Duration // the next check's delay
+	timer     *time.Timer   // the scheduled check; stopped on close
+	closed    atomic.Bool   // set in OnClose; read by the timer's goroutine
 }
 
 // Writable reports whether gnet's outbound buffer is below the high mark.
@@ -51,23 +54,33 @@ func (s *gnetStream) Writable() bool {
 	return false
 }
 
-// resumeCheckEvery is how often a stopped connection looks at whether its
-// output has drained: gnet reports no drain, so the check is a timer that
-// wakes the connection (Wake from the loop itself would keep the loop from
-// ever getting back to epoll_wait to drain it).
-const resumeCheckEvery = 200 * time.Microsecond
+// A stopped connection looks at whether its output has drained on a
+// timer that wakes it: gnet reports no drain (and Wake from the loop itself
+// would keep the loop from ever getting back to epoll_wait to drain it).
+// The delay doubles while the peer does not read, so a connection that
+// stopped reading costs little, and starts again short after each resume.
+const (
+	resumeCheckFirst = 200 * time.Microsecond
+	resumeCheckMost  = 50 * time.Millisecond
+)
 
 // armResume schedules a Wake of a stopped connection; loop goroutine only.
 func (s *gnetStream) armResume() {
-	if s.armed {
+	if s.armed || s.closed.Load() {
 		return
 	}
 	s.armed = true
-	time.AfterFunc(resumeCheckEvery, func() {
+	s.backoff = min(max(2*s.backoff, resumeCheckFirst), resumeCheckMost)
+	s.timer = time.AfterFunc(s.backoff, func() {
+		if s.closed.Load() {
+			return
+		}
 		s.Wake(func(gnet.Conn, error) error { // on the loop, after the woken OnTraffic
 			s.armed = false
-			if s.stopped && !s.closed {
+			if s.stopped {
 				s.armResume()
+			} else {
+				s.backoff = 0
 			}
 			return nil
 		})
@@ -186,6 +199,9 @@ func (s *gnetServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 // loop.
 func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 	st := c.Context().(*gnetStream)
+	if !st.stopped && c.OutboundBuffered() >= st.high {
+		st.stopped = true // gnet reads on regardless: new requests wait too
+	}
 	if st.stopped {
 		if c.OutboundBuffered() > st.low {
 			st.armResume()
@@ -209,7 +225,10 @@ func (s *gnetServer) OnTraffic(c gnet.Conn) gnet.Action {
 // OnClose counts the connection gone; it runs on the connection's loop.
 func (s *gnetServer) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if st, ok := c.Context().(*gnetStream); ok {
-		st.closed = true
+		st.closed.Store(true)
+		if st.timer != nil {
+			st.timer.Stop()
+		}
 	}
 	s.count.closed()
 	return gnet.None

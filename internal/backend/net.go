@@ -159,6 +159,9 @@ func (c *countingConn) Read(p []byte) (int, error) {
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
+	if c.srv.idle > 0 { // a client that stopped reading is idle too
+		c.SetWriteDeadline(time.Now().Add(c.srv.idle))
+	}
 	n, err := c.Conn.Write(p)
 	c.count.add(c.shard, 0, n)
 	return n, err

@@ -46,6 +46,9 @@ func NewRESP(cfg Config) *RESP {
 	return &RESP{cfg: cfg.withDefaults(), store: newStore()}
 }
 
+// growRoom is the least a reservation grows by: one full read.
+const growRoom = 64 << 10
+
 // NewSession returns the state of one connection's requests. It may be
 // called from any goroutine; the session belongs to its connection's.
 func (r *RESP) NewSession() Session { return &respSession{r: r} }
@@ -79,6 +82,7 @@ func (ss *respSession) Serve(s Stream) error {
 	defer putReplyWriter(w)
 
 	off := 0
+	partial := false
 	var req request
 	for off < len(in) && w.err == nil {
 		if w.flushed {
@@ -95,9 +99,7 @@ func (ss *respSession) Serve(s Stream) error {
 			return err
 		}
 		if n == 0 {
-			if err := ss.makeRoom(s, w, len(in)-off); err != nil {
-				return err
-			}
+			partial = true
 			break // partial request: wait for the rest
 		}
 		off += n
@@ -118,24 +120,30 @@ func (ss *respSession) Serve(s Stream) error {
 		return w.err
 	}
 	if off > 0 { // Discard(0) would drop everything
-		_, err = s.Discard(off)
+		if _, err := s.Discard(off); err != nil {
+			return err
+		}
 	}
-	return err
+	if partial {
+		return ss.makeRoom(s, w, len(in)-off)
+	}
+	return nil
 }
 
-// makeRoom asks a bounded stream for the room the partial request needs:
-// its exact size once the last bulk's length is known, otherwise twice
-// what it has so far, so that a large request of unknown size costs a few
-// reservations and reads of full size rather than one per element. held
-// is how many bytes of the request are buffered.
+// makeRoom asks a bounded stream for room for the partial request, which
+// is all that is buffered (the requests before it are discarded), as its
+// bytes arrive: up to twice what it holds (at least growRoom more), never
+// more than the request needs once its size is known. So a large request
+// costs a few reservations and full-size reads, and a client that only
+// announces a large request reserves next to nothing.
 func (ss *respSession) makeRoom(s Stream, w *replyWriter, held int) error {
 	rs, ok := s.(InboundReserver)
 	if !ok {
 		return nil
 	}
-	want := ss.p.need
-	if ss.p.more {
-		want = max(want, 2*held)
+	want := max(2*held, held+growRoom)
+	if !ss.p.more {
+		want = min(want, ss.p.need)
 	}
 	if rs.ReserveInbound(want) == nil {
 		return nil

@@ -106,29 +106,43 @@ func TestRESPStopsAtHighMark(t *testing.T) {
 	t.Logf("%d GETs of %d bytes answered in %d Serve calls", n, valSize, serves)
 }
 
-// TestRESPReservesRoom: a request larger than the stream holds asks for its
-// exact size once the last bulk's length is known, and a refusal gets an
-// error reply and ErrNoRoom.
+// TestRESPReservesRoom: a request larger than the stream holds asks for
+// room as its bytes arrive, twice what it holds, never more than its exact
+// size; a client that only announces a huge bulk reserves next to nothing;
+// a refusal gets an error reply and ErrNoRoom.
 func TestRESPReservesRoom(t *testing.T) {
 	val := strings.Repeat("x", 5<<20)
 	req := arr("SET", "k", val)
 	m := &memStream{}
 	ss := NewRESP(Config{}).NewSession()
-	m.feed([]byte(req[:64<<10]))
-	if err := ss.Serve(m); err != nil {
+	for off := 0; off < len(req); {
+		k := min(len(req)-off, 64<<10)
+		m.feed([]byte(req[off : off+k]))
+		off += k
+		if err := ss.Serve(m); err != nil {
+			t.Fatal(err)
+		}
+		if held := m.InboundBuffered(); held > 0 && (m.reserved > max(2*held, held+growRoom) || m.reserved > len(req)) {
+			t.Fatalf("holding %d bytes, reserved %d (request %d)", held, m.reserved, len(req))
+		}
+	}
+	if string(m.out) != "+OK\r\n" || m.reserved != len(req) {
+		t.Fatalf("reply %q, reserved %d, want +OK and the request's size %d", m.out, m.reserved, len(req))
+	}
+
+	announced := &memStream{}
+	ss = NewRESP(Config{}).NewSession()
+	announced.feed([]byte("*3\r\n$3\r\nSET\r\n$1\r\na\r\n$536870912\r\n"))
+	if err := ss.Serve(announced); err != nil {
 		t.Fatal(err)
 	}
-	if m.reserved != len(req) {
-		t.Fatalf("reserved %d, want the request's size %d", m.reserved, len(req))
-	}
-	m.feed([]byte(req[64<<10:]))
-	if err := ss.Serve(m); err != nil || string(m.out) != "+OK\r\n" {
-		t.Fatalf("reply %q, %v", m.out, err)
+	if announced.reserved > growRoom+100 {
+		t.Fatalf("a header announcing 512 MiB reserved %d bytes", announced.reserved)
 	}
 
 	refused := &memStream{reserveMax: 1 << 20}
 	ss = NewRESP(Config{}).NewSession()
-	refused.feed([]byte(req[:64<<10]))
+	refused.feed([]byte(req[:2<<20])) // wants 4 MiB
 	err := ss.Serve(refused)
 	if !errors.Is(err, ErrNoRoom) || !strings.HasPrefix(string(refused.out), "-ERR request too large") {
 		t.Fatalf("refused reservation: %v, reply %q", err, refused.out)
