@@ -80,7 +80,8 @@ type Config struct {
 	// of clients that stopped reading), the engine forces a garbage
 	// collection and returns the memory to the OS, at most once a second, so
 	// the process's RSS comes back down within seconds instead of holding its
-	// peak. Negative: never. Default: 64 MiB.
+	// peak; a sixteenth of it left idle is returned every five seconds.
+	// Negative: never. Default: 64 MiB.
 	ScavengeAbove int64
 	// Logger receives reports of recovered panics, accept back-offs and
 	// other trouble no caller can be told about. Default: slog.Default().

@@ -15,9 +15,14 @@ import (
 // sleep checks how much is idle, and past Config.ScavengeAbove the engine
 // collects twice (sync.Pool keeps a victim generation for one collection)
 // and returns the freed memory to the OS, off the loop and at most once a
-// second.
+// second. What is left after that, below the threshold, is returned too,
+// less eagerly: a sixteenth of it is enough once every five seconds.
 
-const scavengeEvery = int64(time.Second)
+const (
+	scavengeEvery     = int64(time.Second)
+	scavengeRestEvery = int64(5 * time.Second)
+	scavengeRestShare = 16
+)
 
 // maybeScavenge starts a scavenge if enough memory is idle and none ran in
 // the last second. It runs on a loop goroutine about to sleep, and costs
@@ -25,13 +30,22 @@ const scavengeEvery = int64(time.Second)
 // one ran too recently it returns how long the loop may sleep before
 // asking again; otherwise -1.
 func (e *Engine) maybeScavenge() time.Duration {
-	if e.cfg.ScavengeAbove < 0 || buffer.Default.Idle()+e.freed.Load() < e.cfg.ScavengeAbove {
+	if e.cfg.ScavengeAbove < 0 {
+		return -1
+	}
+	idle := buffer.Default.Idle() + e.freed.Load()
+	every := scavengeEvery
+	switch {
+	case idle >= e.cfg.ScavengeAbove:
+	case idle >= e.cfg.ScavengeAbove/scavengeRestShare:
+		every = scavengeRestEvery
+	default:
 		return -1
 	}
 	t := now()
 	last := e.scavenged.Load()
-	if last != 0 && t-last < scavengeEvery {
-		return time.Duration(last + scavengeEvery - t)
+	if last != 0 && t-last < every {
+		return time.Duration(last + every - t)
 	}
 	if !e.scavenged.CompareAndSwap(last, t) {
 		return -1 // another loop starts it

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"io"
+	"math"
 	"net"
 
 	"github.com/airsock/airsock/internal/proto"
@@ -54,6 +55,10 @@ func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
 func (s *serverSocketServer) accept(sock *serversocket.Socket, srv proto.Server, limits Limits) {
 	s.count.opened()
 	high, low := limits.marks()
+	// The protocol paces itself by the marks, so MaxBytesPending, the
+	// safety net for AIR code that does not, would only refuse the few
+	// bytes after a reply larger than it (a GET of a 100 MiB value).
+	sock.SetMaxBytesPending(math.MaxInt64)
 	st := &socketStream{s: sock, session: srv.NewSession(), high: high}
 	shard := sock.RemotePort()
 	serve := func() {
