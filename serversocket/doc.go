@@ -47,6 +47,18 @@
 // ServerSocket's Connect listeners may run concurrently on different loops:
 // use an engine with one loop (NewOn) for AIR's single-threaded model.
 //
+// # Bounds
+//
+// AIR buffers without bound; this package does not, so that hostile peers
+// cannot exhaust memory (docs/limits.md). Unread input stops growing at the
+// engine's loop.Config.MaxInbound (64 KiB by default): an application that
+// waits for BytesAvailable to reach a larger message calls
+// Socket.ReserveInbound for it, or the socket is closed after
+// loop.Config.InboundTimeout. Pending output is bounded by
+// Socket.MaxBytesPending; an application that paces its writes by
+// BytesPending and outputProgress (as the serversocket backend of airsock
+// serve does, at 64 KiB) never reaches it.
+//
 // Sockets run on a process-wide engine (DefaultEngine, one loop per CPU)
 // unless made with NewOn or NewSocketOn. A panicking listener is recovered
 // by the loop, logged with its stack, and closes only its own socket.
