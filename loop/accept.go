@@ -117,8 +117,15 @@ func (l *eventLoop) newConn(fd, family int, h Handler) *Conn {
 	return c
 }
 
-// bindSocket creates a stream socket for ep and binds it.
+// bindSocket creates a stream socket for ep and binds it, with
+// SO_REUSEADDR for TCP.
 func bindSocket(ep endpoint, reusePort bool) (int, error) {
+	return bindWith(ep, ep.family != unix.AF_UNIX, reusePort && ep.family != unix.AF_UNIX)
+}
+
+// bindWith creates a stream socket for ep with the given reuse options and
+// binds it.
+func bindWith(ep endpoint, reuseAddr, reusePort bool) (int, error) {
 	fd, err := newSocket(ep.family, unix.SOCK_STREAM)
 	if err != nil {
 		return -1, os.NewSyscallError("socket", err)
@@ -127,14 +134,14 @@ func bindSocket(ep endpoint, reusePort bool) (int, error) {
 		unix.Close(fd)
 		return -1, os.NewSyscallError(call, err)
 	}
-	if ep.family != unix.AF_UNIX {
+	if reuseAddr {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return fail("setsockopt", err)
 		}
-		if reusePort {
-			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-				return fail("setsockopt", err)
-			}
+	}
+	if reusePort {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return fail("setsockopt", err)
 		}
 	}
 	if ep.family == unix.AF_INET6 {

@@ -80,30 +80,5 @@ func bindExclusive(ep endpoint) (int, error) {
 // SO_REUSEADDR if reuseAddr, and otherwise as bindSocket does: the same
 // IPV6_V6ONLY, so that the probe covers the addresses the group will.
 func bindProbe(ep endpoint, reuseAddr bool) (int, error) {
-	fd, err := newSocket(ep.family, unix.SOCK_STREAM)
-	if err != nil {
-		return -1, os.NewSyscallError("socket", err)
-	}
-	fail := func(call string, err error) (int, error) {
-		unix.Close(fd)
-		return -1, os.NewSyscallError(call, err)
-	}
-	if reuseAddr {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-			return fail("setsockopt", err)
-		}
-	}
-	if ep.family == unix.AF_INET6 {
-		v := 0
-		if ep.v6only {
-			v = 1
-		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v); err != nil {
-			return fail("setsockopt", err)
-		}
-	}
-	if err := unix.Bind(fd, ep.sa); err != nil {
-		return fail("bind", err)
-	}
-	return fd, nil
+	return bindWith(ep, reuseAddr, false)
 }
