@@ -85,6 +85,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			}
 		}
 	}
+	// A reply that arrived while the engine shut down, after the last
+	// report, is counted as received: fold its latency into the total too.
+	g.rec.Interval()
 	t := g.totals()
 	end := g.end.Load()
 	r := &Results{
