@@ -102,6 +102,16 @@ func framedServer(refused chan<- error) Funcs {
 	}
 }
 
+// sendHeader announces a frame of n bytes and sends none of it.
+func sendHeader(t *testing.T, nc net.Conn, n int) {
+	t.Helper()
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(n))
+	if _, err := nc.Write(hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func sendFrame(t *testing.T, nc net.Conn, n int) {
 	t.Helper()
 	frame := make([]byte, 4+n)
@@ -150,11 +160,7 @@ func TestReserveInboundBudget(t *testing.T) {
 	ln := listen(t, e, "tcp", "127.0.0.1:0", framedServer(refused))
 	big := dialClient(t, "tcp", ln.Addr().String())
 	big.SetDeadline(time.Now().Add(30 * time.Second))
-	hdr := make([]byte, 4)
-	binary.BigEndian.PutUint32(hdr, 4<<20)
-	if _, err := big.Write(hdr); err != nil {
-		t.Fatal(err)
-	}
+	sendHeader(t, big, 4<<20)
 	if err := recv(t, refused, "the reservation's refusal"); !errors.Is(err, ErrInboundBudget) {
 		t.Fatalf("ReserveInbound: %v, want ErrInboundBudget", err)
 	}
@@ -226,11 +232,7 @@ func TestReservationWatchdog(t *testing.T) {
 	h.Close = func(_ *Conn, err error) { closed <- err }
 	ln := listen(t, e, "tcp", "127.0.0.1:0", h)
 	nc := dialClient(t, "tcp", ln.Addr().String())
-	hdr := make([]byte, 4)
-	binary.BigEndian.PutUint32(hdr, 100<<20)
-	if _, err := nc.Write(hdr); err != nil {
-		t.Fatal(err)
-	}
+	sendHeader(t, nc, 100<<20)
 	if err := recv(t, closed, "the silent reserver's close"); !errors.Is(err, ErrInboundStalled) {
 		t.Fatalf("OnClose reason %v, want ErrInboundStalled", err)
 	}
