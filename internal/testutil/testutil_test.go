@@ -1,0 +1,57 @@
+package testutil
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"testing"
+)
+
+func TestOpenFDsCountsANewDescriptor(t *testing.T) {
+	before := OpenFDs(t)
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := OpenFDs(t); got != before+1 {
+		t.Errorf("OpenFDs with one more file open = %d, want %d", got, before+1)
+	}
+	f.Close()
+	if got := OpenFDs(t); got != before {
+		t.Errorf("OpenFDs after closing it = %d, want %d", got, before)
+	}
+}
+
+func TestRSS(t *testing.T) {
+	n, err := RSS(os.Getpid())
+	if err != nil || n <= 0 {
+		t.Fatalf("RSS(self) = %d, %v; want a positive size", n, err)
+	}
+	if _, err := RSS(-1); err == nil {
+		t.Error("RSS(-1) succeeded")
+	}
+}
+
+func TestRecvAndSyncBuffer(t *testing.T) {
+	ch := make(chan int, 1)
+	ch <- 7
+	if v := Recv(t, ch, "seven"); v != 7 {
+		t.Fatalf("Recv = %d, want 7", v)
+	}
+	var b SyncBuffer
+	done := make(chan struct{})
+	go func() { b.Write([]byte("from a goroutine")); close(done) }()
+	Recv(t, done, "the write")
+	if b.String() != "from a goroutine" {
+		t.Fatalf("String = %q", b.String())
+	}
+}
+
+func TestFreePortRefusesConnections(t *testing.T) {
+	port := FreePort(t)
+	c, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(port))
+	if err == nil {
+		c.Close()
+		t.Fatalf("a connection to free port %d succeeded", port)
+	}
+}
