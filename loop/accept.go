@@ -2,7 +2,6 @@ package loop
 
 import (
 	"errors"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,18 +55,18 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		}
 		return nil, false
 	}
-	fd, family, peer, err := acceptConn(lf.fd)
-	if err != nil {
-		switch {
-		case err == unix.EAGAIN:
-			lf.backoff = 0
-		case err == unix.EINTR, err == unix.ECONNABORTED, err == unix.EPROTO:
-			return nil, true
-		case err == unix.EMFILE, err == unix.ENFILE, err == unix.ENOBUFS, err == unix.ENOMEM:
-			lf.backOff(err)
-		default:
-			l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", os.NewSyscallError("accept", err))
-		}
+	fd, family, peer, err := sysAccept(lf.fd)
+	switch {
+	case err == nil && fd < 0: // none pending
+		lf.backoff = 0
+		return nil, false
+	case errors.Is(err, unix.ECONNABORTED), errors.Is(err, unix.EPROTO):
+		return nil, true // that one gave up while queued; the next may not
+	case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE), errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
+		lf.backOff(err)
+		return nil, false
+	case err != nil:
+		l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", err)
 		return nil, false
 	}
 	if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
@@ -81,7 +80,7 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 	c := target.newConn(fd, family, lf.handler)
 	c.raddr = peer
 	if family == unix.AF_UNIX {
-		c.x().unixPath = lf.ln.path
+		c.extended().unixPath = lf.ln.path
 	} else if !lf.ln.local.isUnspecified() {
 		c.laddr = lf.ln.local // saves a getsockname in open
 	}
@@ -95,7 +94,7 @@ func (lf *listenFD) backOff(err error) {
 	lf.unwatch()
 	l := lf.loop
 	l.cfg.Logger.Warn("loop: accept out of resources; backing off",
-		"addr", lf.ln.addr, "err", os.NewSyscallError("accept", err), "retry", lf.backoff)
+		"addr", lf.ln.addr, "err", err, "retry", lf.backoff)
 	if lf.retry == nil {
 		lf.retry = newTimer(func() {
 			lf.mu.Lock()
@@ -115,70 +114,4 @@ func (l *eventLoop) newConn(fd, family int, h Handler) *Conn {
 	l.conns.Add(1)
 	l.engine.conns.Add(1)
 	return c
-}
-
-// bindSocket creates a stream socket for ep and binds it, with
-// SO_REUSEADDR for TCP.
-func bindSocket(ep endpoint, reusePort bool) (int, error) {
-	return bindWith(ep, ep.family != unix.AF_UNIX, reusePort && ep.family != unix.AF_UNIX)
-}
-
-// bindWith creates a stream socket for ep with the given reuse options and
-// binds it.
-func bindWith(ep endpoint, reuseAddr, reusePort bool) (int, error) {
-	fd, err := newSocket(ep.family, unix.SOCK_STREAM)
-	if err != nil {
-		return -1, os.NewSyscallError("socket", err)
-	}
-	fail := func(call string, err error) (int, error) {
-		unix.Close(fd)
-		return -1, os.NewSyscallError(call, err)
-	}
-	if reuseAddr {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-			return fail("setsockopt", err)
-		}
-	}
-	if reusePort {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-			return fail("setsockopt", err)
-		}
-	}
-	if ep.family == unix.AF_INET6 {
-		v := 0
-		if ep.v6only {
-			v = 1
-		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v); err != nil {
-			return fail("setsockopt", err)
-		}
-	}
-	if err := unix.Bind(fd, ep.sa); err != nil {
-		return fail("bind", err)
-	}
-	return fd, nil
-}
-
-func sockaddrOf(fd int) unix.Sockaddr {
-	sa, _ := unix.Getsockname(fd)
-	return sa
-}
-
-func portOf(sa unix.Sockaddr) int {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return a.Port
-	case *unix.SockaddrInet6:
-		return a.Port
-	}
-	return 0
-}
-
-func setPort(sa unix.Sockaddr, port int) {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		a.Port = port
-	case *unix.SockaddrInet6:
-		a.Port = port
-	}
 }

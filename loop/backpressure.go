@@ -53,7 +53,7 @@ func (c *Conn) ReserveInbound(n int) error {
 		return nil
 	}
 	extra := int64(n - l.cfg.MaxInbound)
-	x := c.x()
+	x := c.extended()
 	if !l.engine.reserveInbound(extra - x.reserved) {
 		return ErrInboundBudget
 	}
@@ -90,7 +90,7 @@ func (l *eventLoop) unreserve(c *Conn) {
 	l.engine.reserveInbound(-c.ext.reserved)
 	c.ext.reserved = 0
 	if !c.readPausedIn {
-		l.timers.stop(c.ext.inStall)
+		l.timers.stop(c.ext.inTimer)
 	}
 	base := l.baseInbound()
 	l.releaseRing(&c.in) // if empty: counted here, before SetLimit would drop the array unseen
@@ -173,7 +173,7 @@ func (l *eventLoop) resumeData(c *Conn) {
 func (l *eventLoop) watchInbound(c *Conn, full bool) {
 	if !full {
 		if c.ext.reserved == 0 {
-			l.timers.stop(c.ext.inStall)
+			l.timers.stop(c.ext.inTimer)
 		}
 		return
 	}
@@ -184,11 +184,11 @@ func (l *eventLoop) watchInbound(c *Conn, full bool) {
 
 // armInboundWatch (re)schedules c's inbound watchdog InboundTimeout from now.
 func (l *eventLoop) armInboundWatch(c *Conn) {
-	x := c.x()
-	if x.inStall == nil {
-		x.inStall = newTimer(func() { l.inboundCheck(c) })
+	x := c.extended()
+	if x.inTimer == nil {
+		x.inTimer = newTimer(func() { l.inboundCheck(c) })
 	}
-	l.timers.schedule(x.inStall, now()+int64(l.cfg.InboundTimeout))
+	l.timers.schedule(x.inTimer, now()+int64(l.cfg.InboundTimeout))
 }
 
 // inboundCheck closes c if its input still sits at the limit with the
@@ -207,11 +207,11 @@ func (l *eventLoop) inboundCheck(c *Conn) {
 			return
 		}
 		if due := c.lastActivity + d; due > now() {
-			l.timers.schedule(c.ext.inStall, due)
+			l.timers.schedule(c.ext.inTimer, due)
 			return
 		}
 	} else if c.blocked || c.readPausedOut {
-		l.timers.schedule(c.ext.inStall, now()+d)
+		l.timers.schedule(c.ext.inTimer, now()+d)
 		return
 	}
 	l.cfg.Logger.Info("loop: closing a connection stalled at its inbound limit",

@@ -7,7 +7,7 @@ import (
 
 // PanicError is the close reason of a connection whose handler panicked.
 type PanicError struct {
-	Callback string // "OnOpen", "OnData", "OnClose" or "Run"
+	Callback string // "OnOpen", "OnData", "OnOutput", "OnClose", "Run" or "dial callback"
 	Value    any    // what was passed to panic
 	Stack    []byte // the panicking goroutine's stack
 }
@@ -40,21 +40,6 @@ func (l *eventLoop) callOpen(c *Conn) {
 	l.current = c
 	defer l.endCallback(c, "OnOpen")
 	c.handler.OnOpen(c)
-}
-
-func (l *eventLoop) callData(c *Conn) {
-	l.current = c
-	defer l.endCallback(c, "OnData")
-	c.handler.OnData(c)
-}
-
-// endCallback ends a callback of c (deferred): l.current is reset and a
-// panic is recovered.
-func (l *eventLoop) endCallback(c *Conn, callback string) {
-	l.current = nil
-	if r := recover(); r != nil {
-		l.handlePanic(c, callback, r)
-	}
 }
 
 // callOutput reports output progress. A handler that writes its next chunk

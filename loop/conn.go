@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"io"
 	"net"
 	"sync/atomic"
 
@@ -57,17 +56,18 @@ type Conn struct {
 	peerEOF       bool // the peer has finished sending
 	lingering     bool // closed, output sent, waiting for the peer's FIN (finishClose)
 	dirty         bool // on the loop's flush list
-	shutWrite     bool // CloseWrite requested: shut down once out drains
+	finPending    bool // CloseWrite requested: send the FIN once the output is sent
 	writeClosed   bool // no more writes accepted
 	closeQueued   atomic.Bool
-	writeShut     atomic.Bool // CloseWrite was called: AsyncWrite refuses
+	writeShutdown atomic.Bool // CloseWrite was called: AsyncWrite refuses
 }
 
 // connExt is the part of a Conn that most connections never need.
 type connExt struct {
 	dial         *dialState
-	idle, stall  *timer
-	inStall      *timer   // reading paused at the inbound limit (InboundTimeout)
+	idle         *timer   // IdleTimeout
+	outTimer     *timer   // WriteTimeout while output is stuck; LingerTimeout once closed (finishClose)
+	inTimer      *timer   // reading paused at the inbound limit (InboundTimeout)
 	reserved     int64    // inbound room beyond MaxInbound granted by ReserveInbound
 	heldSince    int      // bytes buffered at the reservation plus those read since: less now means some were consumed
 	userTimers   []*timer // AfterFunc timers still scheduled
@@ -75,8 +75,8 @@ type connExt struct {
 	unixPath     string   // a unix socket's local path
 }
 
-// x returns c's extension, making it on first use.
-func (c *Conn) x() *connExt {
+// extended returns c's extension, making it on first use.
+func (c *Conn) extended() *connExt {
 	if c.ext == nil {
 		c.ext = &connExt{}
 	}
@@ -117,142 +117,6 @@ func (c *Conn) RemoteAddr() net.Addr {
 	return c.raddr.tcp()
 }
 
-// InboundBuffered returns how many received bytes are waiting to be consumed.
-func (c *Conn) InboundBuffered() int {
-	if c.in.Len() > 0 {
-		return c.in.Len()
-	}
-	return len(c.window)
-}
-
-// Peek returns the first n unconsumed bytes without consuming them (n <= 0:
-// all of them) as one slice, copying only when buffered input wraps in the
-// connection's ring. It returns io.ErrShortBuffer if fewer than n bytes are
-// buffered. The slice is valid until the next call that consumes input or
-// until the callback returns.
-func (c *Conn) Peek(n int) ([]byte, error) {
-	if c.in.Len() > 0 {
-		if n > c.in.Len() {
-			return nil, io.ErrShortBuffer
-		}
-		if n <= 0 {
-			n = -1
-		}
-		return c.in.Contiguous(n), nil
-	}
-	if n > len(c.window) {
-		return nil, io.ErrShortBuffer
-	}
-	if n <= 0 {
-		return c.window, nil
-	}
-	return c.window[:n], nil
-}
-
-// Next returns the first n unconsumed bytes and consumes them (n <= 0: all).
-// It returns io.ErrShortBuffer, consuming nothing, if fewer than n are
-// buffered. The slice is valid until the next call that consumes input or
-// until the callback returns.
-func (c *Conn) Next(n int) ([]byte, error) {
-	b, err := c.Peek(n)
-	if err != nil {
-		return nil, err
-	}
-	if c.in.Len() > 0 {
-		// Contiguous left the bytes linear at the ring's head, and Discard
-		// does not move them: b stays valid until the next write into in.
-		c.in.Discard(len(b))
-	} else {
-		c.window = c.window[len(b):]
-	}
-	return b, nil
-}
-
-// Discard consumes up to n unconsumed bytes (n < 0: all) and returns how many.
-func (c *Conn) Discard(n int) (int, error) {
-	if c.in.Len() > 0 {
-		return c.in.Discard(n), nil
-	}
-	if n < 0 || n > len(c.window) {
-		n = len(c.window)
-	}
-	c.window = c.window[n:]
-	return n, nil
-}
-
-// Read copies unconsumed bytes into p and consumes them, for code written
-// against io.Reader. It returns 0, nil when nothing is buffered: it never
-// waits.
-func (c *Conn) Read(p []byte) (int, error) {
-	if c.in.Len() > 0 {
-		head, tail := c.in.Peek(len(p))
-		n := copy(p, head)
-		n += copy(p[n:], tail)
-		c.in.Discard(n)
-		return n, nil
-	}
-	n := copy(p, c.window)
-	c.window = c.window[n:]
-	return n, nil
-}
-
-// Write queues p to be sent and returns len(p). It never blocks, and p may
-// be reused on return. Small writes are copied and all of them leave in one
-// syscall when the callback returns (or at Flush); a write of 8 KiB or more
-// goes to the kernel at once, with what is queued before it, in one writev
-// from p itself (copying it would cost more than coalescing saves), and
-// only what the kernel does not take is copied. Order is always kept.
-// After Close, CloseWrite or the peer's reset it returns ErrClosed.
-func (c *Conn) Write(p []byte) (int, error) {
-	if c.writeClosed || c.state >= stateClosed {
-		return 0, ErrClosed
-	}
-	c.loop.queueOutput(c, p)
-	return len(p), nil
-}
-
-// Writev queues every slice of bs, in order, as Write does, and returns the
-// total length.
-func (c *Conn) Writev(bs [][]byte) (int, error) {
-	n := 0
-	for _, b := range bs {
-		m, err := c.Write(b)
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// Flush hands queued output to the kernel now rather than when the callback
-// returns. What the kernel cannot take stays queued and is sent as the socket
-// drains.
-func (c *Conn) Flush() error {
-	if c.state >= stateClosed {
-		return ErrClosed
-	}
-	return c.loop.flush(c)
-}
-
-// WriteThrough is Write followed by Flush without the copy: when no output is
-// pending, p goes to the kernel straight from the caller's memory and only
-// what the kernel does not take is copied. p may be reused on return.
-func (c *Conn) WriteThrough(p []byte) (int, error) {
-	if c.writeClosed || c.state >= stateClosed {
-		return 0, ErrClosed
-	}
-	if err := c.loop.writeThrough(c, p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// OutboundBuffered returns how many written bytes the kernel has not taken yet.
-func (c *Conn) OutboundBuffered() int {
-	return c.out.Len() + c.loop.stagedFor(c)
-}
-
 // CloseWrite shuts the write side down (a TCP FIN) once queued output has
 // been sent; reading goes on until the peer closes.
 func (c *Conn) CloseWrite() error {
@@ -260,8 +124,8 @@ func (c *Conn) CloseWrite() error {
 		return ErrClosed
 	}
 	c.writeClosed = true
-	c.writeShut.Store(true)
-	c.shutWrite = true
+	c.writeShutdown.Store(true)
+	c.finPending = true
 	return c.loop.flush(c)
 }
 
@@ -284,7 +148,7 @@ func (c *Conn) Close() error {
 // Config.WriteHighWater (a peer that does not read), and with ErrClosed
 // after Close or CloseWrite.
 func (c *Conn) AsyncWrite(p []byte) error {
-	if c.closeQueued.Load() || c.writeShut.Load() {
+	if c.closeQueued.Load() || c.writeShutdown.Load() {
 		return ErrClosed
 	}
 	if c.backlog.Load() >= int64(c.loop.cfg.WriteHighWater) {

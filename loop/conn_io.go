@@ -1,19 +1,21 @@
 package loop
 
 import (
-	"errors"
 	"io"
-	"os"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/airsock/airsock/buffer"
 	"github.com/airsock/airsock/poller"
 )
 
-// The I/O path of a connection, all on its loop goroutine.
+// The I/O path of a connection, in call order, all on its loop goroutine:
+// ready, read, callData (where the handler consumes with Peek, Next,
+// Discard or Read and replies with Write), keepLeftovers, queueOutput,
+// flush, onWritable and afterWrite. The bytes move through the loop's
+// backend (l.io: backend.go), whose syscalls are in sys_linux.go and
+// sys_bsd.go. Pausing and resuming (backpressure.go) and the end of a
+// connection (close.go) branch off this path.
 
-// ready serves one readiness event. Output is handled before input: draining
+// ready serves one readiness event. Output is handled before input: sending
 // first frees the kernel buffer for the replies the input will produce and
 // lets the high-water check see current numbers.
 func (c *Conn) ready(m poller.Mask) {
@@ -23,7 +25,7 @@ func (c *Conn) ready(m poller.Mask) {
 		return
 	}
 	if m&poller.Writable != 0 && c.interest&poller.Writable != 0 {
-		l.drain(c)
+		l.onWritable(c)
 	}
 	if m&poller.Readable != 0 && c.interest&poller.Readable != 0 {
 		switch {
@@ -37,42 +39,141 @@ func (c *Conn) ready(m poller.Mask) {
 }
 
 // read takes one read's worth of input and hands it to OnData. With no
-// leftovers the bytes stay in the loop's shared buffer; with leftovers they
-// are appended to the connection's ring so the handler sees one stream.
+// leftovers the bytes stay in the loop's shared buffer (the window); with
+// leftovers they are read into the free halves of the connection's ring,
+// behind them, so the handler sees one stream.
 func (l *eventLoop) read(c *Conn) {
-	var err error
 	var n int
+	var err error
 	if c.in.Len() == 0 {
-		n, err = sysRead(int(c.fd), l.readBuf)
+		n, err = l.io.read(int(c.fd), l.readBuf, nil)
 		if n > 0 {
 			c.window = l.readBuf[:n]
-		} else if err == nil {
-			err = io.EOF
 		}
 	} else {
-		n, err = c.in.ReadFd(int(c.fd))
-	}
-	if n > 0 && c.ext != nil && c.ext.reserved > 0 {
-		c.ext.heldSince += n
-	}
-	if err != nil {
-		switch {
-		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
-			return
-		case errors.Is(err, buffer.ErrLimit):
+		a, b := c.in.Free(-1)
+		if len(a) == 0 { // at its limit: wait for the handler to consume
 			l.updateReading(c)
-		case err == io.EOF:
-			c.peerEOF = true
-			l.closeConn(c, io.EOF, false)
-		default:
-			l.closeConn(c, syscallError("read", err), true)
+			return
 		}
+		n, err = l.io.read(int(c.fd), a, b)
+		c.in.Commit(n)
+	}
+	switch {
+	case err == io.EOF:
+		c.peerEOF = true
+		l.closeConn(c, io.EOF, false)
 		return
+	case err != nil:
+		l.closeConn(c, err, true)
+		return
+	case n == 0: // the readiness was stale
+		return
+	}
+	if c.ext != nil && c.ext.reserved > 0 {
+		c.ext.heldSince += n
 	}
 	c.lastActivity = l.now
 	l.callData(c)
 	l.keepLeftovers(c)
 	l.flush(c)
+}
+
+// callData runs OnData. While a callback of c runs, l.current is c: its
+// writes need no place on the dirty list, because the loop flushes c as
+// soon as the callback returns.
+func (l *eventLoop) callData(c *Conn) {
+	l.current = c
+	defer l.endCallback(c, "OnData")
+	c.handler.OnData(c)
+}
+
+// endCallback ends a callback of c (deferred): l.current is reset and a
+// panic is recovered (callbacks.go: handlePanic).
+func (l *eventLoop) endCallback(c *Conn, callback string) {
+	l.current = nil
+	if r := recover(); r != nil {
+		l.handlePanic(c, callback, r)
+	}
+}
+
+// InboundBuffered returns how many received bytes are waiting to be consumed.
+func (c *Conn) InboundBuffered() int {
+	if c.in.Len() > 0 {
+		return c.in.Len()
+	}
+	return len(c.window)
+}
+
+// Peek returns the first n unconsumed bytes without consuming them (n <= 0:
+// all of them) as one slice, copying only when buffered input wraps in the
+// connection's ring. It returns io.ErrShortBuffer if fewer than n bytes are
+// buffered. The slice is valid until the next call that consumes input or
+// until the callback returns.
+func (c *Conn) Peek(n int) ([]byte, error) {
+	if c.in.Len() > 0 {
+		if n > c.in.Len() {
+			return nil, io.ErrShortBuffer
+		}
+		if n <= 0 {
+			n = -1
+		}
+		return c.in.Contiguous(n), nil
+	}
+	if n > len(c.window) {
+		return nil, io.ErrShortBuffer
+	}
+	if n <= 0 {
+		return c.window, nil
+	}
+	return c.window[:n], nil
+}
+
+// Next returns the first n unconsumed bytes and consumes them (n <= 0: all).
+// It returns io.ErrShortBuffer, consuming nothing, if fewer than n are
+// buffered. The slice is valid until the next call that consumes input or
+// until the callback returns.
+func (c *Conn) Next(n int) ([]byte, error) {
+	b, err := c.Peek(n)
+	if err != nil {
+		return nil, err
+	}
+	if c.in.Len() > 0 {
+		// Contiguous left the bytes linear at the ring's head, and Discard
+		// does not move them: b stays valid until the next write into in.
+		c.in.Discard(len(b))
+	} else {
+		c.window = c.window[len(b):]
+	}
+	return b, nil
+}
+
+// Discard consumes up to n unconsumed bytes (n < 0: all) and returns how many.
+func (c *Conn) Discard(n int) (int, error) {
+	if c.in.Len() > 0 {
+		return c.in.Discard(n), nil
+	}
+	if n < 0 || n > len(c.window) {
+		n = len(c.window)
+	}
+	c.window = c.window[n:]
+	return n, nil
+}
+
+// Read copies unconsumed bytes into p and consumes them, for code written
+// against io.Reader. It returns 0, nil when nothing is buffered: it never
+// waits.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.in.Len() > 0 {
+		head, tail := c.in.Peek(len(p))
+		n := copy(p, head)
+		n += copy(p[n:], tail)
+		c.in.Discard(n)
+		return n, nil
+	}
+	n := copy(p, c.window)
+	c.window = c.window[n:]
+	return n, nil
 }
 
 // keepLeftovers copies what OnData left unconsumed from the shared buffer
@@ -93,22 +194,92 @@ func (l *eventLoop) keepLeftovers(c *Conn) {
 	l.updateReading(c)
 }
 
+// Write queues p to be sent and returns len(p). It never blocks, and p may
+// be reused on return. Small writes are copied and all of them leave in one
+// syscall when the callback returns (or at Flush); a write of 8 KiB or more
+// goes to the kernel at once, with what is queued before it, in one writev
+// from p itself (copying it would cost more than coalescing saves), and
+// only what the kernel does not take is copied. Order is always kept.
+// After Close, CloseWrite or the peer's reset it returns ErrClosed.
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.writeClosed || c.state >= stateClosed {
+		return 0, ErrClosed
+	}
+	c.loop.queueOutput(c, p)
+	return len(p), nil
+}
+
+// Writev queues every slice of bs, in order, as Write does, and returns the
+// total length.
+func (c *Conn) Writev(bs [][]byte) (int, error) {
+	n := 0
+	for _, b := range bs {
+		m, err := c.Write(b)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// WriteThrough is Write followed by Flush: p is on its way to the kernel
+// when it returns (what the kernel cannot take yet stays queued). p may be
+// reused on return.
+func (c *Conn) WriteThrough(p []byte) (int, error) {
+	if _, err := c.Write(p); err != nil {
+		return 0, err
+	}
+	if err := c.loop.flush(c); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush hands queued output to the kernel now rather than when the callback
+// returns. What the kernel cannot take stays queued and is sent as the socket
+// drains.
+func (c *Conn) Flush() error {
+	if c.state >= stateClosed {
+		return ErrClosed
+	}
+	return c.loop.flush(c)
+}
+
+// OutboundBuffered returns how many written bytes the kernel has not taken yet.
+func (c *Conn) OutboundBuffered() int {
+	return c.out.Len() + c.loop.stagedFor(c)
+}
+
 // sendNowMin is the size from which a write goes to the kernel at once,
 // with whatever of the connection is staged, in one writev: copying it into
 // the stage first would cost more than the coalescing saves.
 const sendNowMin = 8 << 10
 
 // queueOutput appends p to c's pending output. While c's ring is empty the
-// bytes go to the loop's stage, so a reply costs no ring and no pool trip;
-// a large one is sent at once (sendNow).
+// bytes go to the loop's stage, so a reply costs no ring and no pool trip.
+// A large p, with nothing else pending but the stage, goes to the kernel at
+// once from the caller's memory; its progress is reported to an
+// OutputWatcher at the next flush, not from inside the caller's Write.
 func (l *eventLoop) queueOutput(c *Conn, p []byte) {
-	if len(p) >= sendNowMin && c.out.Len() == 0 && c.interest&poller.Writable == 0 &&
-		(l.stageOwner == nil || l.stageOwner == c) && (c.state == stateOpen || c.state == stateClosing) {
-		l.sendNow(c, p)
-	} else if c.out.Len() == 0 && (l.stageOwner == nil || l.stageOwner == c) && len(l.stage)+len(p) <= cap(l.stage) {
+	stageFree := l.stageOwner == nil || l.stageOwner == c
+	switch {
+	case len(p) >= sendNowMin && stageFree && c.out.Len() == 0 && c.interest&poller.Writable == 0 &&
+		(c.state == stateOpen || c.state == stateClosing):
+		n, err := l.send(c, l.stagedBytes(c), p)
+		if l.stageOwner == c {
+			l.unstage()
+		}
+		if err != nil {
+			l.closeConn(c, err, true)
+			return
+		}
+		c.progressed = c.progressed || n > 0
+		l.afterWrite(c)
+	case stageFree && c.out.Len() == 0 && len(l.stage)+len(p) <= cap(l.stage):
 		l.stageOwner = c
 		l.stage = append(l.stage, p...)
-	} else {
+	default:
 		if l.stageOwner == c {
 			c.out.Write(l.stage) // keep order: staged bytes go first
 			l.unstage()
@@ -121,81 +292,10 @@ func (l *eventLoop) queueOutput(c *Conn, p []byte) {
 	}
 }
 
-// sendNow writes c's staged bytes and p with one writev, straight from the
-// caller's memory, and keeps only what the kernel did not take, in order.
-// Progress is reported to an OutputWatcher at the next flush, not from
-// inside the caller's Write.
-func (l *eventLoop) sendNow(c *Conn, p []byte) {
-	var staged []byte
-	if l.stageOwner == c {
-		staged = l.stage
-	}
-	n, err := writeBoth(int(c.fd), staged, p)
-	if err != nil {
-		if staged != nil {
-			l.unstage()
-		}
-		l.closeConn(c, syscallError("writev", err), true)
-		return
-	}
-	if n < len(staged) {
-		c.out.Write(staged[n:])
-		c.out.Write(p)
-	} else if n < len(staged)+len(p) {
-		c.out.Write(p[n-len(staged):])
-	}
-	if staged != nil {
-		l.unstage()
-	}
-	if n > 0 {
-		c.lastActivity = l.now
-		if c.ext != nil {
-			c.ext.lastProgress = l.now
-		}
-		c.progressed = true
-	}
-	l.afterWrite(c)
-}
-
-// writeBoth writes a then b with one writev (a may be empty), retrying on
-// EINTR; EAGAIN is a zero-byte write.
-func writeBoth(fd int, a, b []byte) (int, error) {
-	for {
-		var n int
-		var err error
-		if len(a) == 0 {
-			n, err = sysWrite(fd, b)
-		} else {
-			n, err = sysWritev2(fd, a, b)
-		}
-		switch {
-		case err == nil:
-			return n, nil
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			return 0, nil
-		}
-		return 0, err
-	}
-}
-
-// stagedFor returns how many of c's bytes sit in the stage.
-func (l *eventLoop) stagedFor(c *Conn) int {
-	if l.stageOwner == c {
-		return len(l.stage)
-	}
-	return 0
-}
-
-func (l *eventLoop) unstage() {
-	l.stage = l.stage[:0]
-	l.stageOwner = nil
-}
-
 // flush hands c's pending output to the kernel: the stage with one write,
-// or the ring with one writev. It does not write while the poller is
-// watching for writability: the kernel buffer is full then.
+// or the ring's two halves with one writev. It does not write while the
+// backend watches c for room (the kernel buffer was full): onWritable sends
+// then.
 func (l *eventLoop) flush(c *Conn) error {
 	if c.state == stateClosed {
 		return ErrClosed
@@ -203,24 +303,19 @@ func (l *eventLoop) flush(c *Conn) error {
 	waiting := c.interest&poller.Writable != 0
 	var n int
 	var err error
-	if l.stageOwner == c {
-		if waiting || c.out.Len() > 0 {
-			c.out.Write(l.stage)
-		} else {
-			n, err = writeFd(int(c.fd), l.stage)
-			if err == nil && n < len(l.stage) {
-				c.out.Write(l.stage[n:])
-			}
-		}
+	if l.stageOwner == c && c.out.Len() == 0 && !waiting {
+		n, err = l.send(c, l.stage, nil)
 		l.unstage()
-	} else if c.out.Len() > 0 && !waiting {
-		n, err = c.out.WriteFd(int(c.fd))
-		if errors.Is(err, unix.EAGAIN) {
-			err = nil
+	} else {
+		if l.stageOwner == c {
+			c.out.Write(l.stage) // keep order: behind what the ring holds
+			l.unstage()
+		}
+		if !waiting {
+			n, err = l.sendRing(c)
 		}
 	}
 	if err != nil {
-		err = syscallError("write", err)
 		l.closeConn(c, err, true)
 		return err
 	}
@@ -228,43 +323,78 @@ func (l *eventLoop) flush(c *Conn) error {
 	return nil
 }
 
-// syscallError names the failed call, unless the ring buffer already did.
-func syscallError(call string, err error) error {
-	if _, ok := err.(*os.SyscallError); ok {
-		return err
-	}
-	return os.NewSyscallError(call, err)
-}
-
-// writeThrough sends p straight from the caller's memory when nothing else
-// is pending; only what the kernel does not take is copied.
-func (l *eventLoop) writeThrough(c *Conn, p []byte) error {
-	if l.stageOwner == c || c.out.Len() > 0 || c.interest&poller.Writable != 0 {
-		l.queueOutput(c, p) // keep order behind what is pending
-		return l.flush(c)
-	}
-	n, err := writeFd(int(c.fd), p)
+// send writes a then b, which are not c's ring (the stage, the caller's
+// memory), with one call, and copies into the ring what the kernel did not
+// take, in order.
+func (l *eventLoop) send(c *Conn, a, b []byte) (int, error) {
+	n, err := l.io.write(int(c.fd), a, b)
 	if err != nil {
-		err = os.NewSyscallError("write", err)
-		l.closeConn(c, err, true)
-		return err
+		return 0, err
 	}
-	if n < len(p) {
-		c.out.Write(p[n:])
+	if n < len(a) {
+		c.out.Write(a[n:])
+		c.out.Write(b)
+	} else if n < len(a)+len(b) {
+		c.out.Write(b[n-len(a):])
 	}
-	l.wrote(c, n)
-	return nil
+	l.moved(c, n)
+	return n, nil
 }
 
-// wrote records that n bytes of c's output reached the kernel and brings
-// interest and state in line; an OutputWatcher hears of the progress.
-func (l *eventLoop) wrote(c *Conn, n int) {
+// sendRing writes c's ring, both halves with one call, and discards what
+// the kernel took. An empty ring makes no call.
+func (l *eventLoop) sendRing(c *Conn) (int, error) {
+	a, b := c.out.Peek(-1)
+	n, err := l.io.write(int(c.fd), a, b)
+	if err != nil {
+		return 0, err
+	}
+	c.out.Discard(n)
+	l.moved(c, n)
+	return n, nil
+}
+
+// moved records that n bytes of c's output reached the kernel, for the
+// idle and write timeouts.
+func (l *eventLoop) moved(c *Conn, n int) {
 	if n > 0 {
 		c.lastActivity = l.now
 		if c.ext != nil {
 			c.ext.lastProgress = l.now
 		}
 	}
+}
+
+// stagedBytes returns c's bytes in the stage, or nil.
+func (l *eventLoop) stagedBytes(c *Conn) []byte {
+	if l.stageOwner == c {
+		return l.stage
+	}
+	return nil
+}
+
+// stagedFor returns how many of c's bytes sit in the stage.
+func (l *eventLoop) stagedFor(c *Conn) int { return len(l.stagedBytes(c)) }
+
+func (l *eventLoop) unstage() {
+	l.stage = l.stage[:0]
+	l.stageOwner = nil
+}
+
+// onWritable runs when a connection with pending output has room in the
+// kernel again.
+func (l *eventLoop) onWritable(c *Conn) {
+	n, err := l.sendRing(c)
+	if err != nil {
+		l.closeConn(c, err, true)
+		return
+	}
+	l.wrote(c, n)
+}
+
+// wrote brings interest and state in line after n bytes of c's output
+// reached the kernel; an OutputWatcher hears of the progress.
+func (l *eventLoop) wrote(c *Conn, n int) {
 	l.afterWrite(c)
 	if (n > 0 || c.progressed) && c.hasWatcher && c.state != stateClosed {
 		c.progressed = false
@@ -272,19 +402,9 @@ func (l *eventLoop) wrote(c *Conn, n int) {
 	}
 }
 
-// drain runs when a connection with pending output turns writable.
-func (l *eventLoop) drain(c *Conn) {
-	n, err := c.out.WriteFd(int(c.fd))
-	if err != nil && !errors.Is(err, unix.EAGAIN) {
-		l.closeConn(c, syscallError("writev", err), true)
-		return
-	}
-	l.wrote(c, n)
-}
-
 // afterWrite brings interest, timers and state in line with what is left
-// to send: watch writability while output is pending, finish a half-close
-// or a close once it is all sent.
+// to send: watch for room while output is pending, finish a half-close or
+// a close once it is all sent.
 func (l *eventLoop) afterWrite(c *Conn) {
 	if n := int64(c.out.Len()); c.backlog.Load() != n {
 		c.backlog.Store(n)
@@ -292,7 +412,7 @@ func (l *eventLoop) afterWrite(c *Conn) {
 	if c.out.Len() > 0 {
 		if c.interest&poller.Writable == 0 {
 			l.setInterest(c, c.interest|poller.Writable)
-			l.startStallTimer(c)
+			l.startWriteTimeout(c)
 		}
 		l.updateReading(c)
 		return
@@ -300,138 +420,17 @@ func (l *eventLoop) afterWrite(c *Conn) {
 	l.releaseRing(&c.out)
 	if c.interest&poller.Writable != 0 {
 		l.setInterest(c, c.interest&^poller.Writable)
-		l.stopStall(c)
+		l.stopWriteTimeout(c)
 	}
-	if c.shutWrite {
-		c.shutWrite = false
-		unix.Shutdown(int(c.fd), unix.SHUT_WR)
+	if c.finPending {
+		c.finPending = false
+		shutdownWrite(int(c.fd))
 	}
 	if c.state == stateClosing && c.writeClosed && !c.lingering { // not while OnClose still runs
 		l.finishClose(c)
 		return
 	}
 	l.updateReading(c)
-}
-
-// writeFd writes p once, retrying on EINTR; EAGAIN is a zero-byte write.
-func writeFd(fd int, p []byte) (int, error) {
-	return writeBoth(fd, nil, p)
-}
-
-// closeConn ends c: OnClose runs once, then the descriptor closes at once
-// (hard: after an error, its output is dropped) or once the pending output,
-// including what OnClose writes, has been sent (bounded by WriteTimeout).
-func (l *eventLoop) closeConn(c *Conn, reason error, hard bool) {
-	if c.state >= stateClosing {
-		if hard {
-			l.closeFd(c)
-		}
-		return
-	}
-	if c.state == stateConnecting {
-		if reason == nil {
-			reason = ErrClosed
-		}
-		l.failDial(c, reason)
-		return
-	}
-	wasOpen := c.state == stateOpen
-	c.state = stateClosing
-	c.closeQueued.Store(true)
-	if wasOpen {
-		l.callClose(c, reason)
-	}
-	if c.ext != nil && c.ext.reserved > 0 { // no input is read after OnClose
-		c.in.Discard(-1)
-		l.unreserve(c)
-	}
-	c.writeClosed = true
-	if hard || c.state == stateClosed {
-		l.closeFd(c)
-		return
-	}
-	l.setInterest(c, c.interest&poller.Writable)
-	l.flush(c)
-	if c.state == stateClosing {
-		l.startStallTimer(c)
-	}
-}
-
-// finishClose ends a graceful close once all output is with the kernel.
-// Closing a socket that still has unread input makes the kernel send a
-// reset, which discards whatever of our output the peer has not read yet.
-// So unless the peer has already finished sending (EOF), the close lingers:
-// a FIN goes out after the data, and input is read and dropped until the
-// peer closes too, for at most Config.LingerTimeout.
-func (l *eventLoop) finishClose(c *Conn) {
-	if c.peerEOF || l.cfg.LingerTimeout < 0 {
-		l.closeFd(c)
-		return
-	}
-	if err := unix.Shutdown(int(c.fd), unix.SHUT_WR); err != nil {
-		l.closeFd(c) // not connected any more: nothing to protect
-		return
-	}
-	c.lingering = true
-	l.setInterest(c, poller.Readable)
-	x := c.x()
-	if x.stall == nil {
-		x.stall = newTimer(func() { l.stallCheck(c) })
-	}
-	l.timers.schedule(x.stall, now()+int64(l.cfg.LingerTimeout))
-}
-
-// discardInput reads and drops a lingering connection's input until the
-// peer's EOF (or an error), then closes it.
-func (l *eventLoop) discardInput(c *Conn) {
-	n, err := sysRead(int(c.fd), l.readBuf)
-	if n > 0 || err == unix.EAGAIN || err == unix.EINTR {
-		return
-	}
-	l.closeFd(c) // EOF, or an error: either way the peer is done
-}
-
-// closeFd closes c's descriptor and frees what it holds. Closing drops the
-// descriptor from the poller (no dup exists: see Conn.Fd), which saves an
-// epoll_ctl per connection; the table entry goes now, so a stale event in
-// this batch finds nothing.
-func (l *eventLoop) closeFd(c *Conn) {
-	if c.state == stateClosed {
-		return
-	}
-	registered := int(c.fd) < len(l.fds) && l.fds[int(c.fd)] == fdHandler(c)
-	if registered {
-		l.fds[int(c.fd)] = nil
-	}
-	unix.Close(int(c.fd))
-	c.state = stateClosed
-	c.closeQueued.Store(true)
-	c.interest = 0
-	c.window = nil
-	if l.stageOwner == c {
-		l.unstage()
-	}
-	c.in.Discard(-1)
-	c.out.Discard(-1)
-	if c.ext != nil && c.ext.reserved > 0 {
-		l.unreserve(c)
-	}
-	l.releaseRing(&c.in)
-	l.releaseRing(&c.out)
-	if x := c.ext; x != nil {
-		l.timers.stop(x.idle)
-		l.timers.stop(x.stall)
-		l.timers.stop(x.inStall)
-		for _, t := range x.userTimers {
-			l.timers.stop(t)
-		}
-		x.userTimers = nil
-		if x.dial != nil {
-			l.timers.stop(x.dial.timer)
-		}
-	}
-	l.conns.Add(-1)
-	l.engine.connClosed()
 }
 
 // releaseCopy returns an AsyncWrite copy to the pool.

@@ -46,9 +46,9 @@ func (e *Engine) dialAsync(network, address string, h Handler, opts DialOptions,
 	if err != nil {
 		return nil, err
 	}
-	fd, err := newSocket(ep.family, unix.SOCK_STREAM)
+	fd, err := sysSocket(ep.family, unix.SOCK_STREAM)
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+		return nil, err
 	}
 	fail := func(err error) error {
 		unix.Close(fd)
@@ -78,10 +78,10 @@ func (e *Engine) dialAsync(network, address string, h Handler, opts DialOptions,
 	l := e.pickLoop()
 	c := l.newConn(fd, ep.family, h)
 	c.ctx = opts.Context
-	c.x().dial = &dialState{done: done}
+	c.extended().dial = &dialState{done: done}
 	c.raddr = sockAddrOf(ep.sa)
 	if ep.family == unix.AF_UNIX {
-		c.x().unixPath = ep.path
+		c.extended().unixPath = ep.path
 	}
 	c.state = stateConnecting
 	if err == nil {

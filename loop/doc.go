@@ -3,34 +3,43 @@
 // and every connection lives on exactly one loop, which runs all of its
 // Handler callbacks in order. Listeners, outbound dials, a cross-goroutine
 // task queue, timers, backpressure and graceful shutdown are here too.
-// Package serversocket builds the AIR API on top; this package knows
-// nothing of AIR.
+// Package serversocket builds an event-dispatching socket API on top; this
+// package knows nothing of it.
 //
 // # The life of one message
 //
-//  1. The loop sleeps in poller.Wait (eventloop.go: run) until a socket is
-//     readable, a timer is due, or another goroutine queued a task.
-//  2. For each ready descriptor it finds the Conn by index in its fd table:
-//     no map, no lock.
-//  3. Conn.ready (conn_io.go) first drains pending output if the socket was
-//     waiting to be writable, then reads once into the loop's shared 64 KiB
-//     read buffer.
-//  4. OnData sees those bytes in place through Peek/Next/Discard. Only what
-//     it leaves unconsumed is copied into the connection's own ring buffer
-//     and offered again, in front of the next bytes.
-//  5. Write copies the reply into the loop's output stage (or, if the socket
-//     is backed up, the connection's ring); nothing is sent yet. A reply of
-//     8 KiB or more is instead sent at once, with what is staged, in one
-//     writev from the caller's memory.
-//  6. When OnData returns the loop flushes: one write(2) for the stage, or
-//     one writev(2) over the ring's two halves. Whatever the kernel does not
-//     take stays in the ring, and only then is write interest registered.
-//  7. When the socket drains, the poller reports it writable, and the loop
-//     sends the rest and drops write interest.
+// Three files hold the whole steady-state path, each read top-down:
+// eventloop.go (the loop), conn_io.go (a connection's I/O, in call order)
+// and sys_linux.go (sys_bsd.go on the BSDs: the only code that makes
+// socket syscalls).
+//
+//  1. eventloop.go: run waits on the loop's backend (readiness: epoll or
+//     kqueue through package poller) until a socket is ready, a timer is
+//     due, or another goroutine queued a task, then finds each ready
+//     descriptor's Conn by index in the loop's fd table: no map, no lock.
+//  2. conn_io.go: ready first sends pending output if the socket was
+//     waiting for room, then read makes one read (sys_linux.go: sysReadv)
+//     into the loop's shared 64 KiB read buffer, or, behind leftovers, into
+//     the free halves of the connection's ring.
+//  3. callData runs OnData, which sees those bytes in place through Peek,
+//     Next or Discard; keepLeftovers copies only what it left unconsumed
+//     into the connection's ring, to be offered again in front of the next
+//     bytes.
+//  4. Write (queueOutput) copies the reply into the loop's output stage
+//     (or, if the socket is backed up, the connection's ring); nothing is
+//     sent yet. A reply of 8 KiB or more is instead sent at once, with what
+//     is staged, in one writev from the caller's memory.
+//  5. When OnData returns, flush sends: one write(2) for the stage, or one
+//     writev(2) over the ring's two halves (sys_linux.go: sysWritev).
+//     Whatever the kernel does not take stays in the ring, and only then
+//     does afterWrite ask the backend to report writability; onWritable
+//     sends the rest when it comes, and the interest is dropped again.
 //
 // Steady-state echo thus costs one read and one write per message, a share
 // of one epoll_wait (after a busy batch the loop polls instead of sleeping),
-// no epoll_ctl, no allocation and no lock.
+// no epoll_ctl, no allocation and no lock. Off that path: backpressure.go
+// pauses and resumes reading, close.go ends connections, accept.go,
+// dial.go and listener.go make them, sock.go holds the socket helpers.
 //
 // # Goroutines
 //
@@ -42,10 +51,11 @@
 //
 // # Backends
 //
-// Handlers never see readiness, only data in hand, so a completion-based
-// backend (io_uring) can sit beside the readiness pollers: it would complete
-// reads into the same buffers and call the same read path, with no change
-// to Handler, Conn or the packages above.
+// backend.go names the seam: the interface through which a loop waits for
+// its sockets and moves their bytes, with its contract. Handlers never see
+// readiness, only data in hand, so a completion-based backend (io_uring)
+// can sit beside the readiness one with no change to Handler, Conn or the
+// packages above.
 //
 // # Limits
 //

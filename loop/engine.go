@@ -45,7 +45,7 @@ func New(cfg Config) (*Engine, error) {
 		l, err := newEventLoop(e, i)
 		if err != nil {
 			for _, l := range e.loops {
-				l.poller.Close()
+				l.io.close()
 			}
 			return nil, err
 		}
@@ -167,28 +167,4 @@ func (e *Engine) Close() error {
 		err = nil
 	}
 	return err
-}
-
-// stop begins a graceful shutdown of the loop's connections.
-func (l *eventLoop) stop() {
-	l.stopping = true
-	for _, h := range l.fds {
-		if c, ok := h.(*Conn); ok {
-			if c.state == stateConnecting {
-				l.failDial(c, ErrShutdown)
-			} else {
-				l.closeConn(c, ErrShutdown, false)
-			}
-		}
-	}
-}
-
-// abort closes whatever connections a graceful shutdown left.
-func (l *eventLoop) abort() {
-	l.stop()
-	for _, h := range l.fds {
-		if c, ok := h.(*Conn); ok {
-			l.closeFd(c)
-		}
-	}
 }

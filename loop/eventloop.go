@@ -22,8 +22,7 @@ type eventLoop struct {
 	index   int
 	engine  *Engine
 	cfg     *Config
-	poller  *poller.Poller
-	events  []poller.Event
+	io      backend     // readiness (below) today; see backend.go
 	fds     []fdHandler // indexed by descriptor
 	readBuf []byte      // shared by every connection: see Conn.Peek
 
@@ -36,7 +35,7 @@ type eventLoop struct {
 
 	timers   timerHeap
 	tasks    taskQueue
-	sleeping atomic.Bool  // in poller.Wait: producers must wake it
+	sleeping atomic.Bool  // in a blocking wait: producers must wake it
 	conns    atomic.Int32 // registered connections, read by other goroutines to balance load
 	now      int64        // monotonic time at the start of this iteration
 
@@ -54,13 +53,12 @@ func newEventLoop(e *Engine, index int) (*eventLoop, error) {
 		index:   index,
 		engine:  e,
 		cfg:     &e.cfg,
-		poller:  p,
-		events:  make([]poller.Event, 128),
 		fds:     make([]fdHandler, 1024),
 		readBuf: make([]byte, e.cfg.ReadBufferSize),
 		stage:   make([]byte, 0, e.cfg.ReadBufferSize),
 		done:    make(chan struct{}),
 	}
+	l.io = &readiness{poller: p, events: make([]poller.Event, 128)}
 	l.tasks.limit = e.cfg.AsyncQueueBytes
 	return l, nil
 }
@@ -76,25 +74,22 @@ func (l *eventLoop) run() {
 	}
 	busy := false
 	for !l.finished() {
-		n, err := l.wait(busy)
-		busy = n > 0
+		events, err := l.wait(busy)
+		busy = len(events) > 0
 		if err != nil {
-			l.cfg.Logger.Error("loop: poller wait failed", "loop", l.index, "err", err)
+			l.cfg.Logger.Error("loop: backend wait failed", "loop", l.index, "err", err)
 			time.Sleep(10 * time.Millisecond) // never spin on a broken poller
 			continue
 		}
 		if len(l.timers) > 0 || l.cfg.IdleTimeout > 0 {
 			l.now = now()
 		}
-		for _, ev := range l.events[:n] {
-			if ev.Fd < len(l.fds) {
+		for _, ev := range events {
+			if ev.Fd < len(l.fds) { // l.fds may grow in the batch (accept): index it afresh
 				if h := l.fds[ev.Fd]; h != nil {
 					h.ready(ev.Mask)
 				}
 			}
-		}
-		if n == len(l.events) && n < 4096 {
-			l.events = make([]poller.Event, 2*n)
 		}
 		l.runTasks()
 		if len(l.timers) > 0 {
@@ -109,13 +104,13 @@ func (l *eventLoop) run() {
 // only polls: under load the next events are usually there already, and a
 // non-blocking poll costs far less than a sleep and a wake-up. Otherwise it
 // sleeps until the nearest timer, or a task, or I/O.
-func (l *eventLoop) wait(busy bool) (int, error) {
+func (l *eventLoop) wait(busy bool) ([]poller.Event, error) {
 	if busy {
-		n, err := l.poller.Wait(l.events, 0)
-		if n == 0 {
+		events, err := l.io.wait(0)
+		if len(events) == 0 {
 			runtime.Gosched() // let the goroutines our output woke run first
 		}
-		return n, err
+		return events, err
 	}
 	timeout := l.engine.maybeScavenge()
 	if len(l.timers) > 0 {
@@ -129,9 +124,9 @@ func (l *eventLoop) wait(busy bool) (int, error) {
 	if l.tasks.pending.Load() > 0 {
 		timeout = 0
 	}
-	n, err := l.poller.Wait(l.events, timeout)
+	events, err := l.io.wait(timeout)
 	l.sleeping.Store(false)
-	return n, err
+	return events, err
 }
 
 // finished reports whether a stopping loop has nothing left to serve.
@@ -146,7 +141,7 @@ func (l *eventLoop) submit(t task) bool {
 		return false
 	}
 	if l.sleeping.Load() {
-		if err := l.poller.Wake(); err != nil {
+		if err := l.io.wake(); err != nil {
 			l.cfg.Logger.Error("loop: wake failed", "loop", l.index, "err", err)
 		}
 	}
@@ -217,16 +212,7 @@ func (l *eventLoop) setInterest(c *Conn, m poller.Mask) {
 	if old == m || c.state == stateClosed {
 		return
 	}
-	var err error
-	switch {
-	case old == 0:
-		err = l.poller.Add(int(c.fd), m)
-	case m == 0:
-		err = l.poller.Delete(int(c.fd), old)
-	default:
-		err = l.poller.Modify(int(c.fd), old, m)
-	}
-	if err != nil {
+	if err := l.io.watch(int(c.fd), old, m); err != nil {
 		l.closeConn(c, err, true)
 		return
 	}
@@ -254,5 +240,37 @@ func (l *eventLoop) release() {
 		ln.closeFD()
 	}
 	l.listeners = nil
-	l.poller.Close()
+	l.io.close()
 }
+
+// readiness is the backend over the OS's readiness poller (epoll or
+// kqueue): the loop makes the syscalls itself when a socket is ready.
+type readiness struct {
+	poller *poller.Poller
+	events []poller.Event
+}
+
+func (r *readiness) wait(timeout time.Duration) ([]poller.Event, error) {
+	n, err := r.poller.Wait(r.events, timeout)
+	events := r.events[:n]
+	if n == len(r.events) && n < 4096 {
+		r.events = make([]poller.Event, 2*n) // the next batch may be larger
+	}
+	return events, err
+}
+
+func (r *readiness) wake() error { return r.poller.Wake() }
+
+func (r *readiness) watch(fd int, old, want poller.Mask) error {
+	switch {
+	case old == 0:
+		return r.poller.Add(fd, want)
+	case want == 0:
+		return r.poller.Delete(fd, old)
+	}
+	return r.poller.Modify(fd, old, want)
+}
+
+func (r *readiness) read(fd int, a, b []byte) (int, error)  { return sysReadv(fd, a, b) }
+func (r *readiness) write(fd int, a, b []byte) (int, error) { return sysWritev(fd, a, b) }
+func (r *readiness) close() error                           { return r.poller.Close() }

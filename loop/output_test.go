@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -259,5 +260,40 @@ func TestPanicOutsideOnData(t *testing.T) {
 	}
 	if _, err := io.ReadAll(nc); err != nil && !isReset(err) {
 		t.Fatalf("client of the panicked connection: %v, want EOF or reset", err)
+	}
+}
+
+// TestWritev: Writev queues its slices in order as one stream, empty ones
+// included, and refuses after CloseWrite with the count written so far.
+func TestWritev(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	results := make(chan error, 1)
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Data: func(c *Conn) {
+		c.Discard(-1)
+		big := pattern(3*sendNowMin, 7) // sent at once, behind the staged slices
+		n, err := c.Writev([][]byte{[]byte("ab"), nil, []byte("cd"), big, []byte("ef")})
+		if n != 6+len(big) || err != nil {
+			results <- fmt.Errorf("Writev = %d, %v; want %d, nil", n, err, 6+len(big))
+			return
+		}
+		c.CloseWrite()
+		if n, err := c.Writev([][]byte{[]byte("x")}); n != 0 || err != ErrClosed {
+			results <- fmt.Errorf("Writev after CloseWrite = %d, %v; want 0, ErrClosed", n, err)
+			return
+		}
+		results <- nil
+	}})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	nc.Write([]byte("go"))
+	if err := recv(t, results, "the Writev calls"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatalf("reading to the FIN: %v", err)
+	}
+	want := append(append([]byte("abcd"), pattern(3*sendNowMin, 7)...), "ef"...)
+	if d := diff(got, want); d != "" {
+		t.Fatalf("stream: %s", d)
 	}
 }

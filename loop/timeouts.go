@@ -14,7 +14,7 @@ func (l *eventLoop) startIdle(c *Conn) {
 		return
 	}
 	c.lastActivity = now()
-	x := c.x()
+	x := c.extended()
 	if x.idle == nil {
 		x.idle = newTimer(func() { l.idleCheck(c) })
 	}
@@ -34,21 +34,21 @@ func (l *eventLoop) idleCheck(c *Conn) {
 	l.closeConn(c, ErrIdleTimeout, false)
 }
 
-// startStallTimer watches pending output: if it does not move for
+// startWriteTimeout watches pending output: if it does not move for
 // Config.WriteTimeout the peer has stopped reading and c is dropped.
-func (l *eventLoop) startStallTimer(c *Conn) {
+func (l *eventLoop) startWriteTimeout(c *Conn) {
 	t := now()
-	x := c.x()
+	x := c.extended()
 	x.lastProgress = t
-	if x.stall == nil {
-		x.stall = newTimer(func() { l.stallCheck(c) })
+	if x.outTimer == nil {
+		x.outTimer = newTimer(func() { l.outTimerCheck(c) })
 	}
-	if x.stall.index < 0 {
-		l.timers.schedule(x.stall, t+int64(l.cfg.WriteTimeout))
+	if x.outTimer.index < 0 {
+		l.timers.schedule(x.outTimer, t+int64(l.cfg.WriteTimeout))
 	}
 }
 
-func (l *eventLoop) stallCheck(c *Conn) {
+func (l *eventLoop) outTimerCheck(c *Conn) {
 	if c.lingering {
 		l.closeFd(c) // the linger time is up
 		return
@@ -57,7 +57,7 @@ func (l *eventLoop) stallCheck(c *Conn) {
 		return
 	}
 	if due := c.ext.lastProgress + int64(l.cfg.WriteTimeout); due > now() {
-		l.timers.schedule(c.ext.stall, due)
+		l.timers.schedule(c.ext.outTimer, due)
 		return
 	}
 	l.cfg.Logger.Debug("loop: write timeout", "remote", c.RemoteAddr().String(), "pending", c.out.Len())
@@ -80,7 +80,7 @@ func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 			l.runFunc(c, f)
 		}
 	})
-	c.x().userTimers = append(c.x().userTimers, t)
+	c.extended().userTimers = append(c.extended().userTimers, t)
 	l.timers.schedule(t, now()+int64(d))
 	return func() {
 		l.timers.stop(t)
@@ -90,7 +90,7 @@ func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 
 // forgetTimer drops t from c's AfterFunc timers, which closeFd stops.
 func (c *Conn) forgetTimer(t *timer) {
-	x := c.x()
+	x := c.extended()
 	for i, u := range x.userTimers {
 		if u == t {
 			x.userTimers = append(x.userTimers[:i], x.userTimers[i+1:]...)
@@ -100,8 +100,8 @@ func (c *Conn) forgetTimer(t *timer) {
 }
 
 // stopStall stops c's write watchdog, if it has one.
-func (l *eventLoop) stopStall(c *Conn) {
+func (l *eventLoop) stopWriteTimeout(c *Conn) {
 	if c.ext != nil {
-		l.timers.stop(c.ext.stall)
+		l.timers.stop(c.ext.outTimer)
 	}
 }

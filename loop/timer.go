@@ -8,7 +8,9 @@ import (
 // Timers live on a binary heap per loop. A heap costs O(log n) per schedule
 // and needs no tick, so an idle loop sleeps until the nearest deadline. A
 // timing wheel would make scheduling O(1) but wakes the loop every tick, and
-// the timers here (connect, idle, write) are re-armed rarely: see Conn.touch.
+// the timers here (dial, idle, write, inbound, linger, AfterFunc) are
+// re-armed rarely: activity only records the loop's time, and a timer that
+// fires early re-arms itself for the rest (timeouts.go).
 
 // epoch anchors the loops' monotonic clock.
 var epoch = time.Now()

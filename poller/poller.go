@@ -17,8 +17,9 @@
 //     the interest last set, which kqueue needs to know which filters to add or
 //     delete.
 //   - Wait fills events[:n], at most len(events), with ready descriptors.
-//     timeout < 0 blocks, 0 polls, > 0 waits at most that long (rounded up to a
-//     whole millisecond on epoll). A signal interrupting the wait (EINTR)
+//     timeout < 0 blocks, 0 polls, > 0 waits at most that long (to the
+//     nanosecond with epoll_pwait2 where the kernel has it, Linux 5.11 on;
+//     rounded up to a whole millisecond with epoll_wait before). A signal interrupting the wait (EINTR)
 //     returns (0, nil). Wake-ups are consumed inside Wait and never reported,
 //     so Wait may return n == 0 before the timeout. Wait does not allocate in
 //     steady state: its kernel event array grows only when len(events) does.

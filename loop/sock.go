@@ -9,8 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Socket helpers that know nothing of the loop: address conversion, socket
-// creation, options. The loop calls them; they never call back.
+// The socket helpers of the package, which know nothing of the loop:
+// resolving and converting addresses, creating and binding sockets,
+// options. The loop calls them; they never call back. The calls that move
+// bytes or accept are in sys_linux.go and sys_bsd.go.
 
 // endpoint is a resolved address in the form the socket calls need.
 type endpoint struct {
@@ -114,6 +116,11 @@ func setNoDelay(fd int, family int, on bool) error {
 	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v))
 }
 
+// shutdownWrite sends a FIN after the output already with the kernel.
+func shutdownWrite(fd int) error {
+	return os.NewSyscallError("shutdown", unix.Shutdown(fd, unix.SHUT_WR))
+}
+
 // sockAddr is a TCP endpoint kept inline in a Conn, so that a connection's
 // addresses cost no allocation (an idle connection's memory is the point).
 type sockAddr struct {
@@ -148,4 +155,70 @@ func (a sockAddr) tcp() *net.TCPAddr {
 // isUnspecified reports whether a is a wildcard address (0.0.0.0 or ::).
 func (a sockAddr) isUnspecified() bool {
 	return netip.AddrFrom16(a.ip).Unmap().IsUnspecified()
+}
+
+// bindSocket creates a stream socket for ep and binds it, with
+// SO_REUSEADDR for TCP.
+func bindSocket(ep endpoint, reusePort bool) (int, error) {
+	return bindWith(ep, ep.family != unix.AF_UNIX, reusePort && ep.family != unix.AF_UNIX)
+}
+
+// bindWith creates a stream socket for ep with the given reuse options and
+// binds it.
+func bindWith(ep endpoint, reuseAddr, reusePort bool) (int, error) {
+	fd, err := sysSocket(ep.family, unix.SOCK_STREAM)
+	if err != nil {
+		return -1, err
+	}
+	fail := func(call string, err error) (int, error) {
+		unix.Close(fd)
+		return -1, os.NewSyscallError(call, err)
+	}
+	if reuseAddr {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if reusePort {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if ep.family == unix.AF_INET6 {
+		v := 0
+		if ep.v6only {
+			v = 1
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, ep.sa); err != nil {
+		return fail("bind", err)
+	}
+	return fd, nil
+}
+
+func sockaddrOf(fd int) unix.Sockaddr {
+	sa, _ := unix.Getsockname(fd)
+	return sa
+}
+
+func portOf(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return 0
+}
+
+func setPort(sa unix.Sockaddr, port int) {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		a.Port = port
+	case *unix.SockaddrInet6:
+		a.Port = port
+	}
 }

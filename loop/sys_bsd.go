@@ -1,0 +1,154 @@
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+package loop
+
+import (
+	"io"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The socket syscalls of the loop on the BSDs and macOS, with the
+// convention of sys_linux.go: EINTR retried, EAGAIN as (0, nil), io.EOF at
+// the peer's end of stream, other errors as *os.SyscallError. They go
+// through x/sys's ordinary calls: darwin allows no raw syscalls (its calls
+// go through libc), and x/sys has neither readv/writev without allocating
+// nor accept4 and SOCK_NONBLOCK on every one of these systems, so one path
+// serves them all.
+
+// sysReadv reads into a, then into b only if a was filled, so that a short
+// first read costs one call. An error from the second read is dropped
+// because bytes were already read; it recurs on the next call.
+func sysReadv(fd int, a, b []byte) (int, error) {
+	n, err := readOnce(fd, a)
+	if err != nil || n < len(a) || len(b) == 0 {
+		return n, err
+	}
+	m, err := readOnce(fd, b)
+	if err != nil {
+		return n, nil
+	}
+	return n + m, nil
+}
+
+func readOnce(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := unix.Read(fd, p)
+		switch {
+		case err == nil && n == 0:
+			return 0, io.EOF
+		case err == nil:
+			return n, nil
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, os.NewSyscallError("read", err)
+	}
+}
+
+// sysWritev writes a, then b only if a was taken whole; as in sysReadv, an
+// error from the second call is dropped in favour of the bytes written.
+func sysWritev(fd int, a, b []byte) (int, error) {
+	n, err := writeOnce(fd, a)
+	if err != nil || n < len(a) || len(b) == 0 {
+		return n, err
+	}
+	m, err := writeOnce(fd, b)
+	if err != nil {
+		return n, nil
+	}
+	return n + m, nil
+}
+
+func writeOnce(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := unix.Write(fd, p)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, os.NewSyscallError("write", err)
+	}
+}
+
+// sysAccept accepts one connection, made non-blocking and close-on-exec,
+// and returns its family and peer; fd is -1 with a nil error when none is
+// pending. The flags take a second call, made under the read side of
+// syscall.ForkLock (the lock os/exec takes to fork) as package net does, so
+// no child inherits the descriptor in between.
+func sysAccept(lfd int) (fd, family int, peer sockAddr, err error) {
+	for {
+		syscall.ForkLock.RLock()
+		fd, sa, err := unix.Accept(lfd)
+		if err == nil {
+			if err = setNonblockCloexec(fd); err != nil {
+				unix.Close(fd)
+			}
+		}
+		syscall.ForkLock.RUnlock()
+		if err == nil {
+			return fd, socketFamily(sa), sockAddrOf(sa), nil
+		}
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return -1, 0, sockAddr{}, nil
+		}
+		return -1, 0, sockAddr{}, os.NewSyscallError("accept", err)
+	}
+}
+
+// sysSocket creates a socket, made non-blocking and close-on-exec under
+// syscall.ForkLock as in sysAccept.
+func sysSocket(family, sotype int) (int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	fd, err := unix.Socket(family, sotype, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	if err := setNonblockCloexec(fd); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("fcntl", err)
+	}
+	return fd, nil
+}
+
+func setNonblockCloexec(fd int) error {
+	unix.CloseOnExec(fd)
+	return unix.SetNonblock(fd, true)
+}
+
+// socketFamily reports the address family of an accepted socket.
+func socketFamily(sa unix.Sockaddr) int {
+	switch sa.(type) {
+	case *unix.SockaddrInet4:
+		return unix.AF_INET
+	case *unix.SockaddrInet6:
+		return unix.AF_INET6
+	}
+	return unix.AF_UNIX
+}
+
+// maxBacklog is the kernel's listen backlog cap (kern.ipc.somaxconn).
+func maxBacklog() int {
+	if n, err := unix.SysctlUint32("kern.ipc.somaxconn"); err == nil && n > 0 {
+		return int(n)
+	}
+	return 128
+}

@@ -1,0 +1,172 @@
+package loop
+
+import (
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The socket syscalls of the loop on Linux; sys_bsd.go has the same
+// functions for the BSDs and macOS. Nothing else in the package reads,
+// writes or accepts. Every function here follows one convention:
+//
+//   - EINTR is retried;
+//   - EAGAIN, which a non-blocking socket returns when it has nothing to
+//     give or no room, is (0, nil): nothing now, wait for readiness;
+//   - a read that finds the peer's end of stream returns io.EOF;
+//   - any other error is an *os.SyscallError naming the call, so that
+//     errors.Is works on the errno.
+//
+// The loop's sockets are non-blocking, so these calls never wait in the
+// kernel: a raw syscall skips the scheduler's entersyscall/exitsyscall
+// bookkeeping that only a blocking call needs. The iovecs stay on the
+// stack (converted to a uintptr in the argument list they do not escape).
+
+// sysReadv reads into a, then b, with one read(2), or one readv(2) when b
+// is not empty.
+func sysReadv(fd int, a, b []byte) (int, error) {
+	if len(a) == 0 {
+		return 0, nil
+	}
+	for {
+		var r uintptr
+		var errno unix.Errno
+		if len(b) == 0 {
+			r, _, errno = unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&a[0])), uintptr(len(a)))
+		} else {
+			iov := iovecs(a, b)
+			r, _, errno = unix.RawSyscall(unix.SYS_READV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+		}
+		switch {
+		case errno == 0 && r == 0:
+			return 0, io.EOF
+		case errno == 0:
+			return int(r), nil
+		case errno == unix.EINTR:
+			continue
+		case errno == unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, os.NewSyscallError(callName(unix.SYS_READ, len(b)), errno)
+	}
+}
+
+// sysWritev writes a, then b, with one write(2), or one writev(2) when
+// both hold bytes. Either may be empty; with both empty it makes no call.
+func sysWritev(fd int, a, b []byte) (int, error) {
+	if len(a) == 0 {
+		a, b = b, nil
+	}
+	if len(a) == 0 {
+		return 0, nil
+	}
+	for {
+		var r uintptr
+		var errno unix.Errno
+		if len(b) == 0 {
+			r, _, errno = unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&a[0])), uintptr(len(a)))
+		} else {
+			iov := iovecs(a, b)
+			r, _, errno = unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+		}
+		switch errno {
+		case 0:
+			return int(r), nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, os.NewSyscallError(callName(unix.SYS_WRITE, len(b)), errno)
+	}
+}
+
+// iovecs describes a and b, both non-empty, for readv or writev.
+func iovecs(a, b []byte) (iov [2]unix.Iovec) {
+	iov[0].Base, iov[1].Base = &a[0], &b[0]
+	iov[0].SetLen(len(a))
+	iov[1].SetLen(len(b))
+	return iov
+}
+
+// callName names the call behind an error: the vector form when a second
+// slice was given.
+func callName(trap uintptr, second int) string {
+	switch {
+	case trap == unix.SYS_READ && second > 0:
+		return "readv"
+	case trap == unix.SYS_READ:
+		return "read"
+	case second > 0:
+		return "writev"
+	}
+	return "write"
+}
+
+// sysAccept accepts one connection, non-blocking and close-on-exec in one
+// call, and returns its family and peer; fd is -1 with a nil error when
+// none is pending. The peer's address is read from a buffer on the stack:
+// unlike unix.Accept4 this allocates nothing, which matters for connection
+// churn.
+func sysAccept(lfd int) (fd, family int, peer sockAddr, err error) {
+	for {
+		var rsa unix.RawSockaddrAny
+		size := uint32(unsafe.Sizeof(rsa))
+		r, _, errno := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)),
+			uintptr(unsafe.Pointer(&size)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		switch errno {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return -1, 0, sockAddr{}, nil
+		default:
+			return -1, 0, sockAddr{}, os.NewSyscallError("accept4", errno)
+		}
+		fd, family = int(r), int(rsa.Addr.Family)
+		switch family {
+		case unix.AF_INET:
+			a := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+			peer.ip[10], peer.ip[11] = 0xff, 0xff
+			copy(peer.ip[12:], a.Addr[:])
+			peer.port = ntohs(a.Port)
+		case unix.AF_INET6:
+			a := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+			peer = sockAddr{ip: a.Addr, port: ntohs(a.Port), v6: true}
+		}
+		return fd, family, peer, nil
+	}
+}
+
+// ntohs converts a port from network byte order as the kernel stores it.
+func ntohs(p uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// sysSocket creates a socket non-blocking and close-on-exec in one call, so
+// no fork between two calls can leak the descriptor.
+func sysSocket(family, sotype int) (int, error) {
+	fd, err := unix.Socket(family, sotype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	return fd, nil
+}
+
+// maxBacklog is the kernel's listen backlog cap (net.core.somaxconn).
+func maxBacklog() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 4096
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 4096
+	}
+	return n
+}
