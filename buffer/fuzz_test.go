@@ -2,11 +2,8 @@ package buffer
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // Operations FuzzRing decodes from its input, one byte each plus arguments.
@@ -20,14 +17,18 @@ const (
 	opRelease
 	opReset
 	opInit
-	opWriteFd
-	opReadFd
+	opDrain // was opWriteFd: the corpus keeps its numbers
+	opFill  // was opReadFd
 	opSetLimit
 	numOps
 )
 
 // maxSteps bounds the operations run per fuzz input.
 const maxSteps = 200
+
+// drainMax is the most one opDrain takes, like a socket with that much room
+// left, so drains are sometimes partial and stop inside a wrapped ring.
+const drainMax = 1000
 
 // fuzzInput hands out the fuzz input a byte at a time, then zeros.
 type fuzzInput []byte
@@ -56,40 +57,47 @@ func (in *fuzzInput) limit() int {
 }
 
 // FuzzRing runs a decoded sequence of operations on a Ring and on a plain
-// []byte model, with a socketpair behind ReadFd and WriteFd, and checks every
-// result, every byte, the exact capacity and the size invariants after each
-// operation.
+// []byte model, filling the ring through Free and Commit and draining it
+// through Peek and Discard as package loop's readv and writev do, and checks
+// every result, every byte, the exact capacity and the size invariants after
+// each operation.
 func FuzzRing(f *testing.F) {
 	f.Add([]byte{0})
 	// Write 400, Discard 300, Write 300 (wraps), Contiguous all, Next 50.
 	f.Add([]byte{0, opWrite, 1, 144, opDiscard, 1, 144, opWrite, 1, 44, opContiguous, 0xff, 0xff, opNext, 0, 150})
-	// With limit 1000: Write past it, ReadFd, WriteFd, Release, Reset.
-	f.Add([]byte{1, 3, 231, opWrite, 3, 232, opWrite, 2, 0, opReadFd, 8, 0, opWriteFd, opRelease, opDiscard, 0, 0, opRelease, opReset})
-	// Wrapped readv and writev.
-	f.Add([]byte{0, opWrite, 3, 132, opDiscard, 3, 32, opReadFd, 4, 0, opWriteFd, opInit, 1, 0, 200, opReadFd, 1, 0})
+	// With limit 1000: Write up to it, Write past it, fill at the limit
+	// (offered nothing), drain, Release, Discard, Release, Reset.
+	f.Add([]byte{1, 3, 231, opWrite, 3, 232, opWrite, 2, 0, opFill, 8, 0, opDrain, opRelease, opDiscard, 0, 0, opRelease, opReset})
+	// Fill free space that wraps; a partial drain across the wrap; Init
+	// with limit 201, and a fill grows to exactly it.
+	f.Add([]byte{0, opWrite, 3, 132, opDiscard, 3, 32, opFill, 4, 0, opDrain, opInit, 1, 0, 200, opFill, 1, 0})
 	// Peeks of every kind around a wrap.
 	f.Add([]byte{0, opWrite, 1, 244, opDiscard, 1, 144, opWriteString, 1, 144, opPeek, 0, 10, opPeek, 0, 200, opPeek, 1, 50, opPeek, 0, 0})
 	// Limit 1500: grow to 512, then to exactly 1500; wrap and re-linearise
 	// the 1500-byte array in place both ways (head shorter, then tail).
 	f.Add([]byte{1, 5, 219, opWrite, 1, 144, opWrite, 3, 132, opDiscard, 4, 176, opWrite, 3, 232, opContiguous, 0xff, 0xff,
 		opDiscard, 1, 44, opWrite, 1, 194, opNext, 0, 99})
-	// Wrapped readv and writev on a 1500-byte array.
-	f.Add([]byte{1, 5, 219, opWrite, 5, 120, opDiscard, 5, 20, opReadFd, 5, 220, opWriteFd})
-	// No limit, 1000 held; SetLimit(500): writes and reads refused; drain
-	// below it, write; raise to 3001 and grow to it; empty, SetLimit(100)
-	// releases; ReadFd grows to exactly 100.
-	f.Add([]byte{0, opWrite, 3, 232, opSetLimit, 1, 1, 243, opWrite, 0, 1, opReadFd, 0, 10, opDiscard, 2, 188, opWrite, 0, 1,
-		opSetLimit, 1, 11, 183, opWrite, 7, 208, opDiscard, 0xff, 0xff, opSetLimit, 1, 0, 99, opRelease, opReadFd, 0, 0})
+	// Wrapped fill and drain on a 1500-byte array.
+	f.Add([]byte{1, 5, 219, opWrite, 5, 120, opDiscard, 5, 20, opFill, 5, 220, opDrain})
+	// No limit, 1000 held; SetLimit(500): writes refused, fills offered
+	// nothing; drain below it, write; raise to 3001 and grow to it; empty,
+	// SetLimit(100) releases; a fill of nothing grows to exactly 100.
+	f.Add([]byte{0, opWrite, 3, 232, opSetLimit, 1, 1, 243, opWrite, 0, 1, opFill, 0, 10, opDiscard, 2, 188, opWrite, 0, 1,
+		opSetLimit, 1, 11, 183, opWrite, 7, 208, opDiscard, 0xff, 0xff, opSetLimit, 1, 0, 99, opRelease, opFill, 0, 0})
+	// Free(most): 12 free, Free(12) does not grow, Free(100) does; 100
+	// held at [900, 1000) of 1024, Free(30) wraps (24+6); an unbounded
+	// fill of 255; drain.
+	f.Add([]byte{0, opWrite, 1, 244, opFill, 0x80, 12, opFill, 0x80, 100, opDiscard, 0xff, 0xff, opWrite, 3, 232,
+		opDiscard, 3, 232, opFill, 0x80, 30, opFill, 0, 0xff, opDrain})
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fds := socketpair(t)
 		in := fuzzInput(data)
 		pool := new(Pool)
 		var r Ring
 		r.Init(pool, in.limit())
 		defer r.Reset()
-		var model, queued []byte // bytes in the ring; bytes sent to fds[0]
-		wantCap := 0             // the array size the ring should have
+		var model []byte // bytes in the ring
+		wantCap := 0     // the array size the ring should have
 		seq := byte(0)
 		// At most maxSteps operations keep one input's run short: the model
 		// is re-checked in full after each.
@@ -181,46 +189,40 @@ func FuzzRing(f *testing.F) {
 				if len(model) == 0 && n > 0 && wantCap > n {
 					wantCap = 0 // released: the array is larger than the limit
 				}
-			case opWriteFd:
-				n, err := r.WriteFd(fds[0])
-				if err != nil || (n == 0) != (len(model) == 0) || n > len(model) {
-					t.Fatalf("step %d: WriteFd of %d: %d, %v", step, len(model), n, err)
+			case opDrain:
+				// One writev of what a socket with drainMax bytes of room
+				// takes, then Discard of the count.
+				head, tail := r.Peek(-1)
+				var sink [drainMax]byte
+				n := copyHalves(sink[:], nil, head, tail)
+				if n != min(len(model), drainMax) || !bytes.Equal(sink[:n], model[:n]) {
+					t.Fatalf("step %d: drain of %d: %d bytes or they differ", step, len(model), n)
 				}
-				if got := readN(t, fds[1], n); !bytes.Equal(got, model[:n]) {
-					t.Fatalf("step %d: WriteFd sent different bytes", step)
+				if got := r.Discard(n); got != n {
+					t.Fatalf("step %d: Discard(%d) after a drain = %d", step, n, got)
 				}
 				model = model[n:]
-			case opReadFd:
-				p := pattern(in.u16()%4000, seq)
+			case opFill:
+				// A reader with len(p) bytes: into Free(-1) when the top bit
+				// is clear, committing what fits, else into Free(len(p)).
+				v := in.u16()
+				p := pattern((v&0x7fff)%4000, seq)
 				seq++
-				if len(p) > 0 {
-					n, err := unix.Write(fds[1], p)
-					if err != nil && err != unix.EAGAIN {
-						t.Fatalf("step %d: feeding ReadFd: %v", step, err)
-					}
-					queued = append(queued, p[:max(n, 0)]...)
+				most := -1
+				if v&0x8000 != 0 {
+					most = len(p)
 				}
-				wantN, readCap := expectRead(&r, len(queued))
-				n, err := r.ReadFd(fds[0])
-				switch {
-				case r.Limit() > 0 && len(model) >= r.Limit():
-					if n != 0 || err != ErrLimit {
-						t.Fatalf("step %d: ReadFd at limit: %d, %v", step, n, err)
-					}
-				case len(queued) == 0:
-					// The ring grows before it learns there is nothing.
-					if n != 0 || !errors.Is(err, unix.EAGAIN) {
-						t.Fatalf("step %d: ReadFd of nothing: %d, %v", step, n, err)
-					}
-					wantCap = readCap
-				default:
-					if n != wantN || err != nil || r.Cap() != readCap {
-						t.Fatalf("step %d: ReadFd: %d, %v, Cap %d; want %d, nil, %d", step, n, err, r.Cap(), wantN, readCap)
-					}
-					wantCap = readCap
-					model = append(model, queued[:n]...)
-					queued = queued[n:]
+				wantOffer, freeCap := expectFree(&r, most)
+				a, b := r.Free(most)
+				if r.Cap() != freeCap || len(a)+len(b) != wantOffer || (wantOffer == 0) != (a == nil) ||
+					b != nil && (len(a) == 0 || len(b) == 0) || cap(a) != len(a) || cap(b) != len(b) {
+					t.Fatalf("step %d: Free(%d): %d+%d bytes (cap %d+%d), Cap %d; want %d bytes, Cap %d",
+						step, most, len(a), len(b), cap(a), cap(b), r.Cap(), wantOffer, freeCap)
 				}
+				wantCap = freeCap
+				n := fill(a, b, p)
+				r.Commit(n)
+				model = append(model, p[:n]...)
 			}
 			if r.Cap() != wantCap {
 				t.Fatalf("step %d: op %d: Cap %d -> %d, want %d", step, op, cap0, r.Cap(), wantCap)
@@ -257,19 +259,24 @@ func modelGrow(held, need, limit int) int {
 	return size
 }
 
-// expectRead predicts what ReadFd does with queued bytes waiting: how many
-// it reads and the capacity it leaves. AF_UNIX stream reads on Linux return
-// everything queued that fits.
-func expectRead(r *Ring, queued int) (n, capacity int) {
+// expectFree predicts what Free(most) offers and the capacity it leaves,
+// from the ring's length, capacity and limit alone.
+func expectFree(r *Ring, most int) (offer, capacity int) {
 	room := 1 << 62
 	if r.Limit() > 0 {
 		room = r.Limit() - r.Len()
 	}
+	if most >= 0 {
+		room = min(room, most)
+	}
 	capacity = r.Cap()
+	if room <= 0 {
+		return 0, capacity
+	}
 	if free := capacity - r.Len(); free < MinSize && room > free {
 		capacity = modelGrow(r.Len(), min(max(capacity, MinSize), room), r.Limit())
 	}
-	return min(queued, capacity-r.Len(), room), capacity
+	return min(capacity-r.Len(), room), capacity
 }
 
 func checkInvariants(t *testing.T, step int, r *Ring, model []byte) {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"testing"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // pattern returns n bytes that differ from those of nearby seeds, so a byte
@@ -18,64 +16,36 @@ func pattern(n int, seed byte) []byte {
 	return b
 }
 
-// socketpair returns a connected, non-blocking AF_UNIX stream pair that is
-// closed when the test ends.
-func socketpair(tb testing.TB) [2]int {
-	tb.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err != nil {
-		tb.Fatalf("socketpair: %v", err)
-	}
-	tb.Cleanup(func() {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
-	})
-	for _, fd := range fds {
-		unix.CloseOnExec(fd)
-		if err := unix.SetNonblock(fd, true); err != nil {
-			tb.Fatalf("set non-blocking: %v", err)
-		}
-	}
-	return fds
+// fill writes p into the space Free offered, a then b, as one readv would,
+// and returns how many bytes fit.
+func fill(a, b, p []byte) int {
+	k := copy(a, p)
+	return k + copy(b, p[k:])
 }
 
-// readN reads exactly n bytes that are already queued on non-blocking fd.
-func readN(tb testing.TB, fd, n int) []byte {
-	tb.Helper()
-	b := make([]byte, n)
-	got := 0
-	for tries := 0; got < n && tries < 1000; tries++ {
-		m, err := unix.Read(fd, b[got:])
-		if err == unix.EAGAIN || err == unix.EINTR {
-			continue
-		}
-		if err != nil || m == 0 {
-			tb.Fatalf("read after %d of %d bytes: n=%d err=%v", got, n, m, err)
-		}
-		got += m
+// copyHalves copies src0 then src1 into dst0 then dst1 as far as they hold
+// and returns the count: what one writev into one readv would move.
+func copyHalves(dst0, dst1, src0, src1 []byte) int {
+	n := 0
+	for _, s := range [2][]byte{src0, src1} {
+		k := copy(dst0, s)
+		dst0 = dst0[k:]
+		m := copy(dst1, s[k:])
+		dst1 = dst1[m:]
+		n += k + m
 	}
-	if got < n {
-		tb.Fatalf("read %d of %d queued bytes", got, n)
-	}
-	return b
+	return n
 }
 
-// writeAll writes all of p to non-blocking fd, which must have room.
-func writeAll(tb testing.TB, fd int, p []byte) {
-	tb.Helper()
-	for tries := 0; len(p) > 0 && tries < 1000; tries++ {
-		n, err := unix.Write(fd, p)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			tb.Fatalf("write: %v", err)
-		}
-		p = p[n:]
-	}
-	if len(p) > 0 {
-		tb.Fatalf("%d bytes left unwritten", len(p))
-	}
+// transfer moves as much of src as dst has room for, through Peek, Free,
+// Commit and Discard, and returns the count.
+func transfer(dst, src *Ring) int {
+	a, b := src.Peek(-1)
+	fa, fb := dst.Free(len(a) + len(b))
+	n := copyHalves(fa, fb, a, b)
+	dst.Commit(n)
+	src.Discard(n)
+	return n
 }
 
 // contents returns a copy of all readable bytes of r, read through Peek.

@@ -8,9 +8,9 @@ import (
 )
 
 const (
-	// MinSize is the smallest size class: Get never returns less, and a Ring
-	// that reads from a descriptor keeps at least this much free space. 512
-	// bytes holds a typical request line or small message without growing.
+	// MinSize is the smallest size class: Get never returns less, and Free
+	// grows a Ring that has less than this much free space. 512 bytes holds
+	// a typical request line or small message without growing.
 	MinSize = 1 << minShift
 	// MaxSize is the largest pooled size class. Get serves bigger requests
 	// with fresh arrays and Put drops them, so a rare huge message does not

@@ -5,9 +5,9 @@ import (
 	"io"
 )
 
-// ErrLimit is returned by Write, WriteString and ReadFd when the bytes would
-// take a Ring past its limit, or it already holds its limit (or more, after
-// SetLimit lowered it). Nothing was written.
+// ErrLimit is returned by Write and WriteString when the bytes would take a
+// Ring past its limit. Nothing was written. (Free instead offers only the
+// space the limit leaves, none when the ring holds its limit or more.)
 var ErrLimit = errors.New("buffer: limit reached")
 
 // Ring is a byte FIFO over an array that grows on demand up to a limit on the
@@ -23,8 +23,7 @@ var ErrLimit = errors.New("buffer: limit reached")
 // it. It must not be copied after first use, since both copies would own,
 // and eventually release, the same array.
 type Ring struct {
-	_     noCopy
-	vec   vec    // readv/writev; zero-size, so first (a trailing one would be padded)
+	_     noCopy // zero-size, so first (a trailing one would be padded)
 	buf   []byte // nil when released; any length (see grow)
 	start int    // index of the first readable byte: in [0, len(buf)), 0 when empty
 	used  int    // readable bytes, from start on, wrapping at len(buf)
@@ -53,13 +52,13 @@ func (r *Ring) Cap() int { return len(r.buf) }
 func (r *Ring) Limit() int { return r.limit }
 
 // SetLimit changes the most bytes the ring may hold to n (<= 0: no limit)
-// without dropping any. If Len is already above n, the bytes stay readable,
-// but Write, WriteString and ReadFd return ErrLimit until enough of them are
-// consumed. An empty ring whose array is larger than n releases it, as
-// Release does, so it does not hold more memory than the new limit; a
-// non-empty one keeps its array until it is drained and released (it never
-// grows while Cap exceeds the limit, since the limit then binds first).
-// Owning goroutine only.
+// without dropping any. If Len is already at or above n, the bytes stay
+// readable, but Write and WriteString of any bytes return ErrLimit and Free
+// offers nothing until enough of them are consumed. An empty ring whose
+// array is larger than n releases it, as Release does, so it does not hold
+// more memory than the new limit; a non-empty one keeps its array until it
+// is drained and released (it never grows while Cap exceeds the limit,
+// since the limit then binds first). Owning goroutine only.
 func (r *Ring) SetLimit(n int) {
 	r.limit = n
 	if n > 0 && len(r.buf) > n {

@@ -505,19 +505,19 @@ func TestRingSetLimit(t *testing.T) {
 	if n, err := r.Write(nil); n != 0 || err != nil {
 		t.Fatalf("empty Write above the limit: %d, %v; want 0, nil", n, err)
 	}
-	fds := socketpair(t)
-	writeAll(t, fds[1], []byte("abc"))
-	if n, err := r.ReadFd(fds[0]); n != 0 || err != ErrLimit {
-		t.Fatalf("ReadFd above the limit: %d, %v", n, err)
+	if a, b := r.Free(-1); a != nil || b != nil {
+		t.Fatalf("Free above the limit offered %d+%d bytes", len(a), len(b))
 	}
 	model = model[r.Discard(500):] // at the limit: still full
-	if n, err := r.ReadFd(fds[0]); n != 0 || err != ErrLimit {
-		t.Fatalf("ReadFd at the limit: %d, %v", n, err)
+	if a, b := r.Free(-1); a != nil || b != nil {
+		t.Fatalf("Free at the limit offered %d+%d bytes", len(a), len(b))
 	}
 	model = model[r.Discard(1):]
-	if n, err := r.ReadFd(fds[0]); n != 1 || err != nil {
-		t.Fatalf("ReadFd one below the limit: %d, %v; want 1, nil", n, err)
+	a, b := r.Free(-1) // 525 free, but the limit leaves room for 1
+	if len(a)+len(b) != 1 || r.Cap() != 1024 {
+		t.Fatalf("Free one below the limit: %d+%d bytes, Cap %d; want 1, 1024", len(a), len(b), r.Cap())
 	}
+	r.Commit(fill(a, b, []byte("a")))
 	model = append(model, 'a')
 	checkContents(t, &r, model)
 	// Raised: growth resumes, capped at the new limit.
