@@ -3,7 +3,6 @@ package loop
 import (
 	"context"
 	"errors"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -59,16 +58,16 @@ func (e *Engine) dialAsync(network, address string, h Handler, opts DialOptions,
 		if err != nil {
 			return nil, fail(err)
 		}
-		if err := unix.Bind(fd, local.sa); err != nil {
-			return nil, fail(os.NewSyscallError("bind", err))
+		if err := bindTo(fd, local.sa); err != nil {
+			return nil, fail(err)
 		}
 	}
 	if err := setNoDelay(fd, ep.family, !e.cfg.Nagle); err != nil {
 		return nil, fail(err)
 	}
-	err = unix.Connect(fd, ep.sa)
-	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
-		return nil, fail(os.NewSyscallError("connect", err))
+	connected, err := connectTo(fd, ep.sa)
+	if err != nil {
+		return nil, fail(err)
 	}
 	e.lifeMu.RLock()
 	defer e.lifeMu.RUnlock()
@@ -84,8 +83,8 @@ func (e *Engine) dialAsync(network, address string, h Handler, opts DialOptions,
 		c.extended().unixPath = ep.path
 	}
 	c.state = stateConnecting
-	if err == nil {
-		c.state = stateNew // connected at once, as unix sockets usually are
+	if connected {
+		c.state = stateNew
 	}
 	l.submit(task{kind: taskFunc, fn: func() { l.startDial(c, opts.Timeout) }})
 	return c, nil
@@ -144,12 +143,8 @@ func (l *eventLoop) startDial(c *Conn, timeout time.Duration) {
 // finishDial runs when a connecting socket turns writable: connect(2) has
 // finished, and SO_ERROR tells how.
 func (l *eventLoop) finishDial(c *Conn) {
-	soerr, err := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR)
-	if err == nil && soerr != 0 {
-		err = unix.Errno(soerr)
-	}
-	if err != nil {
-		l.failDial(c, os.NewSyscallError("connect", err))
+	if err := connectResult(int(c.fd)); err != nil {
+		l.failDial(c, err)
 		return
 	}
 	l.timers.stop(c.ext.dial.timer)

@@ -182,12 +182,12 @@ func (ln *Listener) Serve(h Handler, backlog int) error {
 		if ln.exclusive {
 			// Accepted connections inherit SO_REUSEADDR, and the next
 			// server's bind needs it on their TIME_WAIT.
-			if err := unix.SetsockoptInt(lf.fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-				return os.NewSyscallError("setsockopt", err)
+			if err := setReuse(lf.fd, unix.SO_REUSEADDR, true); err != nil {
+				return err
 			}
 		}
-		if err := unix.Listen(lf.fd, backlog); err != nil {
-			return os.NewSyscallError("listen", err)
+		if err := listenOn(lf.fd, backlog); err != nil {
+			return err
 		}
 	}
 	ln.listening = true

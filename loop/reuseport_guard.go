@@ -2,7 +2,6 @@ package loop
 
 import (
 	"errors"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,9 +47,9 @@ func bindGuard(ep endpoint) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+	if err := setReuse(fd, unix.SO_REUSEPORT, true); err != nil {
 		unix.Close(fd)
-		return -1, os.NewSyscallError("setsockopt", err)
+		return -1, err
 	}
 	return fd, nil
 }
@@ -67,9 +66,9 @@ func bindExclusive(ep endpoint) (int, error) {
 	if errors.Is(err, unix.EADDRINUSE) {
 		fd, err = bindProbe(ep, true)
 		if err == nil {
-			if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 0); err != nil {
+			if err = setReuse(fd, unix.SO_REUSEADDR, false); err != nil {
 				unix.Close(fd)
-				return -1, os.NewSyscallError("setsockopt", err)
+				return -1, err
 			}
 		}
 	}

@@ -113,7 +113,55 @@ func setNoDelay(fd int, family int, on bool) error {
 	if on {
 		v = 1
 	}
-	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v))
+	return setOption(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v)
+}
+
+// setOption sets an integer socket option (SOL_SOCKET, IPPROTO_TCP, ...).
+func setOption(fd, level, option, value int) error {
+	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, level, option, value))
+}
+
+// setReuse sets SO_REUSEADDR or SO_REUSEPORT (option) on or off.
+func setReuse(fd, option int, on bool) error {
+	v := 0
+	if on {
+		v = 1
+	}
+	return setOption(fd, unix.SOL_SOCKET, option, v)
+}
+
+// bindTo binds fd to sa.
+func bindTo(fd int, sa unix.Sockaddr) error {
+	return os.NewSyscallError("bind", unix.Bind(fd, sa))
+}
+
+// listenOn makes a bound stream socket accept, with the given backlog.
+func listenOn(fd, backlog int) error {
+	return os.NewSyscallError("listen", unix.Listen(fd, backlog))
+}
+
+// connectTo starts connecting the non-blocking socket fd to sa: done is
+// true when it connected at once (as unix sockets usually do), false when
+// the connect is in progress and writability will report its end
+// (connectResult).
+func connectTo(fd int, sa unix.Sockaddr) (done bool, err error) {
+	switch err := unix.Connect(fd, sa); err {
+	case nil:
+		return true, nil
+	case unix.EINPROGRESS, unix.EINTR:
+		return false, nil
+	default:
+		return false, os.NewSyscallError("connect", err)
+	}
+}
+
+// connectResult reports how a connect in progress ended (SO_ERROR).
+func connectResult(fd int) error {
+	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && soerr != 0 {
+		err = unix.Errno(soerr)
+	}
+	return os.NewSyscallError("connect", err)
 }
 
 // shutdownWrite sends a FIN after the output already with the kernel.
@@ -170,18 +218,18 @@ func bindWith(ep endpoint, reuseAddr, reusePort bool) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	fail := func(call string, err error) (int, error) {
+	fail := func(err error) (int, error) {
 		unix.Close(fd)
-		return -1, os.NewSyscallError(call, err)
+		return -1, err
 	}
 	if reuseAddr {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-			return fail("setsockopt", err)
+		if err := setReuse(fd, unix.SO_REUSEADDR, true); err != nil {
+			return fail(err)
 		}
 	}
 	if reusePort {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-			return fail("setsockopt", err)
+		if err := setReuse(fd, unix.SO_REUSEPORT, true); err != nil {
+			return fail(err)
 		}
 	}
 	if ep.family == unix.AF_INET6 {
@@ -189,21 +237,23 @@ func bindWith(ep endpoint, reuseAddr, reusePort bool) (int, error) {
 		if ep.v6only {
 			v = 1
 		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v); err != nil {
-			return fail("setsockopt", err)
+		if err := setOption(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v); err != nil {
+			return fail(err)
 		}
 	}
-	if err := unix.Bind(fd, ep.sa); err != nil {
-		return fail("bind", err)
+	if err := bindTo(fd, ep.sa); err != nil {
+		return fail(err)
 	}
 	return fd, nil
 }
 
+// sockaddrOf returns the local address of fd in the kernel's form, or nil.
 func sockaddrOf(fd int) unix.Sockaddr {
 	sa, _ := unix.Getsockname(fd)
 	return sa
 }
 
+// portOf returns the port of an inet address; 0 for others.
 func portOf(sa unix.Sockaddr) int {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
@@ -214,6 +264,7 @@ func portOf(sa unix.Sockaddr) int {
 	return 0
 }
 
+// setPort sets the port of an inet address; others are left alone.
 func setPort(sa unix.Sockaddr, port int) {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:

@@ -19,14 +19,21 @@ import (
 // serves them all.
 
 // sysReadv reads into a, then into b only if a was filled, so that a short
-// first read costs one call. An error from the second read is dropped
-// because bytes were already read; it recurs on the next call.
-func sysReadv(fd int, a, b []byte) (int, error) {
-	n, err := readOnce(fd, a)
+// first read costs one call.
+func sysReadv(fd int, a, b []byte) (int, error) { return twoCalls(readOnce, fd, a, b) }
+
+// sysWritev writes a, then b only if a was taken whole.
+func sysWritev(fd int, a, b []byte) (int, error) { return twoCalls(writeOnce, fd, a, b) }
+
+// twoCalls stands in for a vector call with one call per slice. An error
+// from the second call is dropped because bytes already moved; it recurs
+// on the next call.
+func twoCalls(once func(int, []byte) (int, error), fd int, a, b []byte) (int, error) {
+	n, err := once(fd, a)
 	if err != nil || n < len(a) || len(b) == 0 {
 		return n, err
 	}
-	m, err := readOnce(fd, b)
+	m, err := once(fd, b)
 	if err != nil {
 		return n, nil
 	}
@@ -51,20 +58,6 @@ func readOnce(fd int, p []byte) (int, error) {
 		}
 		return 0, os.NewSyscallError("read", err)
 	}
-}
-
-// sysWritev writes a, then b only if a was taken whole; as in sysReadv, an
-// error from the second call is dropped in favour of the bytes written.
-func sysWritev(fd int, a, b []byte) (int, error) {
-	n, err := writeOnce(fd, a)
-	if err != nil || n < len(a) || len(b) == 0 {
-		return n, err
-	}
-	m, err := writeOnce(fd, b)
-	if err != nil {
-		return n, nil
-	}
-	return n + m, nil
 }
 
 func writeOnce(fd int, p []byte) (int, error) {

@@ -33,14 +33,7 @@ func sysReadv(fd int, a, b []byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		var r uintptr
-		var errno unix.Errno
-		if len(b) == 0 {
-			r, _, errno = unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&a[0])), uintptr(len(a)))
-		} else {
-			iov := iovecs(a, b)
-			r, _, errno = unix.RawSyscall(unix.SYS_READV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
-		}
+		r, errno := rawIO(unix.SYS_READ, unix.SYS_READV, fd, a, b)
 		switch {
 		case errno == 0 && r == 0:
 			return 0, io.EOF
@@ -65,14 +58,7 @@ func sysWritev(fd int, a, b []byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		var r uintptr
-		var errno unix.Errno
-		if len(b) == 0 {
-			r, _, errno = unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&a[0])), uintptr(len(a)))
-		} else {
-			iov := iovecs(a, b)
-			r, _, errno = unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
-		}
+		r, errno := rawIO(unix.SYS_WRITE, unix.SYS_WRITEV, fd, a, b)
 		switch errno {
 		case 0:
 			return int(r), nil
@@ -83,6 +69,18 @@ func sysWritev(fd int, a, b []byte) (int, error) {
 		}
 		return 0, os.NewSyscallError(callName(unix.SYS_WRITE, len(b)), errno)
 	}
+}
+
+// rawIO makes the call one over a (a not empty) or, when b is not empty,
+// the vector call vec over a and b.
+func rawIO(one, vec uintptr, fd int, a, b []byte) (uintptr, unix.Errno) {
+	if len(b) == 0 {
+		r, _, errno := unix.RawSyscall(one, uintptr(fd), uintptr(unsafe.Pointer(&a[0])), uintptr(len(a)))
+		return r, errno
+	}
+	iov := iovecs(a, b)
+	r, _, errno := unix.RawSyscall(vec, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2)
+	return r, errno
 }
 
 // iovecs describes a and b, both non-empty, for readv or writev.
