@@ -8,6 +8,8 @@ import (
 	"io"
 	"sync"
 	"testing"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // AsyncWrite from many goroutines onto one connection, and the bound on the
@@ -33,7 +35,7 @@ func TestAsyncWriteConcurrent(t *testing.T) {
 	opened := make(chan *Conn, 1)
 	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Open: func(c *Conn) { opened <- c }})
 	nc := dialClient(t, "tcp", ln.Addr().String())
-	c := recv(t, opened, "OnOpen")
+	c := testutil.Recv(t, opened, "OnOpen")
 
 	start := make(chan struct{})
 	errs := make(chan error, writers)
@@ -97,7 +99,7 @@ func TestAsyncWriteQueueFull(t *testing.T) {
 	opened := make(chan *Conn, 1)
 	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Open: func(c *Conn) { opened <- c }})
 	nc := dialClient(t, "tcp", ln.Addr().String())
-	c := recv(t, opened, "OnOpen")
+	c := testutil.Recv(t, opened, "OnOpen")
 
 	entered, release := make(chan struct{}), make(chan struct{})
 	if err := c.Run(func(*Conn) {
@@ -112,7 +114,7 @@ func TestAsyncWriteQueueFull(t *testing.T) {
 			close(release)
 		}
 	}()
-	recv(t, entered, "the Run callback")
+	testutil.Recv(t, entered, "the Run callback")
 
 	var want []byte
 	for i := 0; i < limit/msg; i++ {
@@ -156,7 +158,7 @@ func TestAsyncWriteThenClose(t *testing.T) {
 		Close: func(_ *Conn, err error) { closed <- err },
 	})
 	nc := dialClient(t, "tcp", ln.Addr().String())
-	c := recv(t, opened, "OnOpen")
+	c := testutil.Recv(t, opened, "OnOpen")
 	var want []byte
 	for i := range 100 {
 		p := pattern(10_000, uint64(i))
@@ -175,7 +177,7 @@ func TestAsyncWriteThenClose(t *testing.T) {
 	if d := diff(got, want); d != "" {
 		t.Fatalf("client got: %s", d)
 	}
-	if err := recv(t, closed, "OnClose"); err != nil {
+	if err := testutil.Recv(t, closed, "OnClose"); err != nil {
 		t.Fatalf("OnClose err = %v, want nil", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // Back-pressure a handler can see: Writable and the call back at the low
@@ -161,7 +163,7 @@ func TestReserveInboundBudget(t *testing.T) {
 	big := dialClient(t, "tcp", ln.Addr().String())
 	big.SetDeadline(time.Now().Add(30 * time.Second))
 	sendHeader(t, big, 4<<20)
-	if err := recv(t, refused, "the reservation's refusal"); !errors.Is(err, ErrInboundBudget) {
+	if err := testutil.Recv(t, refused, "the reservation's refusal"); !errors.Is(err, ErrInboundBudget) {
 		t.Fatalf("ReserveInbound: %v, want ErrInboundBudget", err)
 	}
 	if _, err := io.ReadAll(big); err != nil {
@@ -188,7 +190,7 @@ func TestInboundStalled(t *testing.T) {
 	})
 	nc := dialClient(t, "tcp", ln.Addr().String())
 	go nc.Write(make([]byte, 1<<20)) // blocks once the server stops reading; ends when nc closes
-	if err := recv(t, closed, "the stalled connection's close"); !errors.Is(err, ErrInboundStalled) {
+	if err := testutil.Recv(t, closed, "the stalled connection's close"); !errors.Is(err, ErrInboundStalled) {
 		t.Fatalf("OnClose reason %v, want ErrInboundStalled", err)
 	}
 }
@@ -233,7 +235,7 @@ func TestReservationWatchdog(t *testing.T) {
 	ln := listen(t, e, "tcp", "127.0.0.1:0", h)
 	nc := dialClient(t, "tcp", ln.Addr().String())
 	sendHeader(t, nc, 100<<20)
-	if err := recv(t, closed, "the silent reserver's close"); !errors.Is(err, ErrInboundStalled) {
+	if err := testutil.Recv(t, closed, "the silent reserver's close"); !errors.Is(err, ErrInboundStalled) {
 		t.Fatalf("OnClose reason %v, want ErrInboundStalled", err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); e.reserved.Load() != 0; {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"testing"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // Close with output still pending: every byte written before Close reaches
@@ -38,7 +40,7 @@ func TestCloseInCallbackDrains(t *testing.T) {
 	if _, err := nc.Write([]byte("go")); err != nil {
 		t.Fatal(err)
 	}
-	ev := recv(t, closed, "OnClose")
+	ev := testutil.Recv(t, closed, "OnClose")
 	if ev.err != nil {
 		t.Fatalf("OnClose err = %v, want nil after Close", ev.err)
 	}
@@ -64,7 +66,7 @@ func TestCloseFromOtherGoroutine(t *testing.T) {
 		Close: func(c *Conn, err error) { closed <- err },
 	})
 	nc := dialClient(t, "tcp", ln.Addr().String())
-	c := recv(t, opened, "OnOpen")
+	c := testutil.Recv(t, opened, "OnOpen")
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -74,7 +76,7 @@ func TestCloseFromOtherGoroutine(t *testing.T) {
 	if err := c.AsyncWrite([]byte("x")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("AsyncWrite after Close: err = %v, want ErrClosed", err)
 	}
-	if err := recv(t, closed, "OnClose"); err != nil {
+	if err := testutil.Recv(t, closed, "OnClose"); err != nil {
 		t.Fatalf("OnClose err = %v, want nil after Close", err)
 	}
 	readSlowly(t, nc, out)

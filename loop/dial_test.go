@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -94,12 +96,12 @@ func plainPeer(t *testing.T, network, address string) (addr string, result <-cha
 // back, then closes c and checks OnClose and the peer's report.
 func checkDialExchange(t *testing.T, r *dialRecorder, c *Conn, peer <-chan error) {
 	t.Helper()
-	if got := recv(t, r.opened, "OnOpen"); got != c {
+	if got := testutil.Recv(t, r.opened, "OnOpen"); got != c {
 		t.Fatalf("OnOpen got conn %p, Dial returned %p", got, c)
 	}
 	var got []byte
 	for len(got) < 5 {
-		got = append(got, recv(t, r.data, "OnData")...)
+		got = append(got, testutil.Recv(t, r.data, "OnData")...)
 	}
 	if string(got) != "world" {
 		t.Fatalf("dialler got %q, want \"world\"", got)
@@ -107,10 +109,10 @@ func checkDialExchange(t *testing.T, r *dialRecorder, c *Conn, peer <-chan error
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if ev := recv(t, r.closed, "OnClose"); ev.err != nil {
+	if ev := testutil.Recv(t, r.closed, "OnClose"); ev.err != nil {
 		t.Fatalf("OnClose err = %v, want nil", ev.err)
 	}
-	if err := recv(t, peer, "the peer"); err != nil {
+	if err := testutil.Recv(t, peer, "the peer"); err != nil {
 		t.Fatalf("peer: %v", err)
 	}
 }
@@ -279,7 +281,7 @@ func TestDialContextCancel(t *testing.T) {
 	// Wait until the dial is in flight (its connection is counted), then cancel.
 	waitConns(t, e, 1, waitTimeout)
 	cancel()
-	if err := recv(t, res, "Dial to return"); !errors.Is(err, context.Canceled) {
+	if err := testutil.Recv(t, res, "Dial to return"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Dial after cancel: err = %v, want context.Canceled", err)
 	}
 	// Generous for a task hop, far short of the kernel's SYN retries.
@@ -326,7 +328,7 @@ func TestDialAsync(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("DialAsync: %v", err)
 	}
-	o := recv(t, out, "done")
+	o := testutil.Recv(t, out, "done")
 	if o.err != nil || o.c == nil {
 		t.Fatalf("done(%v, %v), want a connection", o.c, o.err)
 	}
@@ -344,7 +346,7 @@ func TestDialAsync(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("DialAsync: %v", err)
 	}
-	o = recv(t, out, "done")
+	o = testutil.Recv(t, out, "done")
 	if o.c != nil || !errors.Is(o.err, ErrDialTimeout) || o.opened {
 		t.Fatalf("done(%v, %v), handler called %v; want nil, ErrDialTimeout, no handler call", o.c, o.err, o.opened)
 	}
@@ -361,7 +363,7 @@ func TestDialAsync(t *testing.T) {
 	if err := e.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	o = recv(t, out, "done")
+	o = testutil.Recv(t, out, "done")
 	if o.c != nil || !errors.Is(o.err, ErrShutdown) || o.opened {
 		t.Fatalf("done(%v, %v), handler called %v; want nil, ErrShutdown, no handler call", o.c, o.err, o.opened)
 	}

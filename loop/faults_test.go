@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -27,11 +29,11 @@ func TestPeerResetMidWriteReason(t *testing.T) {
 		Close: func(c *Conn, err error) { reasons <- err },
 	})
 	nc := dialClient(t, "tcp", ln.Addr().String())
-	recv(t, opened, "OnOpen")
+	testutil.Recv(t, opened, "OnOpen")
 	io.ReadFull(nc, make([]byte, 64<<10)) // some of it arrives
 	nc.(*net.TCPConn).SetLinger(0)
 	nc.Close() // RST while the server still has megabytes to send
-	err := recv(t, reasons, "OnClose")
+	err := testutil.Recv(t, reasons, "OnClose")
 	if !errors.Is(err, unix.ECONNRESET) && !errors.Is(err, unix.EPIPE) {
 		t.Fatalf("close reason %v, want ECONNRESET or EPIPE", err)
 	}
@@ -110,7 +112,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	for range clients {
-		r := recv(t, results, "a client's EOF")
+		r := testutil.Recv(t, results, "a client's EOF")
 		mu.Lock()
 		want := written[r.port]
 		mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"testing"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // Half-close in both directions: the peer's FIN ends reading but not
@@ -50,10 +52,10 @@ func TestClientHalfClose(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the reply: %v (got %d bytes)", err, len(reply))
 	}
-	if err := recv(t, werr, "the client's write"); err != nil {
+	if err := testutil.Recv(t, werr, "the client's write"); err != nil {
 		t.Fatalf("client write: %v", err)
 	}
-	ev := recv(t, closed, "OnClose")
+	ev := testutil.Recv(t, closed, "OnClose")
 	if ev.err != io.EOF {
 		t.Fatalf("OnClose err = %v, want io.EOF", ev.err)
 	}
@@ -91,7 +93,7 @@ func TestServerCloseWrite(t *testing.T) {
 		},
 	})
 	nc := dialClient(t, "tcp", ln.Addr().String())
-	if err := recv(t, afterCW, "OnOpen"); !errors.Is(err, ErrClosed) {
+	if err := testutil.Recv(t, afterCW, "OnOpen"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Write after CloseWrite: err = %v, want ErrClosed", err)
 	}
 	got, err := io.ReadAll(nc)
@@ -109,7 +111,7 @@ func TestServerCloseWrite(t *testing.T) {
 	if err := nc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ev := recv(t, closed, "OnClose")
+	ev := testutil.Recv(t, closed, "OnClose")
 	if ev.err != io.EOF {
 		t.Fatalf("OnClose err = %v, want io.EOF", ev.err)
 	}
@@ -155,7 +157,7 @@ func TestUnconsumedAtEOF(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	if err := recv(t, closed, "OnClose"); err != io.EOF {
+	if err := testutil.Recv(t, closed, "OnClose"); err != io.EOF {
 		t.Fatalf("OnClose err = %v, want io.EOF", err)
 	}
 	if d := diff(reply, reverseGroups(payload)); d != "" {

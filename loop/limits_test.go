@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"github.com/airsock/airsock/poller"
 )
 
@@ -55,7 +57,7 @@ func TestMaxInbound(t *testing.T) {
 		werr <- err
 	}()
 
-	c := recv(t, full, "the handler to hold MaxInbound")
+	c := testutil.Recv(t, full, "the handler to hold MaxInbound")
 	onLoop(t, c, func(c *Conn) {
 		if n := c.InboundBuffered(); n != maxIn {
 			t.Errorf("InboundBuffered() = %d at the limit, want %d", n, maxIn)
@@ -74,8 +76,8 @@ func TestMaxInbound(t *testing.T) {
 		b, _ := c.Next(-1) // consuming resumes reading
 		consumed = append(consumed, b...)
 	})
-	recv(t, done, "all input to be consumed")
-	if err := recv(t, werr, "the client's write"); err != nil {
+	testutil.Recv(t, done, "all input to be consumed")
+	if err := testutil.Recv(t, werr, "the client's write"); err != nil {
 		t.Fatalf("client write: %v", err)
 	}
 	onLoop(t, c, func(*Conn) {
@@ -113,7 +115,7 @@ func TestWriteHighWater(t *testing.T) {
 		werr <- err
 	}()
 
-	c := recv(t, high, "pending output to reach WriteHighWater")
+	c := testutil.Recv(t, high, "pending output to reach WriteHighWater")
 	onLoop(t, c, func(c *Conn) {
 		if n := c.OutboundBuffered(); n > hw+rbs {
 			t.Errorf("OutboundBuffered() = %d, want <= WriteHighWater+ReadBufferSize = %d", n, hw+rbs)
@@ -124,7 +126,7 @@ func TestWriteHighWater(t *testing.T) {
 	if _, err := io.ReadFull(nc, got); err != nil {
 		t.Fatalf("client read: %v", err)
 	}
-	if err := recv(t, werr, "the client's write"); err != nil {
+	if err := testutil.Recv(t, werr, "the client's write"); err != nil {
 		t.Fatalf("client write: %v", err)
 	}
 	if d := diff(got, want); d != "" {
@@ -157,9 +159,9 @@ func TestMaxConns(t *testing.T) {
 	})
 	addr := ln.Addr().String()
 	c1 := dialClient(t, "tcp", addr)
-	recv(t, opened, "OnOpen 1")
+	testutil.Recv(t, opened, "OnOpen 1")
 	c2 := dialClient(t, "tcp", addr)
-	recv(t, opened, "OnOpen 2")
+	testutil.Recv(t, opened, "OnOpen 2")
 	echoOnce(t, c2, "two")
 
 	// The kernel completes the third handshake; the engine must not accept.
@@ -174,8 +176,8 @@ func TestMaxConns(t *testing.T) {
 	}
 
 	c1.Close()
-	recv(t, closed, "OnClose 1")
-	recv(t, opened, "OnOpen 3, once a connection closed")
+	testutil.Recv(t, closed, "OnClose 1")
+	testutil.Recv(t, opened, "OnOpen 3, once a connection closed")
 	got := make([]byte, 5)
 	if _, err := io.ReadFull(c3, got); err != nil || string(got) != "third" {
 		t.Fatalf("third client got %q, %v; want its echo", got, err)
@@ -202,9 +204,9 @@ func TestIdleTimeout(t *testing.T) {
 		Close: func(c *Conn, err error) { closed <- closeEvent{c, err} },
 	})
 	quietC := dialClient(t, "tcp", ln.Addr().String())
-	q := recv(t, opens, "OnOpen (idle)")
+	q := testutil.Recv(t, opens, "OnOpen (idle)")
 	busyC := dialClient(t, "tcp", ln.Addr().String())
-	recv(t, opens, "OnOpen (busy)")
+	testutil.Recv(t, opens, "OnOpen (busy)")
 
 	// Traffic on busyC every idle/10 until the idle connection has closed
 	// and then two more idle periods have passed.
@@ -263,7 +265,7 @@ func TestHandlerPanic(t *testing.T) {
 	if _, err := bad.Write([]byte("boom")); err != nil {
 		t.Fatal(err)
 	}
-	ev := recv(t, closed, "OnClose of the panicking connection")
+	ev := testutil.Recv(t, closed, "OnClose of the panicking connection")
 	var pe *PanicError
 	if !errors.As(ev.err, &pe) || pe.Callback != "OnData" || pe.Value != "handler blew up" || len(pe.Stack) == 0 {
 		t.Fatalf("OnClose err = %#v, want *PanicError from OnData with value and stack", ev.err)

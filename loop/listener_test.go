@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -99,7 +101,7 @@ func TestNoReusePortSpreads(t *testing.T) {
 	seen := make(map[int]int)
 	for i := 0; i < clients; i++ {
 		nc := dialClient(t, "tcp", ln.Addr().String())
-		c := recv(t, opened, "OnOpen")
+		c := testutil.Recv(t, opened, "OnOpen")
 		seen[c.Loop()]++
 		echoOnce(t, nc, "x")
 	}
@@ -136,12 +138,12 @@ func TestListenerCloseWhileAccepting(t *testing.T) {
 			}
 		}
 	}()
-	recv(t, dialled, "a first connection")
+	testutil.Recv(t, dialled, "a first connection")
 	if err := ln.Close(); err != nil {
 		t.Fatal(err)
 	}
 	close(stop)
-	recv(t, done, "the dialling goroutine")
+	testutil.Recv(t, done, "the dialling goroutine")
 	pl, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("port still held after Close: %v", err)

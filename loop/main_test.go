@@ -8,11 +8,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"os"
 	"runtime"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/airsock/airsock/internal/testutil"
 
 	"go.uber.org/goleak"
 )
@@ -83,18 +84,6 @@ func dialClient(t testing.TB, network, address string) net.Conn {
 	return nc
 }
 
-// recv waits for one value from ch or fails the test after waitTimeout.
-func recv[T any](t testing.TB, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitTimeout):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
-
 // closeEvent is one OnClose call.
 type closeEvent struct {
 	c   *Conn
@@ -133,16 +122,6 @@ func diff(got, want []byte) string {
 	return fmt.Sprintf("got %d bytes, want %d", len(got), len(want))
 }
 
-// countFDs returns how many descriptors the process has open.
-func countFDs(t testing.TB) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("cannot count descriptors: %v", err)
-	}
-	return len(ents)
-}
-
 // warmNet makes the Go runtime open its own network poller descriptors, so
 // that they do not show up as a difference between two countFDs.
 func warmNet(t testing.TB) {
@@ -179,5 +158,5 @@ func onLoop(t testing.TB, c *Conn, f func(c *Conn)) {
 	if err := c.Run(func(c *Conn) { defer close(done); f(c) }); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	recv(t, done, "a Run callback")
+	testutil.Recv(t, done, "a Run callback")
 }

@@ -2,7 +2,6 @@ package loop
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/airsock/airsock/internal/testutil"
 
 	"golang.org/x/sys/unix"
 )
@@ -176,18 +177,11 @@ func echoRoundTrips(t *testing.T, c net.Conn, n int) []time.Duration {
 
 // rssOf reads a process's resident set size in bytes.
 func rssOf(t *testing.T, pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := testutil.RSS(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
+	return n
 }
 
 // memboundChild is the echo server with the high-water mark from the

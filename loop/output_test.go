@@ -8,6 +8,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // The output-side API: OutputWatcher, WriteThrough, AsyncWrite's bound at
@@ -110,7 +112,7 @@ func TestAsyncWriteHighWater(t *testing.T) {
 	opened := make(chan *Conn, 1)
 	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Open: func(c *Conn) { opened <- c }})
 	nc := dialClient(t, "tcp", ln.Addr().String())
-	c := recv(t, opened, "OnOpen")
+	c := testutil.Recv(t, opened, "OnOpen")
 
 	var sent []byte
 	for {
@@ -157,7 +159,7 @@ func TestWriteTimeout(t *testing.T) {
 		Close: func(_ *Conn, err error) { closed <- err },
 	})
 	dialClient(t, "tcp", ln.Addr().String()) // never reads
-	err := recv(t, closed, "OnClose")
+	err := testutil.Recv(t, closed, "OnClose")
 	if !errors.Is(err, ErrWriteTimeout) || !IsTimeout(err) {
 		t.Fatalf("OnClose err = %v, want ErrWriteTimeout", err)
 	}
@@ -208,7 +210,7 @@ func TestSetHandler(t *testing.T) {
 		t.Fatalf("got %q, %v; want \"ABCDEF\" from the new handler", got, err)
 	}
 	nc.Close()
-	if err := recv(t, u.closed, "the new handler's OnClose"); err != io.EOF {
+	if err := testutil.Recv(t, u.closed, "the new handler's OnClose"); err != io.EOF {
 		t.Fatalf("OnClose err = %v, want io.EOF", err)
 	}
 }
@@ -240,12 +242,12 @@ func TestPanicOutsideOnData(t *testing.T) {
 		Close: func(_ *Conn, err error) { closed <- err },
 	})
 	dialClient(t, "tcp", ln.Addr().String())
-	c := recv(t, opened, "OnOpen")
+	c := testutil.Recv(t, opened, "OnOpen")
 	if err := c.Run(func(*Conn) { panic("in Run") }); err != nil {
 		t.Fatal(err)
 	}
 	var pe *PanicError
-	if err := recv(t, closed, "OnClose"); !errors.As(err, &pe) || pe.Callback != "Run" || pe.Value != "in Run" {
+	if err := testutil.Recv(t, closed, "OnClose"); !errors.As(err, &pe) || pe.Callback != "Run" || pe.Value != "in Run" {
 		t.Fatalf("OnClose err = %v, want *PanicError from Run", err)
 	}
 
@@ -255,7 +257,7 @@ func TestPanicOutsideOnData(t *testing.T) {
 		Close: func(_ *Conn, err error) { closed <- err },
 	})
 	nc := dialClient(t, "tcp", ln2.Addr().String())
-	if err := recv(t, closed, "OnClose"); !errors.As(err, &pe) || pe.Callback != "OnOpen" {
+	if err := testutil.Recv(t, closed, "OnClose"); !errors.As(err, &pe) || pe.Callback != "OnOpen" {
 		t.Fatalf("OnClose err = %v, want *PanicError from OnOpen", err)
 	}
 	if _, err := io.ReadAll(nc); err != nil && !isReset(err) {
@@ -285,7 +287,7 @@ func TestWritev(t *testing.T) {
 	}})
 	nc := dialClient(t, "tcp", ln.Addr().String())
 	nc.Write([]byte("go"))
-	if err := recv(t, results, "the Writev calls"); err != nil {
+	if err := testutil.Recv(t, results, "the Writev calls"); err != nil {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(nc)

@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // Regression tests for defects found in review.
@@ -22,7 +24,7 @@ func TestListenerCloseInOnOpen(t *testing.T) {
 	lnc <- ln
 	nc := dialClient(t, "tcp", ln.Addr().String())
 	defer nc.Close()
-	if err := recv(t, closed, "Close from OnOpen"); err != nil {
+	if err := testutil.Recv(t, closed, "Close from OnOpen"); err != nil {
 		t.Fatalf("Listener.Close from OnOpen: %v", err)
 	}
 }
@@ -41,7 +43,7 @@ func TestOnCloseWritesAfterFlush(t *testing.T) {
 		}})
 	nc := dialClient(t, "tcp", ln.Addr().String())
 	nc.(*net.TCPConn).CloseWrite()
-	if err := recv(t, res, "OnClose"); err != nil {
+	if err := testutil.Recv(t, res, "OnClose"); err != nil {
 		t.Fatalf("second Write in OnClose: %v", err)
 	}
 	if b, _ := io.ReadAll(nc); string(b) != "bye more" {
@@ -67,7 +69,7 @@ func TestDialDoneAfterOnOpenPanic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := recv(t, got, "the dial's done callback"); !errors.Is(err, ErrClosed) {
+	if err := testutil.Recv(t, got, "the dial's done callback"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("done(_, %v), want ErrClosed", err)
 	}
 }

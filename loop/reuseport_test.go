@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -74,7 +76,7 @@ func dialOnce(t *testing.T, addr string, ch <-chan acceptEvent) acceptEvent {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
 	defer nc.Close()
-	return recv(t, ch, "OnOpen of a new connection")
+	return testutil.Recv(t, ch, "OnOpen of a new connection")
 }
 
 func TestReusePortRefusesHeldPort(t *testing.T) {
@@ -103,12 +105,12 @@ func TestReusePortRefusesHeldPort(t *testing.T) {
 				addr := ln.Addr().String()
 				for _, nc := range newcomers {
 					other := newEngine(t, nc.cfg)
-					before := countFDs(t)
+					before := testutil.OpenFDs(t)
 					_, err := other.Bind("tcp4", addr)
 					wantAddrInUse(t, err, nc.name+" engine's Bind")
 					_, err = other.Listen("tcp", addr, echo())
 					wantAddrInUse(t, err, nc.name+" engine's Listen")
-					if after := countFDs(t); after != before {
+					if after := testutil.OpenFDs(t); after != before {
 						t.Errorf("%s: refused binds leaked %d descriptors", nc.name, after-before)
 					}
 				}
@@ -222,7 +224,7 @@ func TestReusePortRebindAfterClose(t *testing.T) {
 	third := newEngine(t, Config{Loops: 2})
 	// The descriptors of a whole engine, from New to Close, so that none
 	// is counted while a loop still closes it.
-	before := countFDs(t)
+	before := testutil.OpenFDs(t)
 	b := newEngine(t, Config{Loops: 2})
 	lnB, err := b.Bind("tcp4", addr)
 	if err != nil {
@@ -250,7 +252,7 @@ func TestReusePortRebindAfterClose(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if after := countFDs(t); after != before {
+	if after := testutil.OpenFDs(t); after != before {
 		t.Errorf("an engine that bound, served and closed the port left %d descriptors", after-before)
 	}
 	pl, err := net.Listen("tcp4", addr)

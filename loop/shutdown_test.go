@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"go.uber.org/goleak"
 )
 
@@ -19,7 +21,7 @@ import (
 
 func TestShutdownGraceful(t *testing.T) {
 	warmNet(t)
-	before := countFDs(t)
+	before := testutil.OpenFDs(t)
 	e, err := New(Config{Loops: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +53,7 @@ func TestShutdownGraceful(t *testing.T) {
 		ncs[i] = dialClient(t, "tcp", ln.Addr().String())
 	}
 	for range clients {
-		recv(t, opened, "OnOpen")
+		testutil.Recv(t, opened, "OnOpen")
 	}
 
 	res := make(chan error, 1)
@@ -72,15 +74,15 @@ func TestShutdownGraceful(t *testing.T) {
 		}()
 	}
 	for range clients {
-		if err := recv(t, reads, "a client to read to EOF"); err != nil {
+		if err := testutil.Recv(t, reads, "a client to read to EOF"); err != nil {
 			t.Errorf("client: %v", err)
 		}
 	}
-	if err := recv(t, res, "Shutdown"); err != nil {
+	if err := testutil.Recv(t, res, "Shutdown"); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	for range clients {
-		if ev := recv(t, closed, "OnClose"); !errors.Is(ev.err, ErrShutdown) {
+		if ev := testutil.Recv(t, closed, "OnClose"); !errors.Is(ev.err, ErrShutdown) {
 			t.Errorf("OnClose err = %v, want ErrShutdown", ev.err)
 		}
 	}
@@ -96,7 +98,7 @@ func TestShutdownGraceful(t *testing.T) {
 	for _, nc := range ncs {
 		nc.Close()
 	}
-	if after := countFDs(t); after != before {
+	if after := testutil.OpenFDs(t); after != before {
 		t.Errorf("%d descriptors open before New, %d after Shutdown", before, after)
 	}
 	goleak.VerifyNone(t)
@@ -107,7 +109,7 @@ func TestShutdownGraceful(t *testing.T) {
 // every descriptor.
 func TestShutdownDeadline(t *testing.T) {
 	warmNet(t)
-	before := countFDs(t)
+	before := testutil.OpenFDs(t)
 	e, err := New(Config{Loops: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -128,9 +130,9 @@ func TestShutdownDeadline(t *testing.T) {
 		Close: func(c *Conn, err error) { closed <- closeEvent{c, err} },
 	})
 	stuck := dialClient(t, "tcp", ln.Addr().String())
-	recv(t, opened, "OnOpen of the flooded client")
+	testutil.Recv(t, opened, "OnOpen of the flooded client")
 	idle := dialClient(t, "tcp", ln.Addr().String())
-	recv(t, opened, "OnOpen of the idle client")
+	testutil.Recv(t, opened, "OnOpen of the idle client")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -138,7 +140,7 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatalf("Shutdown = %v, want context.DeadlineExceeded", err)
 	}
 	for range 2 {
-		if ev := recv(t, closed, "OnClose"); !errors.Is(ev.err, ErrShutdown) {
+		if ev := testutil.Recv(t, closed, "OnClose"); !errors.Is(ev.err, ErrShutdown) {
 			t.Errorf("OnClose err = %v, want ErrShutdown", ev.err)
 		}
 	}
@@ -151,7 +153,7 @@ func TestShutdownDeadline(t *testing.T) {
 	}
 	stuck.Close()
 	idle.Close()
-	if after := countFDs(t); after != before {
+	if after := testutil.OpenFDs(t); after != before {
 		t.Errorf("%d descriptors open before New, %d after Shutdown", before, after)
 	}
 	goleak.VerifyNone(t)
@@ -218,7 +220,7 @@ func shutdownRacingDials(t *testing.T, network, address string, round int) bool 
 	case err := <-res:
 		close(stop)
 		for range 4 {
-			recv(t, dialers, "a dialling goroutine")
+			testutil.Recv(t, dialers, "a dialling goroutine")
 		}
 		if err != nil {
 			t.Errorf("round %d: Shutdown: %v", round, err)
