@@ -2,7 +2,6 @@ package loop
 
 import (
 	"github.com/airsock/airsock/buffer"
-	"github.com/airsock/airsock/poller"
 )
 
 // Back-pressure: what a connection may hold each way, how its handler is
@@ -19,6 +18,9 @@ import (
 // reading. A handler waiting for a frame larger than that reserves room for
 // it (ReserveInbound), from an engine-wide budget; one that neither consumes
 // nor reserves is closed after InboundTimeout.
+//
+// The checks made on every message (updateReading, resumeData) are on the
+// I/O path, in conn_io.go; this file has the rest.
 
 // Writable reports whether c's pending output is below WriteHighWater. A
 // handler serving pipelined requests checks it between requests and stops
@@ -75,14 +77,6 @@ func (l *eventLoop) keepReservation(c *Conn) bool {
 // MaxInbound, and at least one read, which keepLeftovers may have to keep.
 func (l *eventLoop) baseInbound() int { return max(l.cfg.MaxInbound, l.cfg.ReadBufferSize) }
 
-// inboundLimit is how much unconsumed input c may hold before reading pauses.
-func (l *eventLoop) inboundLimit(c *Conn) int {
-	if c.ext != nil {
-		return l.cfg.MaxInbound + int(c.ext.reserved)
-	}
-	return l.cfg.MaxInbound
-}
-
 // unreserve gives c's reservation back to the budget. If the ring grew for
 // it and still holds a few bytes, they move to an array of the normal size,
 // so that a client cannot keep a large array by leaving a byte unconsumed.
@@ -118,52 +112,6 @@ func (e *Engine) reserveInbound(n int64) bool {
 		if e.reserved.CompareAndSwap(cur, cur+n) {
 			return true
 		}
-	}
-}
-
-// updateReading pauses or resumes reading c by its backlogs: unconsumed
-// input at its limit; output at WriteHighWater until it drains to
-// WriteLowWater; a handler that stopped at the high mark (blocked), which is
-// called again once the output reaches the low mark.
-func (l *eventLoop) updateReading(c *Conn) {
-	if c.state != stateOpen {
-		return
-	}
-	out := c.out.Len() + l.stagedFor(c)
-	if c.readPausedOut {
-		c.readPausedOut = out > l.cfg.WriteLowWater
-	} else {
-		c.readPausedOut = out >= l.cfg.WriteHighWater
-	}
-	if c.blocked && out <= l.cfg.WriteLowWater {
-		c.blocked = false
-		c.resume = c.InboundBuffered() > 0
-	}
-	full := c.in.Len() >= l.inboundLimit(c)
-	if full != c.readPausedIn {
-		c.readPausedIn = full
-		l.watchInbound(c, full)
-	}
-	want := c.interest &^ poller.Readable
-	if !full && !c.readPausedOut && !c.blocked {
-		want |= poller.Readable
-	}
-	l.setInterest(c, want)
-}
-
-// resumeData calls OnData again for a handler that stopped at the high mark,
-// now that its output has drained to the low mark. Each call executes at
-// least one of the buffered requests (the handler stops only after writing),
-// and reading stays paused meanwhile, so this ends with the input in hand.
-func (l *eventLoop) resumeData(c *Conn) {
-	for c.resume && c.state == stateOpen {
-		c.resume = false
-		if c.in.Len() == 0 {
-			break // consumed meanwhile (outside OnData input lives in the ring)
-		}
-		l.callData(c)
-		l.keepLeftovers(c)
-		l.flush(c)
 	}
 }
 
@@ -217,22 +165,4 @@ func (l *eventLoop) inboundCheck(c *Conn) {
 	l.cfg.Logger.Info("loop: closing a connection stalled at its inbound limit",
 		"remote", c.RemoteAddr().String(), "buffered", c.in.Len())
 	l.closeConn(c, ErrInboundStalled, false)
-}
-
-// releaseRing gives an empty ring's array back. Arrays too large (or of an
-// exact, capped size) for the pool become garbage instead; they are counted
-// so that the idle loop can have the memory returned to the OS.
-func (l *eventLoop) releaseRing(r *buffer.Ring) {
-	if r.Len() != 0 || r.Cap() == 0 {
-		return
-	}
-	l.noteFreed(r.Cap())
-	r.Release()
-}
-
-// noteFreed counts an array of n bytes the pool will not keep.
-func (l *eventLoop) noteFreed(n int) {
-	if n > buffer.MaxSize || n&(n-1) != 0 {
-		l.engine.freed.Add(int64(n))
-	}
 }

@@ -9,10 +9,11 @@ import (
 
 // The I/O path of a connection, in call order, all on its loop goroutine:
 // ready, read, callData (where the handler consumes with Peek, Next,
-// Discard or Read and replies with Write), keepLeftovers, queueOutput,
-// flush, onWritable and afterWrite. The bytes move through the loop's
+// Discard or Read and replies with Write), keepLeftovers (with
+// updateReading, which pauses reading at a limit), queueOutput, flush,
+// onWritable, afterWrite and resumeData. The bytes move through the loop's
 // backend (l.io: backend.go), whose syscalls are in sys_linux.go and
-// sys_bsd.go. Pausing and resuming (backpressure.go) and the end of a
+// sys_bsd.go. Reservations and watchdogs (backpressure.go) and the end of a
 // connection (close.go) branch off this path.
 
 // ready serves one readiness event. Output is handled before input: sending
@@ -192,6 +193,62 @@ func (l *eventLoop) keepLeftovers(c *Conn) {
 	}
 	l.releaseRing(&c.in)
 	l.updateReading(c)
+}
+
+// releaseRing gives an empty ring's array back. Arrays too large (or of an
+// exact, capped size) for the pool become garbage instead; they are counted
+// so that the idle loop can have the memory returned to the OS.
+func (l *eventLoop) releaseRing(r *buffer.Ring) {
+	if r.Len() != 0 || r.Cap() == 0 {
+		return
+	}
+	l.noteFreed(r.Cap())
+	r.Release()
+}
+
+// noteFreed counts an array of n bytes the pool will not keep.
+func (l *eventLoop) noteFreed(n int) {
+	if n > buffer.MaxSize || n&(n-1) != 0 {
+		l.engine.freed.Add(int64(n))
+	}
+}
+
+// updateReading pauses or resumes reading c by its backlogs: unconsumed
+// input at its limit; output at WriteHighWater until it drains to
+// WriteLowWater; a handler that stopped at the high mark (blocked), which is
+// called again once the output reaches the low mark.
+func (l *eventLoop) updateReading(c *Conn) {
+	if c.state != stateOpen {
+		return
+	}
+	out := c.out.Len() + l.stagedFor(c)
+	if c.readPausedOut {
+		c.readPausedOut = out > l.cfg.WriteLowWater
+	} else {
+		c.readPausedOut = out >= l.cfg.WriteHighWater
+	}
+	if c.blocked && out <= l.cfg.WriteLowWater {
+		c.blocked = false
+		c.resume = c.InboundBuffered() > 0
+	}
+	full := c.in.Len() >= l.inboundLimit(c)
+	if full != c.readPausedIn {
+		c.readPausedIn = full
+		l.watchInbound(c, full)
+	}
+	want := c.interest &^ poller.Readable
+	if !full && !c.readPausedOut && !c.blocked {
+		want |= poller.Readable
+	}
+	l.setInterest(c, want)
+}
+
+// inboundLimit is how much unconsumed input c may hold before reading pauses.
+func (l *eventLoop) inboundLimit(c *Conn) int {
+	if c.ext != nil {
+		return l.cfg.MaxInbound + int(c.ext.reserved)
+	}
+	return l.cfg.MaxInbound
 }
 
 // Write queues p to be sent and returns len(p). It never blocks, and p may
@@ -433,5 +490,18 @@ func (l *eventLoop) afterWrite(c *Conn) {
 	l.updateReading(c)
 }
 
-// releaseCopy returns an AsyncWrite copy to the pool.
-func releaseCopy(b []byte) { buffer.Default.Put(b[:cap(b)]) }
+// resumeData calls OnData again for a handler that stopped at the high mark,
+// now that its output has drained to the low mark. Each call executes at
+// least one of the buffered requests (the handler stops only after writing),
+// and reading stays paused meanwhile, so this ends with the input in hand.
+func (l *eventLoop) resumeData(c *Conn) {
+	for c.resume && c.state == stateOpen {
+		c.resume = false
+		if c.in.Len() == 0 {
+			break // consumed meanwhile (outside OnData input lives in the ring)
+		}
+		l.callData(c)
+		l.keepLeftovers(c)
+		l.flush(c)
+	}
+}

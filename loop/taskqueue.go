@@ -3,6 +3,8 @@ package loop
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/airsock/airsock/buffer"
 )
 
 // The task queue carries work from other goroutines onto a loop. Producers
@@ -69,3 +71,6 @@ func (q *taskQueue) take() []task {
 	q.mu.Unlock()
 	return batch
 }
+
+// releaseCopy returns an AsyncWrite copy to the pool.
+func releaseCopy(b []byte) { buffer.Default.Put(b[:cap(b)]) }
