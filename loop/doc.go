@@ -38,8 +38,9 @@
 // Steady-state echo thus costs one read and one write per message, a share
 // of one epoll_wait (after a busy batch the loop polls instead of sleeping),
 // no epoll_ctl, no allocation and no lock. Off that path: backpressure.go
-// pauses and resumes reading, close.go ends connections, accept.go,
-// dial.go and listener.go make them, sock.go holds the socket helpers.
+// (Writable, inbound reservations and their watchdog), close.go (the end of
+// a connection), accept.go, dial.go and listener.go (making connections),
+// sock.go (the socket helpers), timeouts.go and timer.go, taskqueue.go.
 //
 // # Goroutines
 //

@@ -245,6 +245,8 @@ func (l *eventLoop) release() {
 
 // readiness is the backend over the OS's readiness poller (epoll or
 // kqueue): the loop makes the syscalls itself when a socket is ready.
+var _ backend = (*readiness)(nil)
+
 type readiness struct {
 	poller *poller.Poller
 	events []poller.Event
