@@ -52,7 +52,7 @@ type Conn struct {
 	resume        bool // blocked, output drained to the low mark, input buffered: call OnData again
 	inOutput      bool // OnOutput is running (see callOutput)
 	outputAgain   bool // progress was made while OnOutput ran
-	progressed    bool // sendNow moved output; OnOutput hears of it at the next flush
+	progressed    bool // a large Write went out at once (queueOutput); OnOutput hears of it at the next flush
 	peerEOF       bool // the peer has finished sending
 	lingering     bool // closed, output sent, waiting for the peer's FIN (finishClose)
 	dirty         bool // on the loop's flush list

@@ -118,7 +118,7 @@ func TestOnOutputDoesNotRecurse(t *testing.T) {
 	}
 }
 
-// Small writes are staged and large ones sent at once (sendNow); mixed in
+// Small writes are staged and large ones sent at once (queueOutput); mixed in
 // one callback, and past the point where the socket buffer fills, the
 // bytes must still arrive in the order they were written.
 func TestMixedWriteSizesKeepOrder(t *testing.T) {
