@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/airsock/airsock/internal/report"
 )
 
 // loadSpec is one run of `airsock load`.
@@ -58,8 +60,8 @@ type loadSummary struct {
 // its measured window, read from /proc at the window's edges.
 type loadOutcome struct {
 	sum       loadSummary
-	serverCPU cpuTimes
-	clientCPU cpuTimes
+	serverCPU report.CPU
+	clientCPU report.CPU
 	window    time.Duration
 }
 
@@ -117,12 +119,12 @@ func (m *matrix) runLoad(ctx context.Context, srv *serverProc, l loadSpec) (*loa
 	// The generator counts its warmup from when it starts dialling, a few
 	// milliseconds after exec: the window here opens that much early, which
 	// the per-message figures tolerate (USER_HZ ticks are 10 ms anyway).
-	type sample struct{ srv, cli cpuTimes }
+	type sample struct{ srv, cli report.CPU }
 	var edges []sample
 	var sampleErr error
 	take := func() {
 		s, err1 := srv.cpu()
-		c, err2 := procCPU(cmd.Process.Pid)
+		c, err2 := report.PIDCPU(cmd.Process.Pid)
 		if err1 != nil || err2 != nil {
 			sampleErr = fmt.Errorf("reading CPU time: server %v, client %v", err1, err2)
 		}
@@ -185,8 +187,8 @@ edges:
 	case len(edges) < 2:
 		return out, fmt.Errorf("load ended before its measured window did")
 	}
-	out.serverCPU = edges[1].srv.sub(edges[0].srv)
-	out.clientCPU = edges[1].cli.sub(edges[0].cli)
+	out.serverCPU = edges[1].srv.Sub(edges[0].srv)
+	out.clientCPU = edges[1].cli.Sub(edges[0].cli)
 	return out, nil
 }
 
