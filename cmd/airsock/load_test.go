@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,10 +133,7 @@ func TestLoadInterrupt(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("load went on for 30 s after the interrupt")
 	}
-	var r loadJSON
-	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
-		t.Fatalf("no JSON summary after the interrupt: %q: %v", out.String(), err)
-	}
+	r := decodeLoad(t, out.String())
 	if !r.Stopped || r.Received == 0 || r.Lost != 0 || r.Failure != "" || !strings.Contains(errOut.String(), "stopped early") {
 		t.Fatalf("summary %+v, stderr %q", r, errOut.String())
 	}

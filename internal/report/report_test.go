@@ -244,14 +244,19 @@ func TestSummarize(t *testing.T) {
 
 func TestSummaryJSONRoundTrip(t *testing.T) {
 	in := []Summary{sampleSummary(), {Label: "empty"}}
+	in[0].LoadCounts = &LoadCounts{Conns: 3, Sent: 8, Received: 7, Lost: 1, Failure: "byte 5"}
 	var buf bytes.Buffer
 	if err := Format(&buf, JSON, in...); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{`"count":1000`, `"msgs_per_s":500`, `"latency_us":{`, `"p99_9":`, `"p99_99":`, `"client_cpu":{"user_s":0.125,"sys_s":0.5}`, `"server_cpu":`} {
+	for _, name := range []string{`"count":1000`, `"msgs_per_s":500`, `"latency_us":{`, `"p99_9":`, `"p99_99":`, `"client_cpu":{"user_s":0.125,"sys_s":0.5}`, `"server_cpu":`,
+		`"conns":3,"connect_errors":0,"sent":8,"received":7,"lost":1,`, `"failure":"byte 5"}`} {
 		if !strings.Contains(buf.String(), name) {
 			t.Fatalf("JSON lacks %s:\n%s", name, buf.String())
 		}
+	}
+	if empty := strings.Split(buf.String(), "\n")[1]; strings.Contains(empty, "conns") {
+		t.Fatalf("a summary without load counts printed some: %s", empty)
 	}
 	if n := strings.Count(buf.String(), "\n"); n != 2 {
 		t.Fatalf("%d lines for 2 summaries", n)
