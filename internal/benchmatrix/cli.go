@@ -50,7 +50,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			mc = describeMachine() // an older run: describe this machine instead
 		}
 		if err == nil {
-			err = writeReport(opts.Out, results, mc, opts)
+			err = writeReport(opts.Out, filepath.Join(filepath.Dir(report), "hlog"), results, mc, opts)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "airsock bench: %v\n", err)

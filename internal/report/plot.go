@@ -1,0 +1,80 @@
+package report
+
+import (
+	"bytes"
+	"image/color"
+	"io"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Charts are SVG text of one size (640×380 px), drawn with gonum's plot:
+// small files that diff well, readable on GitHub.
+const (
+	chartW, chartH = 480, 285 // points, at 3/4 px each
+	legendW        = 105      // the strip right of the plot that WriteSVG gives a legend
+)
+
+// NewPlot returns an empty chart with this package's style: sans-serif
+// text (plot's default is a serif), a white background, horizontal grid
+// lines, the legend at the top left. It may be called from any goroutine;
+// the plot is the caller's.
+func NewPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, yLabel
+	for _, st := range []*text.Style{&p.Title.TextStyle, &p.Legend.TextStyle,
+		&p.X.Label.TextStyle, &p.Y.Label.TextStyle, &p.X.Tick.Label, &p.Y.Tick.Label} {
+		st.Font.Variant, st.Font.Size = "Sans", 9
+	}
+	p.Title.TextStyle.Font.Size = 10.5
+	p.Legend.Top, p.Legend.Left, p.Legend.Padding = true, true, 3
+	g := plotter.NewGrid()
+	g.Vertical.Width = 0
+	g.Horizontal.Color = color.Gray{Y: 0xdd}
+	p.Add(g)
+	return p
+}
+
+// WriteSVG renders p to w as SVG text. The title spans the whole width;
+// with legendBeside the legend goes in a strip right of the plot instead
+// of over its top left corner. It may be called from any goroutine that
+// owns p.
+func WriteSVG(w io.Writer, p *plot.Plot, legendBeside bool) error {
+	c := vgsvg.New(chartW, chartH)
+	dc := draw.New(c)
+	if p.BackgroundColor != nil { // the margins too
+		dc.SetColor(p.BackgroundColor)
+		dc.Fill(dc.Rectangle.Path())
+	}
+	q := *p // drawn without the title and background, maybe without the legend
+	q.Title.Text, q.BackgroundColor = "", nil
+	if p.Title.Text != "" {
+		st := p.Title.TextStyle
+		st.XAlign, st.YAlign = draw.XLeft, draw.YTop
+		dc.FillText(st, vg.Point{X: 8, Y: dc.Max.Y - 6}, p.Title.Text)
+		dc = draw.Crop(dc, 0, 0, 0, -st.Rectangle(p.Title.Text).Size().Y-14)
+	}
+	if legendBeside {
+		dc = draw.Crop(dc, 6, -6, 4, 0) // margins
+		q.Legend = plot.NewLegend()
+		q.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
+		p.Legend.Draw(draw.Crop(dc, dc.Size().X-legendW+12, 0, 0, -6))
+	} else {
+		q.Draw(draw.Crop(dc, 6, -20, 4, 0)) // room for the last x label too
+	}
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return err
+	}
+	// The SVG names the font's family alone; give viewers without it the
+	// metric-compatible ones and a generic fallback.
+	out := strings.ReplaceAll(b.String(), "font-family:Liberation Sans;", "font-family:Liberation Sans,Arial,Helvetica,sans-serif;")
+	_, err := io.WriteString(w, out)
+	return err
+}
