@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/airsock/airsock/internal/loadgen"
 	"github.com/airsock/airsock/internal/report"
+	"github.com/airsock/airsock/internal/testutil"
 	"github.com/airsock/airsock/loop"
 )
 
@@ -93,7 +96,8 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("%d runs, %d latencies for %d replies", len(runs), both.TotalCount(), received)
 	}
 
-	code, out, errOut := cli(t, append([]string{"merge", "--json"}, logs...)...)
+	plotFile := filepath.Join(dir, "merged.svg")
+	code, out, errOut := cli(t, append([]string{"merge", "--json", "--plot", plotFile}, logs...)...)
 	if code != 0 {
 		t.Fatalf("merge exited %d: %s", code, errOut)
 	}
@@ -108,6 +112,28 @@ func TestMerge(t *testing.T) {
 	code, out, _ = cli(t, append([]string{"merge"}, logs...)...)
 	if code != 0 || !strings.Contains(out, "merged(2)") {
 		t.Fatalf("merge (table) exited %d: %q", code, out)
+	}
+
+	// The plot is the curve of both runs' histogram: one path with a point
+	// per percentile step, and the percentile axis's labels.
+	b, err := os.ReadFile(plotFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := testutil.ParseSVG(t, b)
+	curves := 0
+	for _, p := range svg.Paths {
+		if len(p) == len(report.PercentilePoints(both)) {
+			curves++
+		}
+	}
+	if curves != 1 {
+		t.Errorf("%d paths of %d points in the plot, want the one curve", curves, len(report.PercentilePoints(both)))
+	}
+	for _, want := range []string{"0%", "90%", "99%", "percentile", "latency, µs", "merged(2)"} {
+		if !slices.Contains(svg.Texts, want) {
+			t.Errorf("plot lacks the text %q: %q", want, svg.Texts)
+		}
 	}
 }
 

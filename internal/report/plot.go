@@ -2,10 +2,13 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"image/color"
 	"io"
+	"math"
 	"strings"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
@@ -77,4 +80,73 @@ func WriteSVG(w io.Writer, p *plot.Plot, legendBeside bool) error {
 	out := strings.ReplaceAll(b.String(), "font-family:Liberation Sans;", "font-family:Liberation Sans,Arial,Helvetica,sans-serif;")
 	_, err := io.WriteString(w, out)
 	return err
+}
+
+// PercentileTicks is how finely PercentilePlot samples the distribution:
+// HdrHistogram's percentile iterator with this many steps per halving of
+// the distance to 100%, as HdrHistogram's own percentile output.
+const PercentileTicks = 5
+
+// PercentilePoints returns the points of h's percentile curve in the
+// style of HdrHistogram's plotter: x is 1/(1-p) (1 at 0%, 10 at 90%, 100
+// at 99%, ...), y the latency at p in microseconds. 100% (the maximum),
+// whose x is infinite, is left out. It may be called from any goroutine
+// that owns h.
+func PercentilePoints(h *hdrhistogram.Histogram) plotter.XYs {
+	var pts plotter.XYs
+	for _, b := range h.CumulativeDistributionWithTicks(PercentileTicks) {
+		if b.Quantile >= 100 {
+			continue
+		}
+		pts = append(pts, plotter.XY{X: 1 / (1 - b.Quantile/100), Y: float64(b.ValueAt) / 1e3})
+	}
+	return pts
+}
+
+// PercentilePlot draws h's latency percentile curve (PercentilePoints) as
+// one line named name: x on a log scale labelled 0%, 90%, 99%, 99.9%...,
+// y in microseconds from 0. It fails for an empty histogram. Any goroutine
+// that owns h.
+func PercentilePlot(h *hdrhistogram.Histogram, title, name string) (*plot.Plot, error) {
+	pts := PercentilePoints(h)
+	if len(pts) == 0 {
+		return nil, errors.New("report: no latencies to plot")
+	}
+	p := NewPlot(title, "percentile", "latency, µs")
+	line, err := plotter.NewLine(pts)
+	if err != nil {
+		return nil, err
+	}
+	line.Color = color.RGBA{0x1f, 0x77, 0xb4, 0xff}
+	line.Width = vg.Points(1.5)
+	p.Add(line)
+	p.Legend.Add(name, line)
+	nines := math.Ceil(math.Log10(pts[len(pts)-1].X))
+	p.X.Scale = plot.LogScale{}
+	p.X.Min, p.X.Max = 1, math.Pow(10, max(nines, 1))
+	p.X.Tick.Marker = ninesTicks{}
+	p.Y.Min = 0
+	return p, nil
+}
+
+// ninesTicks marks the powers of ten of 1/(1-p) with their percentiles:
+// 1 is 0%, 10 is 90%, 100 is 99%, 1000 is 99.9%.
+type ninesTicks struct{}
+
+// Ticks returns the ticks from min to max. Any goroutine.
+func (ninesTicks) Ticks(min, max float64) []plot.Tick {
+	var ts []plot.Tick
+	for k := 0; math.Pow(10, float64(k)) <= max*(1+1e-9); k++ {
+		label := "0%"
+		switch {
+		case k == 1:
+			label = "90%"
+		case k >= 2:
+			label = "99" + strings.TrimSuffix("."+strings.Repeat("9", k-2), ".") + "%"
+		}
+		if v := math.Pow(10, float64(k)); v >= min*(1-1e-9) {
+			ts = append(ts, plot.Tick{Value: v, Label: label})
+		}
+	}
+	return ts
 }
