@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/airsock/airsock/internal/report"
 )
 
 func TestUsage(t *testing.T) {
@@ -52,14 +54,23 @@ func TestDemo(t *testing.T) {
 }
 
 // loadJSONOut runs a load with --json and decodes its summary.
-func loadJSONOut(t *testing.T, args ...string) (int, loadJSON, string) {
+func loadJSONOut(t *testing.T, args ...string) (int, report.Summary, string) {
 	t.Helper()
 	code, out, errOut := cli(t, append([]string{"load", "--json"}, args...)...)
-	var r loadJSON
+	var r report.Summary
 	if code == 0 {
-		if err := json.Unmarshal([]byte(out), &r); err != nil {
-			t.Fatalf("load --json printed %q: %v", out, err)
-		}
+		r = decodeLoad(t, out)
 	}
 	return code, r, errOut
+}
+
+// decodeLoad reads the summary `airsock load --json` printed, which must
+// hold the generator's counts.
+func decodeLoad(t *testing.T, out string) report.Summary {
+	t.Helper()
+	var r report.Summary
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.LoadCounts == nil {
+		t.Fatalf("load --json printed %q: %v", out, err)
+	}
+	return r
 }

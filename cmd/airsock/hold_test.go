@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/airsock/airsock/internal/loadgen"
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // TestHoldConnections holds many connections with traffic against `airsock
@@ -65,7 +66,10 @@ func TestHoldConnections(t *testing.T) {
 		t.Fatalf("server said %q: %v", line, err)
 	}
 	go func() { exited <- cmd.Wait() }()
-	base := rss(t, cmd.Process.Pid)
+	base, err := testutil.RSS(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Two source addresses keep 10,000 connections clear of one address's
 	// ephemeral ports; the rate keeps every connection busy a few times a second.
@@ -82,7 +86,9 @@ func TestHoldConnections(t *testing.T) {
 		Verify:      true,
 		Loops:       2,
 		Progress: func(*loadgen.Snapshot) {
-			peak = max(peak, rss(t, cmd.Process.Pid))
+			if n, err := testutil.RSS(cmd.Process.Pid); err == nil {
+				peak = max(peak, n)
+			}
 		},
 	})
 	if err != nil {
@@ -103,19 +109,4 @@ func TestHoldConnections(t *testing.T) {
 		t.Fatalf("server exited: %v", err)
 	default:
 	}
-}
-
-// rss reads a process's resident set size in bytes.
-func rss(t *testing.T, pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

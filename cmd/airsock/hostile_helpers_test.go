@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // Helpers of the hostile-client tests (hostile_test.go): `airsock serve`
@@ -44,7 +45,7 @@ type child struct {
 	pid    int
 	cmd    *exec.Cmd
 	lines  chan string // stdout after the "listening on" line
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 	exited chan struct{} // closed once stdout reached EOF (the child is gone or going)
 }
 
@@ -60,7 +61,7 @@ func startChild(t *testing.T, test string, args ...string) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, lines: make(chan string, 100), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	c := &child{cmd: cmd, lines: make(chan string, 100), stderr: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = c.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func startChild(t *testing.T, test string, args ...string) *child {
 
 // rss returns the child's resident set size in bytes (0 if it is gone).
 func (c *child) rss() int64 {
-	n, _ := rssOf(c.pid)
+	n, _ := testutil.RSS(c.pid)
 	return n
 }
 
@@ -120,22 +121,6 @@ func (c *child) alive(t *testing.T) {
 		t.Fatalf("serve exited; stderr %q", c.stderr)
 	default:
 	}
-}
-
-// rssOf reads a process's VmRSS in bytes. Unlike rss in hold_test.go it
-// does not fail the test, so goroutines may call it.
-func rssOf(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
 }
 
 // rssSampler reads a process's RSS every 50 ms until stopped, keeping the
@@ -168,7 +153,7 @@ func sampleRSS(pid int) *rssSampler {
 }
 
 func (s *rssSampler) sample(pid int) {
-	n, _ := rssOf(pid)
+	n, _ := testutil.RSS(pid)
 	s.mu.Lock()
 	s.peak = max(s.peak, n)
 	s.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // Hostile and large inputs against `airsock serve` (issue 9), every server
@@ -545,7 +546,7 @@ func serveOnce(t *testing.T, args ...string) (code int, listened bool, stdout, s
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pr, pw := io.Pipe()
-	errOut := &syncBuffer{}
+	errOut := &testutil.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		code := run(ctx, append([]string{"serve"}, args...), pw, errOut)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,7 +92,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "airsock load: %v\n", herr)
 	}
 	if *jsonOut {
-		printLoadJSON(stdout, r, sum)
+		report.Format(stdout, report.JSON, sum)
 	} else {
 		report.Format(stdout, report.Table, sum)
 		fmt.Fprintln(stdout, countsLine(r))
@@ -136,30 +135,6 @@ func latency(d time.Duration) string {
 func countsLine(r *loadgen.Results) string {
 	return fmt.Sprintf("conns %d (connect errors %d)  sent %d  received %d  lost %d  late %d  verified %d bytes",
 		r.Conns, r.ConnectErrors, r.Sent, r.Received, r.Lost, r.Late, r.VerifiedBytes)
-}
-
-// loadJSON is the --json output: report's Summary (whose field names tools
-// rely on) with the generator's counts beside it.
-type loadJSON struct {
-	report.Summary
-	Conns         int    `json:"conns"`
-	ConnectErrors int64  `json:"connect_errors"`
-	Sent          int64  `json:"sent"`
-	Received      int64  `json:"received"`
-	Lost          int64  `json:"lost"`
-	Late          int64  `json:"late"`
-	VerifiedBytes int64  `json:"verified_bytes"`
-	Stopped       bool   `json:"stopped,omitempty"`
-	Failure       string `json:"failure,omitempty"`
-}
-
-func printLoadJSON(w io.Writer, r *loadgen.Results, sum report.Summary) {
-	out := loadJSON{Summary: sum, Conns: r.Conns, ConnectErrors: r.ConnectErrors, Sent: r.Sent,
-		Received: r.Received, Lost: r.Lost, Late: r.Late, VerifiedBytes: r.VerifiedBytes, Stopped: r.Stopped}
-	if r.Failure != nil {
-		out.Failure = r.Failure.Error()
-	}
-	json.NewEncoder(w).Encode(out)
 }
 
 // hlogFile is an interval log being written by a load run.

@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/airsock/airsock/internal/loadgen"
 	"github.com/airsock/airsock/internal/report"
+	"github.com/airsock/airsock/internal/testutil"
 	"github.com/airsock/airsock/loop"
 )
 
@@ -94,7 +96,8 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("%d runs, %d latencies for %d replies", len(runs), both.TotalCount(), received)
 	}
 
-	code, out, errOut := cli(t, append([]string{"merge", "--json"}, logs...)...)
+	plotFile := filepath.Join(dir, "merged.svg")
+	code, out, errOut := cli(t, append([]string{"merge", "--json", "--plot", plotFile}, logs...)...)
 	if code != 0 {
 		t.Fatalf("merge exited %d: %s", code, errOut)
 	}
@@ -110,6 +113,28 @@ func TestMerge(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "merged(2)") {
 		t.Fatalf("merge (table) exited %d: %q", code, out)
 	}
+
+	// The plot is the curve of both runs' histogram: one path with a point
+	// per percentile step, and the percentile axis's labels.
+	b, err := os.ReadFile(plotFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := testutil.ParseSVG(t, b)
+	curves := 0
+	for _, p := range svg.Paths {
+		if len(p) == len(report.PercentilePoints(both)) {
+			curves++
+		}
+	}
+	if curves != 1 {
+		t.Errorf("%d paths of %d points in the plot, want the one curve", curves, len(report.PercentilePoints(both)))
+	}
+	for _, want := range []string{"0%", "90%", "99%", "percentile", "latency, µs", "merged(2)"} {
+		if !slices.Contains(svg.Texts, want) {
+			t.Errorf("plot lacks the text %q: %q", want, svg.Texts)
+		}
+	}
 }
 
 // TestLoadInterrupt: ending the context (what SIGINT does) stops a long run
@@ -120,24 +145,16 @@ func TestLoadInterrupt(t *testing.T) {
 	defer cancel()
 	interrupt := time.AfterFunc(300*time.Millisecond, cancel)
 	defer interrupt.Stop()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"load", "--addr", s.addr, "-c", "4", "--duration", "1m", "--warmup", "0s",
 			"--verify", "--json", "--loops", "1"}, &out, &errOut)
 	}()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("interrupted load exited %d: %s", code, errOut.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("load went on for 30 s after the interrupt")
+	if code := testutil.Recv(t, done, "the interrupted load to end"); code != 0 {
+		t.Fatalf("interrupted load exited %d: %s", code, errOut.String())
 	}
-	var r loadJSON
-	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
-		t.Fatalf("no JSON summary after the interrupt: %q: %v", out.String(), err)
-	}
+	r := decodeLoad(t, out.String())
 	if !r.Stopped || r.Received == 0 || r.Lost != 0 || r.Failure != "" || !strings.Contains(errOut.String(), "stopped early") {
 		t.Fatalf("summary %+v, stderr %q", r, errOut.String())
 	}

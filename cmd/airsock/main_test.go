@@ -6,32 +6,14 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/airsock/airsock/internal/leakcheck"
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
-
-// syncBuffer is an output that a command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // cli runs airsock in-process with args and returns its exit code and
 // output. The command must end within a minute.
@@ -51,7 +33,7 @@ type server struct {
 	done   chan int
 	stdout *io.PipeReader
 	lines  chan string
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 }
 
 // startServe runs `airsock serve args...` until the test ends (or stop),
@@ -60,7 +42,7 @@ func startServe(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{cancel: cancel, done: make(chan int, 1), stdout: pr, lines: make(chan string, 100), stderr: &syncBuffer{}}
+	s := &server{cancel: cancel, done: make(chan int, 1), stdout: pr, lines: make(chan string, 100), stderr: &testutil.SyncBuffer{}}
 	go func() {
 		code := run(ctx, append([]string{"serve"}, args...), pw, s.stderr)
 		pw.Close()

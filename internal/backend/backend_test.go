@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -138,7 +138,7 @@ func TestRESPBadInput(t *testing.T) {
 func TestShutdownClosesConns(t *testing.T) {
 	for _, b := range Names() { // the serversocket backend too
 		t.Run(b, func(t *testing.T) {
-			fds := openFDs(t)
+			fds := testutil.OpenFDs(t)
 			srv, _ := proto.NewServer("echo", proto.Config{})
 			s, err := Serve(context.Background(), b, srv, "127.0.0.1:0", 1)
 			if err != nil {
@@ -163,7 +163,7 @@ func TestShutdownClosesConns(t *testing.T) {
 				t.Fatalf("stats %+v after Shutdown, want 1 accepted, none open", st)
 			}
 			c.Close()
-			if now := openFDs(t); now != fds {
+			if now := testutil.OpenFDs(t); now != fds {
 				t.Fatalf("%d descriptors open after Shutdown, %d before Serve", now, fds)
 			}
 		})
@@ -176,10 +176,8 @@ func TestUnknownBackend(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Name != "nope" || !strings.Contains(err.Error(), `"loop"`) {
 		t.Fatalf("nope: %v, want an UnknownError listing the backends", err)
 	}
-	for _, want := range []string{"gnet", "loop", "net"} {
-		if !slices.Contains(Names(), want) {
-			t.Errorf("backend %s not registered: %v", want, Names())
-		}
+	if want := []string{"gnet", "loop", "net", "serversocket"}; !slices.Equal(Names(), want) {
+		t.Errorf("Names() = %q, want %q", Names(), want)
 	}
 }
 
@@ -194,15 +192,4 @@ func waitStats(s Server, want Stats) Stats {
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-// openFDs counts this process's open descriptors (Linux); elsewhere it
-// skips the test.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd to count descriptors")
-	}
-	return len(ents)
 }

@@ -13,6 +13,6 @@
 // nothing per message. Each counts connections and bytes the same way, in
 // per-shard atomic counters (Stats).
 //
-// Backends are found by name in a registry (registry.go); a backend living
-// in its own file adds itself there with Register, as serversocket.go does.
+// Start finds a backend by its name in a plain map (registry.go); a new
+// backend is one more entry there.
 package backend

@@ -3,9 +3,9 @@ package backend
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/airsock/airsock/internal/proto"
@@ -102,43 +102,20 @@ type Server interface {
 	Shutdown(ctx context.Context) error
 }
 
-// Constructor starts a backend. ctx bounds the start-up only; the server
-// runs until Shutdown. It is called on the goroutine calling Serve.
-type Constructor func(ctx context.Context, cfg Config) (Server, error)
-
-// registry maps backend names to constructors. A backend in a file of its
-// own joins from an init function calling Register, as serversocket.go does.
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Constructor{
-		"loop": serveLoop,
-		"gnet": serveGnet,
-		"net":  serveNet,
-	}
-)
-
-// Register adds (or replaces) the backend called name. It is meant for
-// init functions, but is safe from any goroutine.
-func Register(name string, c Constructor) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	registry[name] = c
+// backends maps each backend's name to the function that starts it: ctx
+// bounds the start-up only, and the server runs until Shutdown. It is
+// never written after initialisation, so any goroutine may read it.
+var backends = map[string]func(ctx context.Context, cfg Config) (Server, error){
+	"loop":         serveLoop,
+	"gnet":         serveGnet,
+	"net":          serveNet,
+	"serversocket": serveServerSocket,
 }
 
-// Names returns the registered backend names, sorted. Safe from any
-// goroutine.
-func Names() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+// Names returns the backend names, sorted. Safe from any goroutine.
+func Names() []string { return slices.Sorted(maps.Keys(backends)) }
 
-// UnknownError is returned by Serve for a backend name not registered.
+// UnknownError is returned by Start and Serve for a name that is no backend.
 type UnknownError struct{ Name string }
 
 func (e *UnknownError) Error() string {
@@ -155,14 +132,12 @@ func Serve(ctx context.Context, name string, srv proto.Server, addr string, loop
 // Start starts the backend called name with cfg. ctx bounds the start-up
 // only. Safe from any goroutine.
 func Start(ctx context.Context, name string, cfg Config) (Server, error) {
-	registryMu.RLock()
-	c, ok := registry[name]
-	registryMu.RUnlock()
+	start, ok := backends[name]
 	if !ok {
 		return nil, &UnknownError{Name: name}
 	}
 	if cfg.Proto == nil {
 		return nil, fmt.Errorf("backend %s: no protocol server", name)
 	}
-	return c(ctx, cfg)
+	return start(ctx, cfg)
 }

@@ -16,8 +16,6 @@ import (
 // zero-copy Peek/Discard and its buffered writes, as an AIR application
 // written for speed would.
 
-func init() { Register("serversocket", serveServerSocket) }
-
 type serverSocketServer struct {
 	engine *loop.Engine
 	ss     *serversocket.ServerSocket

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/airsock/airsock/internal/report"
 )
 
 // churn is scenario 4: connections per second when each connection lives
@@ -41,8 +43,8 @@ func (m *matrix) churnRun(ctx context.Context, r *result) error {
 		return err
 	}
 	r.add(sum.CyclesPerS, "conns/s")
-	r.add(srvCPU.total()*1e6/float64(sum.Cycles), "server-us/conn")
-	r.add(100*srvCPU.total()/sum.Duration, "server-cpu-%")
+	r.add(srvCPU.Total()*1e6/float64(sum.Cycles), "server-us/conn")
+	r.add(100*srvCPU.Total()/sum.Duration, "server-cpu-%")
 	r.add(sum.P50us, "p50-us")
 	r.add(sum.P99us, "p99-us")
 	r.add(float64(sum.DialErrors), "dial-errors")
@@ -51,7 +53,7 @@ func (m *matrix) churnRun(ctx context.Context, r *result) error {
 
 // runChurnClient runs the churn client against srv, reading the server's
 // CPU time at the edges of the measured window.
-func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSummary, cpuTimes, error) {
+func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSummary, report.CPU, error) {
 	args := []string{m.opts.Bin, "bench", "churn", "--addr", srv.addr, "--conns", strconv.Itoa(m.opts.ChurnConns),
 		"--warmup", m.opts.Warmup.String(), "--duration", m.opts.Duration.String()}
 	if len(m.opts.Sources) > 0 {
@@ -62,12 +64,12 @@ func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSum
 	stderr := &tailBuffer{}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	if err := cmd.Start(); err != nil {
-		return nil, cpuTimes{}, err
+		return nil, report.CPU{}, err
 	}
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var edges []cpuTimes
+	var edges []report.CPU
 	for _, at := range []time.Duration{m.opts.Warmup, m.opts.Warmup + m.opts.Duration} {
 		sleep(ctx, time.Until(start.Add(at)))
 		if c, err := srv.cpu(); err == nil {
@@ -80,19 +82,19 @@ func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSum
 	case <-time.After(time.Minute):
 		cmd.Process.Kill()
 		<-done
-		return nil, cpuTimes{}, fmt.Errorf("churn client did not end: %s", stderr)
+		return nil, report.CPU{}, fmt.Errorf("churn client did not end: %s", stderr)
 	}
 	sum := new(churnSummary)
 	if jerr := json.Unmarshal(stdout.Bytes(), sum); jerr != nil {
-		return nil, cpuTimes{}, fmt.Errorf("churn client printed %q (%v): %s", stdout.String(), err, stderr)
+		return nil, report.CPU{}, fmt.Errorf("churn client printed %q (%v): %s", stdout.String(), err, stderr)
 	}
 	switch {
 	case err != nil:
-		return sum, cpuTimes{}, fmt.Errorf("churn client: %v: %s", err, lastLine(stderr.String()))
+		return sum, report.CPU{}, fmt.Errorf("churn client: %v: %s", err, lastLine(stderr.String()))
 	case len(edges) < 2:
-		return sum, cpuTimes{}, fmt.Errorf("could not read the server's CPU time")
+		return sum, report.CPU{}, fmt.Errorf("could not read the server's CPU time")
 	case sum.ConnErrors > 0:
-		return sum, cpuTimes{}, fmt.Errorf("churn: %d connections failed", sum.ConnErrors)
+		return sum, report.CPU{}, fmt.Errorf("churn: %d connections failed", sum.ConnErrors)
 	}
-	return sum, edges[1].sub(edges[0]), nil
+	return sum, edges[1].Sub(edges[0]), nil
 }

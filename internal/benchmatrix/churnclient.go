@@ -34,17 +34,16 @@ const maxDialErrors = 100
 
 // churnSummary is the churn client's output.
 type churnSummary struct {
-	Cycles      int64   `json:"cycles"` // completed in the measured window
-	Duration    float64 `json:"duration_s"`
-	CyclesPerS  float64 `json:"cycles_per_s"`
-	DialErrors  int64   `json:"dial_errors"`
-	ConnErrors  int64   `json:"conn_errors"`
-	P50us       float64 `json:"p50_us"` // connect + echo, from the dial
-	P99us       float64 `json:"p99_us"`
-	UserSec     float64 `json:"user_s"`
-	SysSec      float64 `json:"sys_s"`
-	Failure     string  `json:"failure,omitempty"`
-	VerifiedOps int64   `json:"verified_echoes"` // warmup included
+	Cycles      int64      `json:"cycles"` // completed in the measured window
+	Duration    float64    `json:"duration_s"`
+	CyclesPerS  float64    `json:"cycles_per_s"`
+	DialErrors  int64      `json:"dial_errors"`
+	ConnErrors  int64      `json:"conn_errors"`
+	P50us       float64    `json:"p50_us"` // connect + echo, from the dial
+	P99us       float64    `json:"p99_us"`
+	CPU         report.CPU `json:"client_cpu"`
+	Failure     string     `json:"failure,omitempty"`
+	VerifiedOps int64      `json:"verified_echoes"` // warmup included
 }
 
 // churnClient's handler methods run on its one loop; the counters are read
@@ -149,14 +148,12 @@ func churn(ctx context.Context, addr string, slots int, warmup, duration time.Du
 	e.Shutdown(sctx)
 	cancel()
 	cpu1, _ := report.ProcessCPU()
-	used := cpu1.Sub(cpu0)
 	sum := churnSummary{
 		Cycles:      c.cycles.Load(),
 		Duration:    duration.Seconds(),
 		DialErrors:  c.dialErrs.Load(),
 		ConnErrors:  c.cErrs.Load(),
-		UserSec:     used.UserSec,
-		SysSec:      used.SysSec,
+		CPU:         cpu1.Sub(cpu0),
 		VerifiedOps: c.verified.Load(),
 	}
 	sum.CyclesPerS = float64(sum.Cycles) / sum.Duration

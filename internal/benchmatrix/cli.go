@@ -50,7 +50,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			mc = describeMachine() // an older run: describe this machine instead
 		}
 		if err == nil {
-			err = writeReport(opts.Out, results, mc, opts)
+			err = writeReport(opts.Out, filepath.Join(filepath.Dir(report), "hlog"), results, mc, opts)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "airsock bench: %v\n", err)
@@ -86,10 +86,10 @@ func parseFlags(args []string, stderr io.Writer) (Options, string, int) {
 	}
 	opts := full
 	if quick {
-		// The quick defaults, with the flags given applied on top again.
+		// The quick defaults, with the same flags applied on top: they
+		// parsed once already, so they parse again.
 		opts = DefaultOptions(true)
-		qs := bindFlags(&opts, new(bool), new(string), io.Discard)
-		fs.Visit(func(f *flag.Flag) { qs.Set(f.Name, f.Value.String()) })
+		bindFlags(&opts, new(bool), new(string), io.Discard).Parse(args)
 	}
 	if report != "" && !isFlagSet(fs, "out") {
 		opts.Out = filepath.Dir(report)
@@ -122,8 +122,8 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 	fs.StringVar(report, "report", "", "only rewrite tables and plots from this runs.jsonl")
 	fs.StringVar(&o.Out, "out", o.Out, "results directory")
 	fs.StringVar(&o.Bin, "bin", "", "airsock binary to run (default: this one)")
-	fs.Var((*stringList)(&o.Scenarios), "scenarios", "comma-separated scenarios: "+strings.Join(ScenarioNames(), ","))
-	fs.Var((*stringList)(&o.Backends), "backends", "comma-separated airsock serve backends, in table order")
+	fs.Func("scenarios", "comma-separated scenarios "+listDefault(o.Scenarios), listOf(&o.Scenarios, word))
+	fs.Func("backends", "comma-separated airsock serve backends, in table order "+listDefault(o.Backends), listOf(&o.Backends, word))
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds of the throughput, latency and churn scenarios")
 	fs.IntVar(&o.MemoryRounds, "memory-rounds", o.MemoryRounds, "rounds of the memory scenario")
 	fs.IntVar(&o.RedisRounds, "redis-rounds", o.RedisRounds, "rounds of the redis scenario")
@@ -135,13 +135,13 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured time of each throughput and churn run")
 	fs.IntVar(&o.MinReplies, "min-replies", o.MinReplies, "replies a load run's window must hold; fewer: run again, longer")
 	fs.DurationVar(&o.MaxWindow, "max-window", o.MaxWindow, "longest window a run short of --min-replies is retried with")
-	fs.Var((*intList)(&o.Conns), "conns", "throughput: connection counts")
-	fs.Var((*intList)(&o.Sizes), "sizes", "throughput: message sizes")
-	fs.Var((*intList)(&o.Depths), "depths", "throughput: pipeline depths")
-	fs.Var((*floatList)(&o.RateFractions), "rates", "latency: rates as fractions of the slowest backend's peak")
+	fs.Func("conns", "throughput: connection counts "+listDefault(o.Conns), listOf(&o.Conns, positive))
+	fs.Func("sizes", "throughput: message sizes "+listDefault(o.Sizes), listOf(&o.Sizes, positive))
+	fs.Func("depths", "throughput: pipeline depths "+listDefault(o.Depths), listOf(&o.Depths, positive))
+	fs.Func("rates", "latency: rates as fractions of the slowest backend's peak "+listDefault(o.RateFractions), listOf(&o.RateFractions, number))
 	fs.DurationVar(&o.LatencyDuration, "latency-duration", o.LatencyDuration, "measured time of each latency run")
 	fs.IntVar(&o.IdleConns, "idle-conns", o.IdleConns, "memory: idle connections")
-	fs.Var((*stringList)(&o.Sources), "source", "local IPs the idle and churn clients dial from (e.g. 127.0.0.1,127.0.0.2)")
+	fs.Func("source", "local IPs the idle and churn clients dial from (e.g. 127.0.0.1,127.0.0.2)", listOf(&o.Sources, word))
 	fs.IntVar(&o.ChurnConns, "churn-conns", o.ChurnConns, "churn: connections in flight at once")
 	fs.StringVar(&o.RedisServer, "redis-server", o.RedisServer, "redis-server binary for the reference ('' to skip it)")
 	fs.StringVar(&o.RedisBenchmark, "redis-benchmark", o.RedisBenchmark, "redis-benchmark binary")
@@ -149,62 +149,46 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 	return fs
 }
 
-// stringList is a comma-separated flag.Value.
-type stringList []string
-
-func (l *stringList) String() string { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error {
-	*l = nil
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			*l = append(*l, f)
+// listOf returns a flag.Func setter that replaces *dst with the
+// comma-separated items of its argument, each read by parse; empty items
+// are skipped.
+func listOf[T any](dst *[]T, parse func(string) (T, error)) func(string) error {
+	return func(s string) error {
+		*dst = nil
+		for f := range strings.SplitSeq(s, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			v, err := parse(f)
+			if err != nil {
+				return err
+			}
+			*dst = append(*dst, v)
 		}
+		return nil
 	}
-	return nil
 }
 
-// intList is a comma-separated flag.Value of positive integers.
-type intList []int
+func word(s string) (string, error) { return s, nil }
 
-func (l *intList) String() string {
-	var s []string
-	for _, v := range *l {
-		s = append(s, strconv.Itoa(v))
+func positive(s string) (int, error) {
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("%q is not a positive integer", s)
 	}
-	return strings.Join(s, ",")
+	return v, nil
 }
 
-func (l *intList) Set(s string) error {
-	*l = nil
-	for f := range strings.SplitSeq(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			return fmt.Errorf("%q is not a positive integer", f)
-		}
-		*l = append(*l, v)
+func number(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number", s)
 	}
-	return nil
+	return v, nil
 }
 
-// floatList is a comma-separated flag.Value of numbers.
-type floatList []float64
-
-func (l *floatList) String() string {
-	var s []string
-	for _, v := range *l {
-		s = append(s, strconv.FormatFloat(v, 'g', -1, 64))
-	}
-	return strings.Join(s, ",")
-}
-
-func (l *floatList) Set(s string) error {
-	*l = nil
-	for f := range strings.SplitSeq(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a number", f)
-		}
-		*l = append(*l, v)
-	}
-	return nil
+// listDefault is a list flag's default for its help text, which flag.Func
+// cannot show by itself.
+func listDefault[T any](def []T) string {
+	return "(default " + strings.Trim(strings.ReplaceAll(fmt.Sprint(def), " ", ","), "[]") + ")"
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/airsock/airsock/internal/backend"
 	"github.com/airsock/airsock/internal/leakcheck"
 	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/internal/testutil"
 	"github.com/airsock/airsock/loop"
 )
 
@@ -110,12 +111,8 @@ func TestChurnClient(t *testing.T) {
 // TestChurnNoServer: connects that all fail end the run with an error
 // instead of spinning.
 func TestChurnNoServer(t *testing.T) {
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	_, err = churn(context.Background(), addr, 2, 0, 5*time.Second, nil)
+	addr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	_, err := churn(context.Background(), addr, 2, 0, 5*time.Second, nil)
 	if err == nil || !strings.Contains(err.Error(), "connects failed") {
 		t.Fatalf("churn against nothing: %v", err)
 	}

@@ -98,10 +98,10 @@ func (m *matrix) latencyRun(ctx context.Context, r *result, rate, fraction float
 	r.add(l.P999, "p99.9-us")
 	r.add(l.Max, "max-us")
 	r.add(out.sum.MsgsPerSec, "msgs/s")
-	r.add(out.serverCPU.total()*1e6/float64(out.sum.Received), "server-us/msg")
-	r.add(100*out.clientCPU.total()/secs, "client-cpu-%")
+	r.add(out.serverCPU.Total()*1e6/float64(out.sum.Received), "server-us/msg")
+	r.add(100*out.clientCPU.Total()/secs, "client-cpu-%")
 	r.add(float64(out.sum.Late), "late-sends")
-	if out.clientCPU.total()/secs >= clientBound {
+	if out.clientCPU.Total()/secs >= clientBound {
 		r.Note = "client-bound"
 	}
 	return nil

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/airsock/airsock/internal/report"
 )
 
 // loadSpec is one run of `airsock load`.
@@ -26,40 +28,12 @@ type loadSpec struct {
 	hlog     string // path of an interval log to write, or ""
 }
 
-// loadSummary is the part of `airsock load --json` the matrix reads.
-type loadSummary struct {
-	Count      int64   `json:"count"`
-	Errors     int64   `json:"errors"`
-	Bytes      int64   `json:"bytes"`
-	Duration   float64 `json:"duration_s"`
-	MsgsPerSec float64 `json:"msgs_per_s"`
-	MBPerSec   float64 `json:"mb_per_s"`
-	Latency    struct {
-		P50  float64 `json:"p50"`
-		P99  float64 `json:"p99"`
-		P999 float64 `json:"p99_9"`
-		Max  float64 `json:"max"`
-	} `json:"latency_us"`
-	ClientCPU struct {
-		User float64 `json:"user_s"`
-		Sys  float64 `json:"sys_s"`
-	} `json:"client_cpu"`
-	Conns         int    `json:"conns"`
-	ConnectErrors int64  `json:"connect_errors"`
-	Sent          int64  `json:"sent"`
-	Received      int64  `json:"received"`
-	Lost          int64  `json:"lost"`
-	Late          int64  `json:"late"`
-	VerifiedBytes int64  `json:"verified_bytes"`
-	Failure       string `json:"failure"`
-}
-
 // loadOutcome is a load run with the CPU time server and client spent in
 // its measured window, read from /proc at the window's edges.
 type loadOutcome struct {
-	sum       loadSummary
-	serverCPU cpuTimes
-	clientCPU cpuTimes
+	sum       report.Summary
+	serverCPU report.CPU
+	clientCPU report.CPU
 	window    time.Duration
 }
 
@@ -117,12 +91,12 @@ func (m *matrix) runLoad(ctx context.Context, srv *serverProc, l loadSpec) (*loa
 	// The generator counts its warmup from when it starts dialling, a few
 	// milliseconds after exec: the window here opens that much early, which
 	// the per-message figures tolerate (USER_HZ ticks are 10 ms anyway).
-	type sample struct{ srv, cli cpuTimes }
+	type sample struct{ srv, cli report.CPU }
 	var edges []sample
 	var sampleErr error
 	take := func() {
 		s, err1 := srv.cpu()
-		c, err2 := procCPU(cmd.Process.Pid)
+		c, err2 := report.PIDCPU(cmd.Process.Pid)
 		if err1 != nil || err2 != nil {
 			sampleErr = fmt.Errorf("reading CPU time: server %v, client %v", err1, err2)
 		}
@@ -170,7 +144,7 @@ edges:
 		return nil, ctx.Err()
 	}
 	out := &loadOutcome{window: l.duration}
-	if jerr := json.Unmarshal(stdout.Bytes(), &out.sum); jerr != nil {
+	if jerr := json.Unmarshal(stdout.Bytes(), &out.sum); jerr != nil || out.sum.LoadCounts == nil {
 		return nil, fmt.Errorf("load printed %q (%v): %s", strings.TrimSpace(stdout.String()), err, stderr)
 	}
 	switch {
@@ -185,8 +159,8 @@ edges:
 	case len(edges) < 2:
 		return out, fmt.Errorf("load ended before its measured window did")
 	}
-	out.serverCPU = edges[1].srv.sub(edges[0].srv)
-	out.clientCPU = edges[1].cli.sub(edges[0].cli)
+	out.serverCPU = edges[1].srv.Sub(edges[0].srv)
+	out.clientCPU = edges[1].cli.Sub(edges[0].cli)
 	return out, nil
 }
 

@@ -101,7 +101,7 @@ func Run(ctx context.Context, opts Options, stderr io.Writer) error {
 	if err := machine.save(filepath.Join(opts.Out, "machine.json")); err != nil && runErr == nil {
 		runErr = err
 	}
-	if err := writeReport(opts.Out, m.log.all(), machine, opts); err != nil && runErr == nil {
+	if err := writeReport(opts.Out, filepath.Join(opts.Out, "hlog"), m.log.all(), machine, opts); err != nil && runErr == nil {
 		runErr = err
 	}
 	if m.log.err != nil && runErr == nil {

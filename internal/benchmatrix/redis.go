@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/airsock/airsock/internal/report"
 )
 
 // redisCell is one redis-benchmark invocation: pipeline depth and clients.
@@ -118,14 +120,14 @@ func (m *matrix) redisRun(ctx context.Context, srv *serverProc, be string, round
 		m.record(r, nil)
 	}
 	total := float64(n * len(rows))
-	used := cpu1.sub(cpu0)
-	client := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	used := cpu1.Sub(cpu0)
+	client := report.ExitedCPU(cmd.ProcessState)
 	r := &result{Scenario: "redis", Backend: be, Round: round, Params: cell.params("all")}
-	r.add(used.total()*1e6/total, "server-us/req")
-	r.add(100*used.total()/wall, "server-cpu-%")
-	r.add(client.Seconds()*1e6/total, "client-us/req")
-	r.add(100*client.Seconds()/wall, "client-cpu-%")
-	if client.Seconds()/wall >= clientBound {
+	r.add(used.Total()*1e6/total, "server-us/req")
+	r.add(100*used.Total()/wall, "server-cpu-%")
+	r.add(client.Total()*1e6/total, "client-us/req")
+	r.add(100*client.Total()/wall, "client-cpu-%")
+	if client.Total()/wall >= clientBound {
 		r.Note = "client-bound"
 	}
 	m.record(r, nil)

@@ -2,6 +2,7 @@ package benchmatrix
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,8 +53,9 @@ func split(bs []string) (ours, bases []string) {
 	return ours, bases
 }
 
-// writeReport writes tables.md and the plots into dir.
-func writeReport(dir string, results []*result, mc *machine, o Options) error {
+// writeReport writes tables.md and the plots into dir; the latency plots
+// read the runs' interval logs from hlogDir.
+func writeReport(dir, hlogDir string, results []*result, mc *machine, o Options) error {
 	var b strings.Builder
 	writeHeader(&b, mc, o, results)
 	for _, sec := range []struct {
@@ -76,7 +78,7 @@ func writeReport(dir string, results []*result, mc *machine, o Options) error {
 	if err := os.WriteFile(filepath.Join(dir, "tables.md"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	return writePlots(dir, results)
+	return writePlots(dir, hlogDir, results)
 }
 
 func resultsOf(results []*result, scenario string) []*result {
@@ -380,4 +382,29 @@ func writeFailures(b *strings.Builder, results []*result) {
 		return
 	}
 	b.WriteString("## Failed runs\n\n" + strings.Join(lines, "\n") + "\n\n")
+}
+
+// shortNum prints v compactly: 1.2M, 35k, 4.5, 0.25.
+func shortNum(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e6:
+		return trimZeros(fmt.Sprintf("%.2f", v/1e6)) + "M"
+	case a >= 1e4:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	case a >= 1e3:
+		return trimZeros(fmt.Sprintf("%.1f", v/1e3)) + "k"
+	case a >= 10 || a == 0:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 1:
+		return trimZeros(fmt.Sprintf("%.1f", v))
+	}
+	return trimZeros(fmt.Sprintf("%.2f", v))
+}
+
+func trimZeros(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
 }

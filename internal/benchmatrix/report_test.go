@@ -1,12 +1,13 @@
 package benchmatrix
 
 import (
-	"encoding/xml"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // syntheticResults makes two rounds of throughput, memory and redis results
@@ -49,7 +50,7 @@ func syntheticResults() []*result {
 func TestWriteReport(t *testing.T) {
 	dir := t.TempDir()
 	mc := &machine{CPUs: 2, Model: "Test CPU", Kernel: "6.1", Go: "go1.26", Revision: "abc123"}
-	if err := writeReport(dir, syntheticResults(), mc, DefaultOptions(false)); err != nil {
+	if err := writeReport(dir, filepath.Join(dir, "hlog"), syntheticResults(), mc, DefaultOptions(false)); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "tables.md"))
@@ -79,25 +80,27 @@ func TestWriteReport(t *testing.T) {
 	if t.Failed() {
 		t.Log(md)
 	}
-	// Every plot is well-formed XML with a line or bar per backend.
-	for _, name := range []string{"throughput-size16-depth1.svg", "throughput-size16-depth16.svg", "rss-per-conn.svg"} {
-		svg, err := os.ReadFile(filepath.Join(dir, name))
+	// Every plot is an SVG with a legend entry per backend and the figures
+	// in shortNum's form: the throughput axis up to niceCeil(1500 msgs/s),
+	// the RSS bars labelled with their values.
+	for name, figures := range map[string][]string{
+		"throughput-size16-depth1.svg":  {"0", "1.2k", "2k"},
+		"throughput-size16-depth16.svg": {"0", "1.2k", "2k"},
+		"rss-per-conn.svg":              {"450", "600", "2.5k", "5k"},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := xml.NewDecoder(strings.NewReader(string(svg)))
-		for {
-			_, err := dec.Token()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
+		svg := testutil.ParseSVG(t, b)
+		for _, be := range []string{"serversocket", "loop", "gnet", "net"} {
+			if !slices.Contains(svg.Texts, be) {
+				t.Errorf("%s has no legend entry for %s", name, be)
 			}
 		}
-		for _, be := range []string{"serversocket", "loop", "gnet", "net"} {
-			if !strings.Contains(string(svg), ">"+be+"<") {
-				t.Errorf("%s has no legend entry for %s", name, be)
+		for _, f := range figures {
+			if !slices.Contains(svg.Texts, f) {
+				t.Errorf("%s: no %s among %q", name, f, svg.Texts)
 			}
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/airsock/airsock/internal/report"
 )
 
 // redisBackend is the name of the reference server in the RESP scenario:
@@ -106,7 +108,7 @@ func (m *matrix) startServer(ctx context.Context, backend, protocol string) (*se
 }
 
 // cpu returns the server's CPU time so far.
-func (s *serverProc) cpu() (cpuTimes, error) { return procCPU(s.pid) }
+func (s *serverProc) cpu() (report.CPU, error) { return report.PIDCPU(s.pid) }
 
 // rss returns the server's resident set size in bytes.
 func (s *serverProc) rss() (int64, error) { return procRSS(s.pid) }

@@ -66,12 +66,12 @@ func (m *matrix) throughputRun(ctx context.Context, r *result, cell throughputCe
 	secs := out.window.Seconds()
 	r.add(out.sum.MsgsPerSec, "msgs/s")
 	r.add(out.sum.MBPerSec, "MB/s")
-	r.add(out.serverCPU.total()*1e6/msgs, "server-us/msg")
-	r.add(100*out.serverCPU.user/out.serverCPU.total(), "server-user-%")
-	r.add(100*out.serverCPU.total()/secs, "server-cpu-%")
-	r.add(out.clientCPU.total()*1e6/msgs, "client-us/msg")
-	r.add(100*out.clientCPU.total()/secs, "client-cpu-%")
-	if out.clientCPU.total()/secs >= clientBound {
+	r.add(out.serverCPU.Total()*1e6/msgs, "server-us/msg")
+	r.add(100*out.serverCPU.UserSec/out.serverCPU.Total(), "server-user-%")
+	r.add(100*out.serverCPU.Total()/secs, "server-cpu-%")
+	r.add(out.clientCPU.Total()*1e6/msgs, "client-us/msg")
+	r.add(100*out.clientCPU.Total()/secs, "client-cpu-%")
+	if out.clientCPU.Total()/secs >= clientBound {
 		r.Note = "client-bound"
 	}
 	return nil

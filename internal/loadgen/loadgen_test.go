@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/internal/testutil"
 	"github.com/airsock/airsock/loop"
 )
 
@@ -126,7 +128,7 @@ func TestLostBytes(t *testing.T) {
 
 func TestStopEarly(t *testing.T) {
 	addr := serve(t, "echo")
-	fds := openFDs(t)
+	fds := testutil.OpenFDs(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r, err := Run(ctx, Config{Addr: addr, Conns: 4, Duration: time.Minute, Loops: 1,
@@ -142,18 +144,13 @@ func TestStopEarly(t *testing.T) {
 	if !r.Stopped || r.Duration >= time.Minute || r.Received == 0 || r.Lost != 0 {
 		t.Fatalf("stopped %v after %v with %d replies, %d lost", r.Stopped, r.Duration, r.Received, r.Lost)
 	}
-	if now := openFDs(t); now != fds {
+	if now := testutil.OpenFDs(t); now != fds {
 		t.Fatalf("%d descriptors open after the run, %d before", now, fds)
 	}
 }
 
 func TestNoServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	addr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t)) // nothing listens there
 	r, err := run(t, Config{Addr: addr, Conns: 5, Duration: time.Minute, Loops: 1})
 	if err == nil || r == nil || r.ConnectErrors != 5 || r.Conns != 0 {
 		t.Fatalf("err %v, results %+v: want every dial refused", err, r)

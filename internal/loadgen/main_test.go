@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -80,15 +79,4 @@ func corruptEcho(flip, closeAt int64) loop.Handler {
 			c.Write(b)
 		},
 	}
-}
-
-// openFDs counts this process's open descriptors (Linux); elsewhere it
-// skips the test.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd to count descriptors")
-	}
-	return len(ents)
 }

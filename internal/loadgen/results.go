@@ -48,8 +48,9 @@ func (r *Results) MsgsPerSec() float64 { return perSec(r.Received, r.Duration) }
 // window.
 func (r *Results) MBPerSec() float64 { return perSec(r.BytesReceived, r.Duration) / 1e6 }
 
-// Summary returns the results in report's form, for Format and for an
-// interval log. Bytes are reply bytes, or for discard bytes sent.
+// Summary returns the results in report's form, counts included, for
+// Format and for an interval log. Bytes are reply bytes, or for discard
+// bytes sent.
 func (r *Results) Summary(label string) report.Summary {
 	bytes := r.BytesReceived
 	if r.noReplies {
@@ -58,6 +59,11 @@ func (r *Results) Summary(label string) report.Summary {
 	s := report.Summarize(report.Counts{Hist: r.Latency, Bytes: bytes, Errors: r.Errors}, r.Duration)
 	s.Label = label
 	s.ClientCPU = r.CPU
+	s.LoadCounts = &report.LoadCounts{Conns: r.Conns, ConnectErrors: r.ConnectErrors, Sent: r.Sent,
+		Received: r.Received, Lost: r.Lost, Late: r.Late, VerifiedBytes: r.VerifiedBytes, Stopped: r.Stopped}
+	if r.Failure != nil {
+		s.Failure = r.Failure.Error()
+	}
 	return s
 }
 

@@ -230,7 +230,7 @@ func (c *collector) report(final bool) {
 		s.MsgsPerSec = float64(t.received-c.last.received) / secs
 		s.MBPerSec = float64(t.bytesIn-c.last.bytesIn) / secs / 1e6
 		used := cpu.Sub(c.lastCPU)
-		s.CPUPercent = 100 * (used.UserSec + used.SysSec) / secs
+		s.CPUPercent = 100 * used.Total() / secs
 	}
 	if iv.Hist.TotalCount() > 0 {
 		s.P50 = time.Duration(iv.Hist.ValueAtPercentile(50))

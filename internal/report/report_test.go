@@ -244,14 +244,19 @@ func TestSummarize(t *testing.T) {
 
 func TestSummaryJSONRoundTrip(t *testing.T) {
 	in := []Summary{sampleSummary(), {Label: "empty"}}
+	in[0].LoadCounts = &LoadCounts{Conns: 3, Sent: 8, Received: 7, Lost: 1, Failure: "byte 5"}
 	var buf bytes.Buffer
 	if err := Format(&buf, JSON, in...); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{`"count":1000`, `"msgs_per_s":500`, `"latency_us":{`, `"p99_9":`, `"p99_99":`, `"client_cpu":{"user_s":0.125,"sys_s":0.5}`, `"server_cpu":`} {
+	for _, name := range []string{`"count":1000`, `"msgs_per_s":500`, `"latency_us":{`, `"p99_9":`, `"p99_99":`, `"client_cpu":{"user_s":0.125,"sys_s":0.5}`, `"server_cpu":`,
+		`"conns":3,"connect_errors":0,"sent":8,"received":7,"lost":1,`, `"failure":"byte 5"}`} {
 		if !strings.Contains(buf.String(), name) {
 			t.Fatalf("JSON lacks %s:\n%s", name, buf.String())
 		}
+	}
+	if empty := strings.Split(buf.String(), "\n")[1]; strings.Contains(empty, "conns") {
+		t.Fatalf("a summary without load counts printed some: %s", empty)
 	}
 	if n := strings.Count(buf.String(), "\n"); n != 2 {
 		t.Fatalf("%d lines for 2 summaries", n)
@@ -330,6 +335,41 @@ func TestProcessCPU(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no user CPU time after a minute of work (x=%d)", x)
 		}
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	// A command name with spaces and parentheses, as a process may choose.
+	line := "1234 (we(ird) name)) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0 999 1000 10 0\n"
+	c, err := parseStat([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != (CPU{UserSec: 2.5, SysSec: 0.75}) || c.Total() != 3.25 {
+		t.Fatalf("parsed %+v, want user 2.5 s and sys 0.75 s", c)
+	}
+	for _, bad := range []string{"1234 no name S 1", "1 (x) S 1 2 3", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 ab 75 0"} {
+		if _, err := parseStat([]byte(bad)); err == nil {
+			t.Errorf("parseStat(%q) did not fail", bad)
+		}
+	}
+}
+
+// TestPIDCPU reads this process's CPU time through /proc: it only grows.
+func TestPIDCPU(t *testing.T) {
+	before, err := PIDCPU(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	after, err := PIDCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after.Sub(before); d.UserSec < 0 || d.SysSec < 0 {
+		t.Fatalf("CPU time went backwards: %+v then %+v", before, after)
+	}
+	if _, err := PIDCPU(1 << 30); err == nil {
+		t.Fatal("PIDCPU of a process that cannot exist did not fail")
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 )
 
 // Summary is the outcome of a run. Its JSON field names are stable: tools
-// and stored results depend on them.
+// and stored results depend on them. `airsock load --json` prints one, and
+// the bench matrix reads it back as one.
 type Summary struct {
 	Label       string  `json:"label,omitempty"`      // what ran, e.g. "backend=gnet/conns=100"
 	Count       int64   `json:"count"`                // messages with a latency recorded
@@ -24,6 +25,23 @@ type Summary struct {
 	Latency     Latency `json:"latency_us"`           // from the run's one histogram
 	ClientCPU   CPU     `json:"client_cpu"`           // load generator's CPU time
 	ServerCPU   *CPU    `json:"server_cpu,omitempty"` // when the server was measured
+	// LoadCounts are the load generator's own counts, nil in a merged
+	// summary. Embedded, so that in JSON its fields sit beside the others.
+	*LoadCounts
+}
+
+// LoadCounts are what the load generator counts beside a Summary's figures;
+// see loadgen.Results for their meaning.
+type LoadCounts struct {
+	Conns         int    `json:"conns"`
+	ConnectErrors int64  `json:"connect_errors"`
+	Sent          int64  `json:"sent"`
+	Received      int64  `json:"received"`
+	Lost          int64  `json:"lost"`
+	Late          int64  `json:"late"`
+	VerifiedBytes int64  `json:"verified_bytes"`
+	Stopped       bool   `json:"stopped,omitempty"`
+	Failure       string `json:"failure,omitempty"` // the verification failure that ended the run
 }
 
 // Latency holds latency statistics in microseconds, computed from one

@@ -55,3 +55,17 @@ func TestFreePortRefusesConnections(t *testing.T) {
 		t.Fatalf("a connection to free port %d succeeded", port)
 	}
 }
+
+func TestParseSVG(t *testing.T) {
+	svg := ParseSVG(t, []byte(`<?xml version="1.0"?>
+<svg xmlns="http://www.w3.org/2000/svg"><g>
+<path d="M1,2L3.5,-4 L5 6Z"/><path d="M0,0A1,1 0 1,1 2,2"/>
+<text x="1"> 99.9% </text><text>µs</text>
+</g></svg>`))
+	if len(svg.Paths) != 2 || len(svg.Paths[0]) != 3 || svg.Paths[0][1] != [2]float64{3.5, -4} || svg.Paths[0][2] != [2]float64{5, 6} || len(svg.Paths[1]) != 1 {
+		t.Errorf("paths %v", svg.Paths)
+	}
+	if len(svg.Texts) != 2 || svg.Texts[0] != "99.9%" || svg.Texts[1] != "µs" {
+		t.Errorf("texts %q", svg.Texts)
+	}
+}
