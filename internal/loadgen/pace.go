@@ -11,11 +11,12 @@ import (
 // connection that opens late takes up its slots from then on.
 //
 // Each loop has one timer (worker.arm) set for the earliest slot due on
-// any of its connections. The loop's timers wake at millisecond
-// granularity (epoll), and a Go sleep would oversleep as much, so each
-// tick sends every request that is due by then, each stamped with its
-// intended time: a late send is measured as late, and counted when more
-// than lateAfter behind.
+// any of its connections. A timer fires late now and then (the loop was
+// busy, the wait overslept: epoll_pwait2 waits to the nanosecond, plain
+// epoll_wait to the millisecond on kernels before 5.11), so each tick
+// sends every request that is due by then, each stamped with its intended
+// time: a late send is measured as late, and counted when more than
+// lateAfter behind.
 
 // lateAfter is how far behind its intended time a send counts as late.
 const lateAfter = int64(time.Millisecond)
