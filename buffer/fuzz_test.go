@@ -3,6 +3,7 @@ package buffer
 import (
 	"bytes"
 	"io"
+	"math"
 	"testing"
 )
 
@@ -262,7 +263,7 @@ func modelGrow(held, need, limit int) int {
 // expectFree predicts what Free(most) offers and the capacity it leaves,
 // from the ring's length, capacity and limit alone.
 func expectFree(r *Ring, most int) (offer, capacity int) {
-	room := 1 << 62
+	room := math.MaxInt
 	if r.Limit() > 0 {
 		room = r.Limit() - r.Len()
 	}

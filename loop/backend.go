@@ -34,13 +34,18 @@ import (
 //   - close releases the backend once its loop has stopped.
 //
 // readiness (eventloop.go) is the backend over epoll or kqueue: wait is
-// poller.Wait, read and write are the syscalls themselves. A completion
-// backend (io_uring) keeps this contract by submitting: its wait submits and
-// reaps in one io_uring_enter, serves a descriptor whose read completed (its
-// read then hands over the completed bytes) or whose write completed, and
-// its write queues a send and reports what earlier sends completed; the
-// events it returns name the descriptors whose operations completed. Above
-// the seam nothing changes: the Handler sees data in hand, never readiness.
+// poller.Wait, read and write are the syscalls themselves.
+//
+// A completion backend (io_uring) fits the read side as it is: its wait
+// submits and reaps in one io_uring_enter and returns an event for each
+// descriptor whose receive completed, and its read hands over the bytes
+// that completed. The write side is where it will change the seam: write
+// here reports at once how much of a and b the kernel took, and the caller
+// may reuse both on return (the stage, a Write's p), while a completion
+// send needs its memory held until it completes. That backend will send
+// from the connection's ring, whose bytes stay put until discarded, and
+// report the progress with its events. Above the seam nothing changes: the
+// Handler sees data in hand, never readiness.
 type backend interface {
 	wait(timeout time.Duration) ([]poller.Event, error)
 	wake() error

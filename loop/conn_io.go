@@ -262,7 +262,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.writeClosed || c.state >= stateClosed {
 		return 0, ErrClosed
 	}
-	c.loop.queueOutput(c, p)
+	c.loop.queueOutput(c, p, false) // an error closed c: the next call reports ErrClosed
 	return len(p), nil
 }
 
@@ -280,11 +280,15 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 	return n, nil
 }
 
-// WriteThrough is Write followed by Flush: p is on its way to the kernel
-// when it returns (what the kernel cannot take yet stays queued). p may be
-// reused on return.
+// WriteThrough is Write followed by Flush, without the copy: when nothing
+// else of the connection is pending, p goes to the kernel straight from the
+// caller's memory, whatever its size, and only what the kernel does not
+// take is copied. p may be reused on return.
 func (c *Conn) WriteThrough(p []byte) (int, error) {
-	if _, err := c.Write(p); err != nil {
+	if c.writeClosed || c.state >= stateClosed {
+		return 0, ErrClosed
+	}
+	if err := c.loop.queueOutput(c, p, true); err != nil {
 		return 0, err
 	}
 	if err := c.loop.flush(c); err != nil {
@@ -315,21 +319,23 @@ const sendNowMin = 8 << 10
 
 // queueOutput appends p to c's pending output. While c's ring is empty the
 // bytes go to the loop's stage, so a reply costs no ring and no pool trip.
-// A large p, with nothing else pending but the stage, goes to the kernel at
-// once from the caller's memory; its progress is reported to an
-// OutputWatcher at the next flush, not from inside the caller's Write.
-func (l *eventLoop) queueOutput(c *Conn, p []byte) {
+// A large p (through: any p, for WriteThrough), with nothing of c pending
+// but what it has staged, goes to the kernel at once from the caller's
+// memory, in one call with the staged bytes; its progress is reported to
+// an OutputWatcher at the next flush, not from inside the caller's Write.
+// It returns the error that closed c, if sending did.
+func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 	stageFree := l.stageOwner == nil || l.stageOwner == c
 	switch {
-	case len(p) >= sendNowMin && stageFree && c.out.Len() == 0 && c.interest&poller.Writable == 0 &&
-		(c.state == stateOpen || c.state == stateClosing):
+	case (len(p) >= sendNowMin && stageFree || through) && c.out.Len() == 0 &&
+		c.interest&poller.Writable == 0 && (c.state == stateOpen || c.state == stateClosing):
 		n, err := l.send(c, l.stagedBytes(c), p)
 		if l.stageOwner == c {
 			l.unstage()
 		}
 		if err != nil {
 			l.closeConn(c, err, true)
-			return
+			return err
 		}
 		c.progressed = c.progressed || n > 0
 		l.afterWrite(c)
@@ -347,6 +353,7 @@ func (l *eventLoop) queueOutput(c *Conn, p []byte) {
 		c.dirty = true
 		l.dirty = append(l.dirty, c)
 	}
+	return nil
 }
 
 // flush hands c's pending output to the kernel: the stage with one write,
@@ -364,7 +371,7 @@ func (l *eventLoop) flush(c *Conn) error {
 		n, err = l.send(c, l.stage, nil)
 		l.unstage()
 	} else {
-		if l.stageOwner == c {
+		if l.stageOwner == c { // only while waiting: c stages only with an empty ring
 			c.out.Write(l.stage) // keep order: behind what the ring holds
 			l.unstage()
 		}

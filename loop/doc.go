@@ -10,8 +10,8 @@
 //
 // Three files hold the whole steady-state path, each read top-down:
 // eventloop.go (the loop), conn_io.go (a connection's I/O, in call order)
-// and sys_linux.go (sys_bsd.go on the BSDs: the only code that makes
-// socket syscalls).
+// and sys_linux.go (sys_bsd.go on the BSDs: the only code that reads,
+// writes or accepts).
 //
 //  1. eventloop.go: run waits on the loop's backend (readiness: epoll or
 //     kqueue through package poller) until a socket is ready, a timer is
@@ -26,8 +26,8 @@
 //     into the connection's ring, to be offered again in front of the next
 //     bytes.
 //  4. Write (queueOutput) copies the reply into the loop's output stage
-//     (or, if the socket is backed up, the connection's ring); nothing is
-//     sent yet. A reply of 8 KiB or more is instead sent at once, with what
+//     (or into the connection's ring, if output is already queued there or
+//     the stage holds another connection's bytes); nothing is sent yet. A reply of 8 KiB or more is instead sent at once, with what
 //     is staged, in one writev from the caller's memory.
 //  5. When OnData returns, flush sends: one write(2) for the stage, or one
 //     writev(2) over the ring's two halves (sys_linux.go: sysWritev).

@@ -162,7 +162,7 @@ func (l *eventLoop) runTasks() {
 			}
 		case taskWrite:
 			if t.c.state <= stateClosing && !t.c.writeClosed {
-				l.queueOutput(t.c, t.data)
+				l.queueOutput(t.c, t.data, false)
 			}
 			releaseCopy(t.data)
 		case taskClose:

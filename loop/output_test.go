@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -297,5 +301,77 @@ func TestWritev(t *testing.T) {
 	want := append(append([]byte("abcd"), pattern(3*sendNowMin, 7)...), "ef"...)
 	if d := diff(got, want); d != "" {
 		t.Fatalf("stream: %s", d)
+	}
+}
+
+// TestWriteThroughReportsTheSocketError: a WriteThrough to a peer that has
+// gone returns the syscall's error, whether it was sent at once (large) or
+// staged first (small).
+func TestWriteThroughReportsTheSocketError(t *testing.T) {
+	for _, size := range []int{100, 4 * sendNowMin} {
+		e := newEngine(t, Config{Loops: 1})
+		path := filepath.Join(t.TempDir(), "s")
+		got := make(chan error, 1)
+		listen(t, e, "unix", path, Funcs{Close: func(c *Conn, err error) {
+			if err != io.EOF {
+				got <- fmt.Errorf("OnClose(%v); want io.EOF", err)
+				return
+			}
+			_, err = c.WriteThrough(make([]byte, size)) // the peer has closed: EPIPE
+			got <- err
+		}})
+		nc, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Close()
+		err = testutil.Recv(t, got, "the WriteThrough in OnClose")
+		var se *os.SyscallError
+		if !errors.As(err, &se) || !errors.Is(err, syscall.EPIPE) {
+			t.Errorf("%d B: WriteThrough to a closed peer = %v; want an *os.SyscallError wrapping EPIPE", size, err)
+		}
+	}
+}
+
+// TestWriteThroughBesideAStagedReply: WriteThrough on one connection while
+// another's reply sits in the loop's stage sends both, each in order.
+func TestWriteThroughBesideAStagedReply(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	others := make(chan *Conn, 2)
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{
+		Open: func(c *Conn) { others <- c },
+		Data: func(c *Conn) {
+			b, _ := c.Next(-1)
+			if string(b) != "fan out" {
+				return
+			}
+			c.Write([]byte("staged reply;")) // c owns the stage now
+			peer := c.Context().(*Conn)
+			big := pattern(3*sendNowMin, 9)
+			if _, err := peer.WriteThrough(big); err != nil {
+				t.Errorf("WriteThrough beside a staged reply: %v", err)
+			}
+		},
+	})
+	a := dialClient(t, "tcp", ln.Addr().String())
+	ca := testutil.Recv(t, others, "the first connection")
+	b := dialClient(t, "tcp", ln.Addr().String())
+	cb := testutil.Recv(t, others, "the second connection")
+	done := make(chan struct{})
+	ca.Run(func(c *Conn) { c.SetContext(cb); close(done) })
+	testutil.Recv(t, done, "the context set")
+	a.Write([]byte("fan out"))
+	readN := func(nc net.Conn, n int) []byte {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(nc, buf); err != nil {
+			t.Fatalf("reading %d bytes: %v", n, err)
+		}
+		return buf
+	}
+	if got := readN(a, len("staged reply;")); string(got) != "staged reply;" {
+		t.Fatalf("the staged reply came back as %q", got)
+	}
+	if d := diff(readN(b, 3*sendNowMin), pattern(3*sendNowMin, 9)); d != "" {
+		t.Fatalf("WriteThrough's bytes: %s", d)
 	}
 }

@@ -5,7 +5,6 @@ package loop
 import (
 	"io"
 	"os"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,9 +13,11 @@ import (
 // convention of sys_linux.go: EINTR retried, EAGAIN as (0, nil), io.EOF at
 // the peer's end of stream, other errors as *os.SyscallError. They go
 // through x/sys's ordinary calls: darwin allows no raw syscalls (its calls
-// go through libc), and x/sys has neither readv/writev without allocating
-// nor accept4 and SOCK_NONBLOCK on every one of these systems, so one path
-// serves them all.
+// go through libc), and x/sys has no readv/writev here that does not
+// allocate. Making a descriptor non-blocking and close-on-exec is the one
+// thing that differs among them: sys_bsd_flags.go (FreeBSD, DragonFly:
+// accept4 and socket flags, one call) and sys_bsd_forklock.go (the rest:
+// a second call under syscall.ForkLock).
 
 // sysReadv reads into a, then into b only if a was filled, so that a short
 // first read costs one call.
@@ -78,53 +79,28 @@ func writeOnce(fd int, p []byte) (int, error) {
 	}
 }
 
-// sysAccept accepts one connection, made non-blocking and close-on-exec,
-// and returns its family and peer; fd is -1 with a nil error when none is
-// pending. The flags take a second call, made under the read side of
-// syscall.ForkLock (the lock os/exec takes to fork) as package net does, so
-// no child inherits the descriptor in between.
+// sysAccept accepts one connection, non-blocking and close-on-exec
+// (acceptCloexec), and returns its family and peer; fd is -1 with a nil
+// error when none is pending.
 func sysAccept(lfd int) (fd, family int, peer sockAddr, err error) {
 	for {
-		syscall.ForkLock.RLock()
-		fd, sa, err := unix.Accept(lfd)
-		if err == nil {
-			if err = setNonblockCloexec(fd); err != nil {
-				unix.Close(fd)
-			}
-		}
-		syscall.ForkLock.RUnlock()
-		if err == nil {
-			return fd, socketFamily(sa), sockAddrOf(sa), nil
-		}
+		fd, sa, err := acceptCloexec(lfd)
 		switch err {
+		case nil:
+			return fd, socketFamily(sa), sockAddrOf(sa), nil
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
 			return -1, 0, sockAddr{}, nil
 		}
-		return -1, 0, sockAddr{}, os.NewSyscallError("accept", err)
+		return -1, 0, sockAddr{}, err
 	}
 }
 
-// sysSocket creates a socket, made non-blocking and close-on-exec under
-// syscall.ForkLock as in sysAccept.
+// sysSocket creates a socket, non-blocking and close-on-exec
+// (socketCloexec).
 func sysSocket(family, sotype int) (int, error) {
-	syscall.ForkLock.RLock()
-	defer syscall.ForkLock.RUnlock()
-	fd, err := unix.Socket(family, sotype, 0)
-	if err != nil {
-		return -1, os.NewSyscallError("socket", err)
-	}
-	if err := setNonblockCloexec(fd); err != nil {
-		unix.Close(fd)
-		return -1, os.NewSyscallError("fcntl", err)
-	}
-	return fd, nil
-}
-
-func setNonblockCloexec(fd int) error {
-	unix.CloseOnExec(fd)
-	return unix.SetNonblock(fd, true)
+	return socketCloexec(family, sotype)
 }
 
 // socketFamily reports the address family of an accepted socket.

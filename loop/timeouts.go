@@ -3,7 +3,8 @@ package loop
 import "time"
 
 // Per-connection timeouts. Each connection has at most one idle timer and
-// one stall timer, armed lazily: activity only records the loop's time, and
+// one output timer (outTimer: WriteTimeout while output is stuck, then
+// LingerTimeout once closed), armed lazily: activity only records the loop's time, and
 // a timer that fires early re-arms itself for the remainder. So a busy
 // connection costs no heap operation per message.
 
@@ -99,7 +100,7 @@ func (c *Conn) forgetTimer(t *timer) {
 	}
 }
 
-// stopStall stops c's write watchdog, if it has one.
+// stopWriteTimeout stops c's write watchdog, if it has one.
 func (l *eventLoop) stopWriteTimeout(c *Conn) {
 	if c.ext != nil {
 		l.timers.stop(c.ext.outTimer)
