@@ -3,7 +3,6 @@ package serversocket
 import (
 	"io"
 	"math"
-	"sync"
 
 	"golang.org/x/text/encoding"
 )
@@ -27,13 +26,11 @@ const maxUTFLength = 65535
 // A write that fails its argument checks writes nothing. The fixed-size
 // writes allocate nothing. A Socket's DataOutput is safe from any goroutine:
 // the socket's lock is held across each typed write, so concurrent writes
-// never interleave within a value (or a WriteUTF's prefix and body). A
-// DataOutput without a lock must not be used concurrently.
+// never interleave within a value (or a WriteUTF's prefix and body).
 type DataOutput struct {
 	dst     outbound
-	mu      sync.Locker // if set, held across each write: see Socket
-	order   byteOrder   // the zero value is BigEndian
-	scratch [8]byte     // encodes fixed-size values; a field so it never escapes per call
+	order   byteOrder // the zero value is BigEndian
+	scratch [8]byte   // encodes fixed-size values; a field so it never escapes per call
 }
 
 // Endian returns BigEndian or LittleEndian, the byte order of the writes.
@@ -190,16 +187,17 @@ func (d *DataOutput) WriteMultiByte(s, charset string) error {
 }
 
 // lock and unlock guard a whole typed write (the shared scratch array and
-// a WriteUTF's prefix with its body) when the sink is shared by goroutines.
+// a WriteUTF's prefix with its body) when the sink is a Socket's, which
+// goroutines share: its lock. Other sinks are not shared.
 func (d *DataOutput) lock() {
-	if d.mu != nil {
-		d.mu.Lock()
+	if o, ok := d.dst.(*socketOutput); ok {
+		o.lock()
 	}
 }
 
 func (d *DataOutput) unlock() {
-	if d.mu != nil {
-		d.mu.Unlock()
+	if o, ok := d.dst.(*socketOutput); ok {
+		o.unlock()
 	}
 }
 
