@@ -2,6 +2,7 @@ package serversocket
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -189,29 +190,26 @@ func (s *Socket) SetTCPNoDelay(on bool) {
 
 // LocalAddress returns the local IP address, "" when not connected.
 // Callable on any goroutine.
-func (s *Socket) LocalAddress() string { return s.addr(false).ip }
+func (s *Socket) LocalAddress() string { return ipString(s.addr(false)) }
 
 // LocalPort returns the local port, 0 when not connected. Callable on any
 // goroutine.
-func (s *Socket) LocalPort() int { return s.addr(false).port }
+func (s *Socket) LocalPort() int { return int(s.addr(false).Port()) }
 
 // RemoteAddress returns the peer's IP address, "" when not connected.
 // Callable on any goroutine.
-func (s *Socket) RemoteAddress() string { return s.addr(true).ip }
+func (s *Socket) RemoteAddress() string { return ipString(s.addr(true)) }
 
 // RemotePort returns the peer's port, 0 when not connected. Callable on any
 // goroutine.
-func (s *Socket) RemotePort() int { return s.addr(true).port }
+func (s *Socket) RemotePort() int { return int(s.addr(true).Port()) }
 
-type ipPort struct {
-	ip   string
-	port int
-}
-
-func (s *Socket) addr(remote bool) ipPort {
+// addr returns the connection's local or remote address; the zero value
+// when not connected. The IP is formatted only by those who ask for it.
+func (s *Socket) addr(remote bool) netip.AddrPort {
 	c := s.conn.Load()
 	if c == nil {
-		return ipPort{}
+		return netip.AddrPort{}
 	}
 	a := c.LocalAddr()
 	if remote {
@@ -219,9 +217,18 @@ func (s *Socket) addr(remote bool) ipPort {
 	}
 	t, ok := a.(*net.TCPAddr)
 	if !ok {
-		return ipPort{}
+		return netip.AddrPort{}
 	}
-	return ipPort{t.AddrPort().Addr().Unmap().String(), t.Port}
+	return t.AddrPort()
+}
+
+// ipString formats a's IP as AIR does (an IPv4-mapped address as IPv4),
+// "" for the zero value.
+func ipString(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.Addr().Unmap().String()
 }
 
 // Endian returns the byte order of the socket's reads and writes, BigEndian
