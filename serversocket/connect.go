@@ -22,13 +22,14 @@ func (s *Socket) Connect(host string, port int) error {
 	if port <= 0 || port > 65535 {
 		return &SecurityError{ErrorID: IDInvalidPort, Message: "Invalid socket port number specified."}
 	}
+	x := s.x()
 	s.mu.Lock()
-	s.dialing++
-	gen := s.dialing
+	x.dialing++
+	gen := x.dialing
 	old := s.conn.Swap(nil)
-	out := s.out
-	s.out = nil
-	s.flushScheduled = false
+	out := x.out
+	x.out = nil
+	x.flushScheduled = false
 	s.mu.Unlock()
 	if old != nil {
 		closeAfter(old, out)
@@ -53,7 +54,7 @@ func (s *Socket) Connect(host string, port int) error {
 // a later Connect or Close superseded it.
 func (s *Socket) connectFailed(gen uint64, address string, err error) {
 	s.mu.Lock()
-	current := s.dialing == gen
+	current := s.x().dialing == gen
 	s.mu.Unlock()
 	if !current {
 		return
@@ -75,7 +76,7 @@ type dialHandler struct {
 func (h *dialHandler) OnOpen(c *loop.Conn) {
 	s := h.s
 	s.mu.Lock()
-	current := s.dialing == h.gen
+	current := s.x().dialing == h.gen
 	if current {
 		s.attach(c)
 	}

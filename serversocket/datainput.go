@@ -2,7 +2,6 @@ package serversocket
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -32,21 +31,21 @@ type inbound interface {
 // A DataInput belongs to its socket's loop goroutine: call all its methods
 // there (from listeners, typically), never concurrently.
 type DataInput struct {
-	src    inbound
-	little bool // byte order: false is BigEndian
+	src   inbound
+	order byteOrder // the zero value is BigEndian
 }
 
 // Endian returns BigEndian or LittleEndian, the byte order of the reads.
-func (d *DataInput) Endian() string { return endianName(d.little) }
+func (d *DataInput) Endian() string { return d.order.String() }
 
 // SetEndian sets the byte order of the reads to BigEndian or LittleEndian;
 // any other value is an ArgumentError #2008 and changes nothing.
 func (d *DataInput) SetEndian(endian string) error {
-	little, err := parseEndian(endian)
+	order, err := parseEndian(endian)
 	if err != nil {
 		return err
 	}
-	d.little = little
+	d.order = order
 	return nil
 }
 
@@ -99,12 +98,7 @@ func (d *DataInput) ReadUnsignedShort() (uint16, error) {
 	if err != nil {
 		return 0, err
 	}
-	var v uint16
-	if d.little {
-		v = binary.LittleEndian.Uint16(b)
-	} else {
-		v = binary.BigEndian.Uint16(b)
-	}
+	v := d.order.Uint16(b)
 	return v, d.discard(2)
 }
 
@@ -120,12 +114,7 @@ func (d *DataInput) ReadUnsignedInt() (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	var v uint32
-	if d.little {
-		v = binary.LittleEndian.Uint32(b)
-	} else {
-		v = binary.BigEndian.Uint32(b)
-	}
+	v := d.order.Uint32(b)
 	return v, d.discard(4)
 }
 
@@ -141,12 +130,7 @@ func (d *DataInput) ReadDouble() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var v uint64
-	if d.little {
-		v = binary.LittleEndian.Uint64(b)
-	} else {
-		v = binary.BigEndian.Uint64(b)
-	}
+	v := d.order.Uint64(b)
 	return math.Float64frombits(v), d.discard(8)
 }
 

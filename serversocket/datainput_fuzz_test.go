@@ -34,7 +34,7 @@ func FuzzDataInput(f *testing.F) {
 			switch op % 6 {
 			case 0:
 				little = !little
-				if err := d.SetEndian(endianName(little)); err != nil {
+				if err := d.SetEndian(byteOrder{little}.String()); err != nil {
 					t.Fatal(err)
 				}
 			case 1:

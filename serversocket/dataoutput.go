@@ -1,10 +1,8 @@
 package serversocket
 
 import (
-	"encoding/binary"
 	"io"
 	"math"
-	"sync"
 
 	"golang.org/x/text/encoding"
 )
@@ -28,26 +26,24 @@ const maxUTFLength = 65535
 // A write that fails its argument checks writes nothing. The fixed-size
 // writes allocate nothing. A Socket's DataOutput is safe from any goroutine:
 // the socket's lock is held across each typed write, so concurrent writes
-// never interleave within a value (or a WriteUTF's prefix and body). A
-// DataOutput without a lock must not be used concurrently.
+// never interleave within a value (or a WriteUTF's prefix and body).
 type DataOutput struct {
 	dst     outbound
-	mu      sync.Locker // if set, held across each write: see Socket
-	little  bool        // byte order: false is BigEndian
-	scratch [8]byte     // encodes fixed-size values; a field so it never escapes per call
+	order   byteOrder // the zero value is BigEndian
+	scratch [8]byte   // encodes fixed-size values; a field so it never escapes per call
 }
 
 // Endian returns BigEndian or LittleEndian, the byte order of the writes.
-func (d *DataOutput) Endian() string { return endianName(d.little) }
+func (d *DataOutput) Endian() string { return d.order.String() }
 
 // SetEndian sets the byte order of the writes to BigEndian or LittleEndian;
 // any other value is an ArgumentError #2008 and changes nothing.
 func (d *DataOutput) SetEndian(endian string) error {
-	little, err := parseEndian(endian)
+	order, err := parseEndian(endian)
 	if err != nil {
 		return err
 	}
-	d.little = little
+	d.order = order
 	return nil
 }
 
@@ -81,11 +77,7 @@ func (d *DataOutput) WriteShort(v int) error {
 }
 
 func (d *DataOutput) writeShort(v int) error {
-	if d.little {
-		binary.LittleEndian.PutUint16(d.scratch[:2], uint16(v))
-	} else {
-		binary.BigEndian.PutUint16(d.scratch[:2], uint16(v))
-	}
+	d.order.PutUint16(d.scratch[:2], uint16(v))
 	return d.write(d.scratch[:2])
 }
 
@@ -96,11 +88,7 @@ func (d *DataOutput) WriteInt(v int32) error { return d.WriteUnsignedInt(uint32(
 func (d *DataOutput) WriteUnsignedInt(v uint32) error {
 	d.lock()
 	defer d.unlock()
-	if d.little {
-		binary.LittleEndian.PutUint32(d.scratch[:4], v)
-	} else {
-		binary.BigEndian.PutUint32(d.scratch[:4], v)
-	}
+	d.order.PutUint32(d.scratch[:4], v)
 	return d.write(d.scratch[:4])
 }
 
@@ -111,11 +99,7 @@ func (d *DataOutput) WriteFloat(v float32) error { return d.WriteUnsignedInt(mat
 func (d *DataOutput) WriteDouble(v float64) error {
 	d.lock()
 	defer d.unlock()
-	if d.little {
-		binary.LittleEndian.PutUint64(d.scratch[:8], math.Float64bits(v))
-	} else {
-		binary.BigEndian.PutUint64(d.scratch[:8], math.Float64bits(v))
-	}
+	d.order.PutUint64(d.scratch[:8], math.Float64bits(v))
 	return d.write(d.scratch[:8])
 }
 
@@ -203,16 +187,17 @@ func (d *DataOutput) WriteMultiByte(s, charset string) error {
 }
 
 // lock and unlock guard a whole typed write (the shared scratch array and
-// a WriteUTF's prefix with its body) when the sink is shared by goroutines.
+// a WriteUTF's prefix with its body) when the sink is a Socket's, which
+// goroutines share: its lock. Other sinks are not shared.
 func (d *DataOutput) lock() {
-	if d.mu != nil {
-		d.mu.Lock()
+	if o, ok := d.dst.(*socketOutput); ok {
+		o.lock()
 	}
 }
 
 func (d *DataOutput) unlock() {
-	if d.mu != nil {
-		d.mu.Unlock()
+	if o, ok := d.dst.(*socketOutput); ok {
+		o.unlock()
 	}
 }
 

@@ -2,7 +2,7 @@ package serversocket
 
 import (
 	"reflect"
-	"sync"
+
 	"sync/atomic"
 )
 
@@ -19,33 +19,30 @@ type EventHandler interface {
 // and AddEventHandler and given back to RemoveEventListener. Its fields are
 // fixed at registration; it is safe to share between goroutines.
 type Listener struct {
+	h EventHandler // a func from AddEventListener is a listenerFunc
+}
+
+// listenerFunc is a func from AddEventListener as an EventHandler. A func is
+// pointer-shaped, so the conversion allocates nothing, and a listenerFunc is
+// never found by handler identity: funcs are not comparable.
+type listenerFunc func(Eventer)
+
+func (f listenerFunc) HandleEvent(e Eventer) { f(e) }
+
+// listenerTable holds every registration of a dispatcher in one flat slice,
+// highest priority first and in order of addition within a priority, so
+// each type's listeners come in AIR's order when the others are skipped. A
+// dispatcher has a handful of registrations: one short slice costs far less
+// memory per socket than a slice per type, and scanning it is faster than
+// hashing. A published table is never modified: writers build a new one and
+// swap it in (copy-on-write), so a dispatch works on a consistent snapshot
+// without taking a lock.
+type listenerTable []listenerSlot
+
+type listenerSlot struct {
 	typ      string
 	priority int
-	fn       func(Eventer) // set by AddEventListener
-	handler  EventHandler  // set by AddEventHandler
-}
-
-// call runs the listener with e.
-func (l *Listener) call(e Eventer) {
-	if l.fn != nil {
-		l.fn(e)
-		return
-	}
-	l.handler.HandleEvent(e)
-}
-
-// listenerTable holds each event type's listeners, highest priority first
-// and in order of addition within a priority. It is a short slice rather
-// than a map: a socket listens for a handful of types, a scan of them is
-// faster than hashing, and it costs far less memory per socket. A
-// published table and its slices are never modified: writers build a new
-// one (copy-on-write), so a dispatch works on a consistent snapshot without
-// taking a lock.
-type listenerTable []listenerEntry
-
-type listenerEntry struct {
-	typ  string
-	list []*Listener
+	l        *Listener
 }
 
 // EventDispatcher is AIR's flash.events.EventDispatcher: it keeps listeners
@@ -62,8 +59,7 @@ type listenerEntry struct {
 //
 // An EventDispatcher must not be copied after first use.
 type EventDispatcher struct {
-	mu     sync.Mutex                    // serialises writers of table
-	table  atomic.Pointer[listenerTable] // nil until the first listener
+	table  atomic.Pointer[listenerTable] // nil until the first listener; writers swap it by CAS
 	target any                           // what events report as Target; nil means d
 }
 
@@ -84,10 +80,8 @@ func (d *EventDispatcher) AddEventListener(typ string, fn func(Eventer), priorit
 	if fn == nil {
 		panic("serversocket: AddEventListener with a nil listener")
 	}
-	l := &Listener{typ: typ, priority: priority, fn: fn}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.insertLocked(l)
+	l := &Listener{h: listenerFunc(fn)}
+	d.update(func(t listenerTable) listenerTable { return t.with(typ, priority, l) })
 	return l
 }
 
@@ -101,13 +95,14 @@ func (d *EventDispatcher) AddEventHandler(typ string, h EventHandler, priority i
 	if h == nil {
 		panic("serversocket: AddEventHandler with a nil handler")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if l := d.findLocked(typ, h); l != nil {
-		return l
-	}
-	l := &Listener{typ: typ, priority: priority, handler: h}
-	d.insertLocked(l)
+	var l *Listener
+	d.update(func(t listenerTable) listenerTable {
+		if l = t.find(typ, h); l != nil {
+			return nil
+		}
+		l = &Listener{h: h}
+		return t.with(typ, priority, l)
+	})
 	return l
 }
 
@@ -118,9 +113,7 @@ func (d *EventDispatcher) RemoveEventListener(l *Listener) {
 	if l == nil {
 		return
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.removeLocked(l)
+	d.update(func(t listenerTable) listenerTable { return t.without(l) })
 }
 
 // RemoveEventHandler removes the registration of the comparable handler h
@@ -128,17 +121,20 @@ func (d *EventDispatcher) RemoveEventListener(l *Listener) {
 // not registered for typ or not comparable (remove such a handler by its
 // handle). Callable on any goroutine.
 func (d *EventDispatcher) RemoveEventHandler(typ string, h EventHandler) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if l := d.findLocked(typ, h); l != nil {
-		d.removeLocked(l)
-	}
+	d.update(func(t listenerTable) listenerTable { return t.without(t.find(typ, h)) })
 }
 
 // HasEventListener reports whether any listener is registered for typ.
 // Callable on any goroutine.
 func (d *EventDispatcher) HasEventListener(typ string) bool {
-	return len(d.listeners(typ)) > 0
+	if t := d.table.Load(); t != nil {
+		for i := range *t {
+			if (*t)[i].typ == typ {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // WillTrigger reports whether dispatching an event of type typ would call a
@@ -170,94 +166,80 @@ func (d *EventDispatcher) DispatchEvent(e Eventer) bool {
 	ev.target, ev.currentTarget = target, target
 	ev.stopped, ev.stoppedImmediate, ev.defaultPrevented = false, false, false
 
-	list := d.listeners(ev.typ)
-	if len(list) == 0 && (ev.typ == IOErrorType || ev.typ == SecurityErrorType) {
-		reportUncaught(target, e)
+	var t listenerTable
+	if p := d.table.Load(); p != nil {
+		t = *p
 	}
-	for _, l := range list {
-		l.call(e)
+	heard := false
+	for i := range t {
+		if t[i].typ != ev.typ {
+			continue
+		}
+		heard = true
+		t[i].l.h.HandleEvent(e)
 		if ev.stoppedImmediate {
 			break
 		}
 	}
+	if !heard && (ev.typ == IOErrorType || ev.typ == SecurityErrorType) {
+		reportUncaught(target, e)
+	}
 	return !ev.defaultPrevented
 }
 
-// listeners returns the current snapshot for typ. Callers must not modify it.
-func (d *EventDispatcher) listeners(typ string) []*Listener {
-	t := d.table.Load()
-	if t == nil {
-		return nil
-	}
-	for i := range *t {
-		if (*t)[i].typ == typ {
-			return (*t)[i].list
+// update publishes change(current table) unless change returns nil (no
+// change). Writers never block one another: one that lost the race to
+// another writer builds its table again from the winner's.
+func (d *EventDispatcher) update(change func(listenerTable) listenerTable) {
+	for {
+		old := d.table.Load()
+		var t listenerTable
+		if old != nil {
+			t = *old
 		}
-	}
-	return nil
-}
-
-// findLocked returns the registration of the comparable handler h for typ,
-// or nil. d.mu must be held.
-func (d *EventDispatcher) findLocked(typ string, h EventHandler) *Listener {
-	// Interface == panics on non-comparable dynamic types; like errors.Is,
-	// check comparability first and treat such handlers as having no identity.
-	if h == nil || !reflect.TypeOf(h).Comparable() {
-		return nil
-	}
-	for _, l := range d.listeners(typ) {
-		if l.handler == h {
-			return l
-		}
-	}
-	return nil
-}
-
-// insertLocked publishes a table with l added after every listener of the
-// same type whose priority is at least l's. d.mu must be held.
-func (d *EventDispatcher) insertLocked(l *Listener) {
-	old := d.listeners(l.typ)
-	i := 0
-	for i < len(old) && old[i].priority >= l.priority {
-		i++
-	}
-	list := make([]*Listener, 0, len(old)+1)
-	list = append(list, old[:i]...)
-	list = append(list, l)
-	list = append(list, old[i:]...)
-	d.publishLocked(l.typ, list)
-}
-
-// removeLocked publishes a table without l, if l is registered. d.mu must
-// be held.
-func (d *EventDispatcher) removeLocked(l *Listener) {
-	old := d.listeners(l.typ)
-	for i, x := range old {
-		if x == l {
-			list := make([]*Listener, 0, len(old)-1)
-			list = append(list, old[:i]...)
-			list = append(list, old[i+1:]...)
-			d.publishLocked(l.typ, list)
+		next := change(t)
+		if next == nil || d.table.CompareAndSwap(old, &next) {
 			return
 		}
 	}
 }
 
-// publishLocked stores a new table in which typ maps to list (or is absent
-// if list is empty) and every other type keeps its slice. d.mu must be held.
-func (d *EventDispatcher) publishLocked(typ string, list []*Listener) {
-	var old listenerTable
-	if t := d.table.Load(); t != nil {
-		old = *t
+// find returns the registration of the comparable handler h for typ, or nil.
+func (t listenerTable) find(typ string, h EventHandler) *Listener {
+	// Interface == panics on non-comparable dynamic types; like errors.Is,
+	// check comparability first and treat such handlers as having no identity.
+	if h == nil || !reflect.TypeOf(h).Comparable() {
+		return nil
 	}
-	next := make(listenerTable, 0, len(old)+1)
-	for _, e := range old {
-		if e.typ != typ {
-			next = append(next, e)
+	for _, s := range t {
+		if s.typ == typ && s.l.h == h {
+			return s.l
 		}
 	}
-	if len(list) > 0 {
-		next = append(next, listenerEntry{typ, list})
+	return nil
+}
+
+// with returns a new table with l added after every registration whose
+// priority is at least priority.
+func (t listenerTable) with(typ string, priority int, l *Listener) listenerTable {
+	i := 0
+	for i < len(t) && t[i].priority >= priority {
+		i++
 	}
-	d.table.Store(&next)
+	next := make(listenerTable, 0, len(t)+1)
+	next = append(next, t[:i]...)
+	next = append(next, listenerSlot{typ, priority, l})
+	return append(next, t[i:]...)
+}
+
+// without returns a new table without l, or nil if l is not in t.
+func (t listenerTable) without(l *Listener) listenerTable {
+	for i, s := range t {
+		if l != nil && s.l == l {
+			next := make(listenerTable, 0, len(t)-1)
+			next = append(next, t[:i]...)
+			return append(next, t[i+1:]...)
+		}
+	}
+	return nil
 }

@@ -63,6 +63,18 @@
 // unless made with NewOn or NewSocketOn. A panicking listener is recovered
 // by the loop, logged with its stack, and closes only its own socket.
 //
+// # Memory and progress reports
+//
+// An idle accepted Socket is one 128-byte object plus its listeners (16
+// bytes each and a 32-byte slot in its dispatcher's table); its output
+// buffer, reused events and Connect state are made on first use (input, a
+// write, Connect or a changed property). BytesPending counts what the
+// socket buffers and what its connection held at the last flush: a reply
+// the kernel takes at once costs no call back into the socket. The loop
+// reports output progress to a socket only while an OutputProgress
+// listener is registered or its connection holds unsent output, which
+// BytesPending must see drain.
+//
 // The package sits above package loop (imports point serversocket -> loop)
 // and never touches the kernel itself.
 package serversocket

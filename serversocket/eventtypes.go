@@ -136,7 +136,8 @@ func (e *SecurityErrorEvent) String() string {
 
 // ServerSocketConnectEvent announces an accepted connection: ServerSocket
 // dispatches it as Connect with Socket set to the new connection, whose
-// listeners the handler adds before it returns.
+// listeners the handler adds before it returns. Like the socket events, the
+// value is reused (one per loop): a listener keeps e.Socket, not e.
 type ServerSocketConnectEvent struct {
 	Event
 	Socket *Socket // the accepted connection

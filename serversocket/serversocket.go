@@ -33,6 +33,11 @@ type ServerSocket struct {
 	listening bool
 	closed    bool
 	addr      netip.AddrPort
+
+	// connects holds the Connect event each loop reuses, by loop index, so
+	// an accept leaves no event behind for the collector; a loop only
+	// touches its own.
+	connects []ServerSocketConnectEvent
 }
 
 // IsSupported reports whether ServerSocket works on this platform: true
@@ -52,8 +57,11 @@ func New() (*ServerSocket, error) {
 // NewOn returns an unbound ServerSocket whose connections live on e.
 // Callable on any goroutine.
 func NewOn(e *loop.Engine) *ServerSocket {
-	s := &ServerSocket{engine: e}
+	s := &ServerSocket{engine: e, connects: make([]ServerSocketConnectEvent, e.Loops())}
 	s.EventDispatcher.target = s
+	for i := range s.connects {
+		s.connects[i].Init(Connect, false, false)
+	}
 	return s
 }
 
@@ -185,7 +193,10 @@ func (h *acceptHandler) OnOpen(c *loop.Conn) {
 	sock := newSocket(s.engine)
 	sock.attach(c)
 	sock.inDispatch.Store(true)
-	s.DispatchEvent(NewServerSocketConnectEvent(Connect, false, false, sock))
+	ev := &s.connects[c.Loop()]
+	ev.Socket = sock
+	s.DispatchEvent(ev)
+	ev.Socket = nil // the event must not keep the socket alive
 	sock.endTurn(c)
 }
 

@@ -2,6 +2,7 @@ package serversocket
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,24 +36,32 @@ type Socket struct {
 	DataInput
 	DataOutput
 
-	engine *loop.Engine
-	conn   atomic.Pointer[loop.Conn] // nil while not connected
+	engine     *loop.Engine
+	conn       atomic.Pointer[loop.Conn] // nil while not connected
+	ext        atomic.Pointer[socketExt] // nil until the socket is first used
+	mu         sync.Mutex                // guards the output and Connect's generation (ext)
+	maxPending atomic.Int64              // SetMaxBytesPending; here because servers set it on every socket
+	inDispatch atomic.Bool               // a dispatch turn is running: its end flushes
+}
 
-	mu             sync.Mutex
-	out            []byte // written since the last flush; pooled
-	inDispatch     atomic.Bool
-	flushScheduled bool
-	dialing        uint64 // generation of the latest Connect
+// socketExt is what a Socket needs only once used: an idle accepted socket
+// holds none of it, which is most of a server's sockets most of the time.
+// It is made on the first input, write, Connect or property change, and
+// kept from then on.
+type socketExt struct {
+	out            []byte // written since the last flush; pooled; s.mu
+	flushScheduled bool   // a Run of flushOnLoop is queued; s.mu
+	dialing        uint64 // generation of the latest Connect; s.mu
 	timeoutMs      atomic.Int64
-	maxPending     atomic.Int64
 	noDelay        atomic.Bool
+	pending        atomic.Int64 // the connection's OutboundBuffered as of the last flush or progress report, plus output in transit to it
+	written        atomic.Int64 // bytes written since connecting, for BytesTotal
 
-	unread    int          // input already announced by SocketData; loop goroutine
-	pending   atomic.Int64 // output handed to the loop and not yet to the kernel
-	written   atomic.Int64 // bytes written since connecting, for BytesTotal
-	dataEvent *ProgressEvent
+	// The loop goroutine's: input announced by SocketData and the events
+	// it reuses.
+	unread    int
+	dataEvent ProgressEvent
 	outEvent  *OutputProgressEvent // made on the first OutputProgress dispatch
-	flushFn   func(*loop.Conn)
 }
 
 // DefaultTimeout is AIR's default connect timeout, in milliseconds.
@@ -81,23 +90,38 @@ func newSocket(e *loop.Engine) *Socket {
 	s.EventDispatcher.target = s
 	s.DataInput.src = (*socketInput)(s)
 	s.DataOutput.dst = (*socketOutput)(s)
-	s.DataOutput.mu = &s.mu
-	s.timeoutMs.Store(DefaultTimeout)
 	s.maxPending.Store(DefaultMaxBytesPending)
-	s.noDelay.Store(true)
-	s.dataEvent = NewProgressEvent(SocketData, false, false, 0, 0)
-	s.flushFn = s.flushOnLoop
 	return s
+}
+
+// x returns the socket's extension, making it on first use. Any goroutine:
+// of two racing makers one wins and both use its value.
+func (s *Socket) x() *socketExt {
+	if x := s.ext.Load(); x != nil {
+		return x
+	}
+	x := &socketExt{}
+	x.timeoutMs.Store(DefaultTimeout)
+	x.noDelay.Store(true)
+	x.dataEvent.Init(SocketData, false, false)
+	if s.ext.CompareAndSwap(nil, x) {
+		return x
+	}
+	return s.ext.Load()
 }
 
 // attach makes c the socket's connection and its handler the socket's.
 // It runs on c's loop goroutine.
 func (s *Socket) attach(c *loop.Conn) {
-	s.unread = c.InboundBuffered()
-	s.pending.Store(0)
-	s.written.Store(0)
-	c.SetHandler((*socketHandler)(s))
-	c.SetNoDelay(s.noDelay.Load())
+	x := s.ext.Load()
+	if n := c.InboundBuffered(); n > 0 || x != nil {
+		x = s.x()
+		x.unread = n
+		x.pending.Store(0)
+		x.written.Store(0)
+	}
+	s.watch(c, false)
+	c.SetNoDelay(s.TCPNoDelay())
 	s.conn.Store(c)
 }
 
@@ -106,12 +130,18 @@ func (s *Socket) attach(c *loop.Conn) {
 func (s *Socket) Connected() bool { return s.conn.Load() != nil }
 
 // BytesPending returns how many written bytes have not yet been handed to
-// the kernel. Callable on any goroutine.
+// the kernel: those still in the socket's buffer, and those the connection
+// held at its last flush or progress report (see socketWatcher). Callable
+// on any goroutine.
 func (s *Socket) BytesPending() int {
+	x := s.ext.Load()
+	if x == nil {
+		return 0
+	}
 	s.mu.Lock()
-	n := len(s.out)
+	n := len(x.out)
 	s.mu.Unlock()
-	return n + int(s.pending.Load())
+	return n + int(x.pending.Load())
 }
 
 // MaxBytesPending returns the bound on BytesPending. Callable on any goroutine.
@@ -127,22 +157,32 @@ func (s *Socket) SetMaxBytesPending(n int) { s.maxPending.Store(int64(n)) }
 
 // Timeout returns the connect timeout in milliseconds (default 20000).
 // Callable on any goroutine.
-func (s *Socket) Timeout() int { return int(s.timeoutMs.Load()) }
+func (s *Socket) Timeout() int {
+	if x := s.ext.Load(); x != nil {
+		return int(x.timeoutMs.Load())
+	}
+	return DefaultTimeout
+}
 
 // SetTimeout sets the connect timeout in milliseconds for later Connects.
 // Callable on any goroutine.
-func (s *Socket) SetTimeout(ms int) { s.timeoutMs.Store(int64(ms)) }
+func (s *Socket) SetTimeout(ms int) { s.x().timeoutMs.Store(int64(ms)) }
 
-func (s *Socket) timeout() time.Duration { return time.Duration(s.timeoutMs.Load()) * time.Millisecond }
+func (s *Socket) timeout() time.Duration { return time.Duration(s.Timeout()) * time.Millisecond }
 
 // TCPNoDelay reports whether Nagle's algorithm is off (true by default: the
 // loop coalesces writes itself). Callable on any goroutine.
-func (s *Socket) TCPNoDelay() bool { return s.noDelay.Load() }
+func (s *Socket) TCPNoDelay() bool {
+	if x := s.ext.Load(); x != nil {
+		return x.noDelay.Load()
+	}
+	return true
+}
 
 // SetTCPNoDelay turns Nagle's algorithm off (true) or on, now if connected
 // and for later connections. Callable on any goroutine.
 func (s *Socket) SetTCPNoDelay(on bool) {
-	s.noDelay.Store(on)
+	s.x().noDelay.Store(on)
 	if c := s.conn.Load(); c != nil {
 		c.Run(func(c *loop.Conn) { c.SetNoDelay(on) })
 	}
@@ -150,29 +190,26 @@ func (s *Socket) SetTCPNoDelay(on bool) {
 
 // LocalAddress returns the local IP address, "" when not connected.
 // Callable on any goroutine.
-func (s *Socket) LocalAddress() string { return s.addr(false).ip }
+func (s *Socket) LocalAddress() string { return ipString(s.addr(false)) }
 
 // LocalPort returns the local port, 0 when not connected. Callable on any
 // goroutine.
-func (s *Socket) LocalPort() int { return s.addr(false).port }
+func (s *Socket) LocalPort() int { return int(s.addr(false).Port()) }
 
 // RemoteAddress returns the peer's IP address, "" when not connected.
 // Callable on any goroutine.
-func (s *Socket) RemoteAddress() string { return s.addr(true).ip }
+func (s *Socket) RemoteAddress() string { return ipString(s.addr(true)) }
 
 // RemotePort returns the peer's port, 0 when not connected. Callable on any
 // goroutine.
-func (s *Socket) RemotePort() int { return s.addr(true).port }
+func (s *Socket) RemotePort() int { return int(s.addr(true).Port()) }
 
-type ipPort struct {
-	ip   string
-	port int
-}
-
-func (s *Socket) addr(remote bool) ipPort {
+// addr returns the connection's local or remote address; the zero value
+// when not connected. The IP is formatted only by those who ask for it.
+func (s *Socket) addr(remote bool) netip.AddrPort {
 	c := s.conn.Load()
 	if c == nil {
-		return ipPort{}
+		return netip.AddrPort{}
 	}
 	a := c.LocalAddr()
 	if remote {
@@ -180,9 +217,18 @@ func (s *Socket) addr(remote bool) ipPort {
 	}
 	t, ok := a.(*net.TCPAddr)
 	if !ok {
-		return ipPort{}
+		return netip.AddrPort{}
 	}
-	return ipPort{t.AddrPort().Addr().Unmap().String(), t.Port}
+	return t.AddrPort()
+}
+
+// ipString formats a's IP as AIR does (an IPv4-mapped address as IPv4),
+// "" for the zero value.
+func ipString(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.Addr().Unmap().String()
 }
 
 // Endian returns the byte order of the socket's reads and writes, BigEndian

@@ -44,7 +44,9 @@ func (in *socketInput) Discard(n int) (int, error) {
 		return 0, errNotConnected
 	}
 	n, err := c.Discard(n)
-	in.unread = max(in.unread-n, 0)
+	if x := in.ext.Load(); x != nil { // nil: no SocketData announced any input yet
+		x.unread = max(x.unread-n, 0)
+	}
 	return n, err
 }
 
@@ -90,6 +92,16 @@ func (s *Socket) Discard(n int) (int, error) {
 // methods run with the lock held.
 type socketOutput Socket
 
+// lock and unlock take the socket's lock for DataOutput. Kept out of line
+// (sync.Mutex's fast path would be inlined here), so that DataOutput's
+// lock and unlock stay small enough to be inlined into every typed write.
+//
+//go:noinline
+func (o *socketOutput) lock() { o.mu.Lock() }
+
+//go:noinline
+func (o *socketOutput) unlock() { o.mu.Unlock() }
+
 func (o *socketOutput) Write(p []byte) (int, error) {
 	return appendOutputLocked((*Socket)(o), p)
 }
@@ -104,16 +116,17 @@ func appendOutputLocked[T []byte | string](s *Socket, p T) (int, error) {
 	if c == nil {
 		return 0, errNotConnected
 	}
+	x := s.x()
 	// Refused once the bound is reached, not when this write would cross
 	// it: a reply larger than the bound still goes out whole to a peer
 	// that reads, and a writer that waits for outputProgress between writes
 	// never sees the error.
-	if int64(len(s.out))+s.pending.Load() >= s.maxPending.Load() {
+	if int64(len(x.out))+x.pending.Load() >= s.maxPending.Load() {
 		return 0, loop.ErrQueueFull
 	}
-	s.out = appendPooled(s.out, p)
-	s.written.Add(int64(len(p)))
-	s.scheduleFlushLocked(c)
+	x.out = appendPooled(x.out, p)
+	x.written.Add(int64(len(p)))
+	s.scheduleFlushLocked(c, x)
 	return len(p), nil
 }
 
@@ -142,12 +155,12 @@ func appendPooled[T []byte | string](b []byte, p T) []byte {
 
 // scheduleFlushLocked makes sure output written outside a dispatch turn is
 // sent on the next loop turn; inside one, the turn's end sends it.
-func (s *Socket) scheduleFlushLocked(c *loop.Conn) {
-	if s.flushScheduled || s.inDispatch.Load() {
+func (s *Socket) scheduleFlushLocked(c *loop.Conn, x *socketExt) {
+	if x.flushScheduled || s.inDispatch.Load() {
 		return
 	}
-	s.flushScheduled = true
-	c.Run(s.flushFn)
+	x.flushScheduled = true
+	c.Run(flushOnLoop)
 }
 
 // Flush sends the buffered output: at once when called outside a listener,
@@ -160,8 +173,8 @@ func (s *Socket) Flush() error {
 	if c == nil {
 		return errInvalidSocket(errNotConnected)
 	}
-	if len(s.out) > 0 {
-		s.scheduleFlushLocked(c)
+	if x := s.ext.Load(); x != nil && len(x.out) > 0 {
+		s.scheduleFlushLocked(c, x)
 	}
 	return nil
 }
@@ -178,29 +191,47 @@ func (s *Socket) takeOutput() []byte {
 // until send records the connection's own figure, so BytesPending (and the
 // MaxBytesPending check) never misses bytes in transit.
 func (s *Socket) takeOutputLocked() []byte {
-	out := s.out
-	s.out = nil
-	s.flushScheduled = false
+	x := s.ext.Load()
+	if x == nil { // never written to
+		return nil
+	}
+	out := x.out
+	x.out = nil
+	x.flushScheduled = false
 	if len(out) > 0 {
-		s.pending.Add(int64(len(out)))
+		x.pending.Add(int64(len(out)))
 	}
 	return out
 }
 
-// send hands out to c with no second copy and returns its memory to the pool.
+// send hands out to c with no second copy and returns its memory to the
+// pool. BytesPending then counts what c kept, which the loop knows without
+// asking the socket back; only if c kept some does the socket follow c's
+// progress reports until they are sent (watch), or always while an
+// OutputProgress listener wants them.
 func (s *Socket) send(c *loop.Conn, out []byte) {
 	if len(out) > 0 {
+		x := s.ext.Load() // out came from it
+		current := s.conn.Load() == c
+		if current && s.HasEventListener(OutputProgress) {
+			s.watch(c, true) // before the write, so that its progress is reported too
+		}
 		c.WriteThrough(out)
-		s.pending.Store(int64(c.OutboundBuffered()))
+		n := c.OutboundBuffered()
+		x.pending.Store(int64(n))
+		if n > 0 && current {
+			s.watch(c, true)
+		}
 	}
 	if cap(out) > 0 {
 		buffer.Default.Put(out[:cap(out)])
 	}
 }
 
-// flushOnLoop is Flush's work on the loop goroutine.
-func (s *Socket) flushOnLoop(c *loop.Conn) {
-	if s.conn.Load() == c {
+// flushOnLoop is Flush's work on the loop goroutine. One func value for all
+// sockets: the connection's context leads to its socket.
+func flushOnLoop(c *loop.Conn) {
+	if s := socketOf(c); s != nil && s.conn.Load() == c {
 		s.send(c, s.takeOutput())
 	}
 }
@@ -222,15 +253,18 @@ func (s *Socket) endTurn(c *loop.Conn) {
 // any goroutine.
 func (s *Socket) Close() error {
 	s.mu.Lock()
-	s.dialing++ // a Connect in flight is abandoned too
+	var out []byte
+	if x := s.ext.Load(); x != nil { // nil: no Connect was made, no output written
+		x.dialing++ // a Connect in flight is abandoned too
+		out = x.out
+		x.out = nil
+		x.flushScheduled = false
+	}
 	c := s.conn.Swap(nil)
 	if c == nil {
 		s.mu.Unlock()
 		return errInvalidSocket(errNotConnected)
 	}
-	out := s.out
-	s.out = nil
-	s.flushScheduled = false
 	s.mu.Unlock()
 	closeAfter(c, out)
 	return nil
@@ -250,8 +284,43 @@ func closeAfter(c *loop.Conn, out []byte) {
 	})
 }
 
-// socketHandler is the Socket as its connection's loop.Handler.
-type socketHandler Socket
+// socketHandler is the Socket as its connection's loop.Handler, and
+// socketWatcher the same handler that is also a loop.OutputWatcher. A
+// connection has the watcher only while the socket needs the loop's
+// progress reports: while an OutputProgress listener is registered, or
+// while the connection holds output, whose drain BytesPending and
+// MaxBytesPending must see. Otherwise the loop has no reason to call back
+// into the socket after each reply it sends.
+type (
+	socketHandler Socket
+	socketWatcher Socket
+)
+
+// watch gives c the socketWatcher (on) or the socketHandler. c's context
+// names the same handler, so that c's loop goroutine can tell which one c
+// has and find the socket from c alone (socketOf). Loop goroutine of c.
+func (s *Socket) watch(c *loop.Conn, on bool) {
+	var h loop.Handler = (*socketHandler)(s)
+	if on {
+		h = (*socketWatcher)(s)
+	}
+	if c.Context() != h {
+		c.SetHandler(h)
+		c.SetContext(h)
+	}
+}
+
+// socketOf returns the socket whose handler c has, or nil. Loop goroutine
+// of c.
+func socketOf(c *loop.Conn) *Socket {
+	switch h := c.Context().(type) {
+	case *socketHandler:
+		return (*Socket)(h)
+	case *socketWatcher:
+		return (*Socket)(h)
+	}
+	return nil
+}
 
 // OnOpen never runs: connections reach the socket already open, through
 // ServerSocket or dialHandler.
@@ -264,31 +333,12 @@ func (h *socketHandler) OnData(c *loop.Conn) {
 		c.Discard(-1)
 		return
 	}
+	x := s.x()
 	avail := c.InboundBuffered()
-	s.dataEvent.BytesLoaded = avail - s.unread
-	s.unread = avail
+	x.dataEvent.BytesLoaded = avail - x.unread
+	x.unread = avail
 	s.inDispatch.Store(true)
-	s.DispatchEvent(s.dataEvent)
-	s.endTurn(c)
-}
-
-// OnOutput dispatches OutputProgress as output drains.
-func (h *socketHandler) OnOutput(c *loop.Conn, pending int) {
-	s := (*Socket)(h)
-	if s.conn.Load() != c { // an old connection still draining
-		return
-	}
-	s.pending.Store(int64(pending))
-	if !s.HasEventListener(OutputProgress) {
-		return
-	}
-	if s.outEvent == nil {
-		s.outEvent = NewOutputProgressEvent(OutputProgress, false, false, 0, 0)
-	}
-	s.outEvent.BytesPending = pending
-	s.outEvent.BytesTotal = int(s.written.Load())
-	s.inDispatch.Store(true)
-	s.DispatchEvent(s.outEvent)
+	s.DispatchEvent(&x.dataEvent)
 	s.endTurn(c)
 }
 
@@ -307,5 +357,39 @@ func (h *socketHandler) OnClose(c *loop.Conn, reason error) {
 	s.mu.Unlock()
 	// After a half-close the loop still sends what the close listeners
 	// wrote; after an error it drops it.
+	s.endTurn(c)
+}
+
+// OnOpen, OnData and OnClose are socketHandler's.
+func (w *socketWatcher) OnOpen(c *loop.Conn)             {}
+func (w *socketWatcher) OnData(c *loop.Conn)             { (*socketHandler)(w).OnData(c) }
+func (w *socketWatcher) OnClose(c *loop.Conn, err error) { (*socketHandler)(w).OnClose(c, err) }
+
+// OnOutput records how much output c still holds, for BytesPending, and
+// dispatches OutputProgress if someone listens.
+func (w *socketWatcher) OnOutput(c *loop.Conn, pending int) {
+	s := (*Socket)(w)
+	if s.conn.Load() != c { // an old connection still draining
+		return
+	}
+	x := s.ext.Load() // made by the write that made the socket watch
+	x.pending.Store(int64(pending))
+	if !s.HasEventListener(OutputProgress) {
+		// Drained, and nobody listens: no progress is left to follow. The
+		// handler changes only here, where no listener ran and so nothing
+		// was written meanwhile: the loop is not about to report more
+		// progress to this OnOutput.
+		if pending == 0 {
+			s.watch(c, false)
+		}
+		return
+	}
+	if x.outEvent == nil {
+		x.outEvent = NewOutputProgressEvent(OutputProgress, false, false, 0, 0)
+	}
+	x.outEvent.BytesPending = pending
+	x.outEvent.BytesTotal = int(x.written.Load())
+	s.inDispatch.Store(true)
+	s.DispatchEvent(x.outEvent)
 	s.endTurn(c)
 }
