@@ -53,7 +53,8 @@ type churnClient struct {
 	raddr, network  string
 	sources         []string
 	base            time.Time
-	measure, end    int64 // ns since base: the window
+	measure         int64        // ns since base: the window's start
+	end             atomic.Int64 // ns since base: the window's end, pushed out while no cycle has completed
 	hist            *hdrhistogram.Histogram
 	stopping        atomic.Bool
 	active          atomic.Int64 // slots with a connection or dial in progress
@@ -120,7 +121,8 @@ func churn(ctx context.Context, addr string, slots int, warmup, duration time.Du
 		return churnSummary{}, err
 	}
 	c := &churnClient{engine: e, raddr: ra.String(), network: "tcp", sources: sources,
-		measure: int64(warmup), end: int64(warmup + duration), hist: report.NewHistogram(), abort: make(chan struct{})}
+		measure: int64(warmup), hist: report.NewHistogram(), abort: make(chan struct{})}
+	c.end.Store(int64(warmup + duration))
 	cpu0, _ := report.ProcessCPU()
 	c.base = time.Now()
 	for i := range slots {
@@ -132,13 +134,29 @@ func churn(ctx context.Context, addr string, slots int, warmup, duration time.Du
 		}
 		c.dial(s)
 	}
+	// A window in which no cycle completed (a loaded machine) measures
+	// nothing: it is pushed out, a window at a time, up to maxWindows.
+	const maxWindows = 20
+	windows := 1
 	t := time.NewTimer(warmup + duration)
-	select {
-	case <-t.C:
-	case <-c.abort:
-	case <-ctx.Done():
+wait:
+	for {
+		select {
+		case <-t.C:
+			if c.cycles.Load() > 0 || windows == maxWindows {
+				break wait
+			}
+			windows++
+			c.end.Add(int64(duration))
+			t.Reset(duration)
+		case <-c.abort:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	t.Stop()
+	duration = time.Duration(c.end.Load()) - warmup
 	c.stopping.Store(true)
 	// Let the cycles in progress finish, bounded.
 	for deadline := time.Now().Add(5 * time.Second); c.active.Load() > 0 && time.Now().Before(deadline); {
@@ -231,7 +249,7 @@ func (c *churnClient) OnData(lc *loop.Conn) {
 		return
 	}
 	c.verified.Add(1)
-	if now := c.now(); now >= c.measure && now < c.end {
+	if now := c.now(); now >= c.measure && now < c.end.Load() {
 		c.cycles.Add(1)
 		c.hist.RecordValue(now - s.start)
 	}
