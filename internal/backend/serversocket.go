@@ -49,7 +49,10 @@ func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
 // accept wires one connection: runs on its loop goroutine. The protocol
 // runs on SocketData; once it stopped at the high mark (BytesPending), new
 // data waits and outputProgress resumes it when the output has drained to
-// the low mark, as an AIR application pacing its writes would.
+// the low mark, as an AIR application pacing its writes would. One object
+// per connection handles all its events, and it listens for outputProgress
+// only while stopped: an idle connection costs one socketStream and two
+// registrations.
 func (s *serverSocketServer) accept(sock *serversocket.Socket, srv proto.Server, limits Limits) {
 	s.count.opened()
 	high, low := limits.marks()
@@ -57,30 +60,44 @@ func (s *serverSocketServer) accept(sock *serversocket.Socket, srv proto.Server,
 	// safety net for AIR code that does not, would only refuse the few
 	// bytes after a reply larger than it (a GET of a 100 MiB value).
 	sock.SetMaxBytesPending(math.MaxInt64)
-	st := &socketStream{s: sock, session: srv.NewSession(), high: high}
-	shard := sock.RemotePort()
-	serve := func() {
-		in := sock.BytesAvailable()
-		st.out, st.stopped = 0, false
-		err := st.session.Serve(st)
-		s.count.add(shard, in-sock.BytesAvailable(), st.out)
-		if err != nil {
-			sock.Flush()
-			sock.Close()
-			s.count.closed()
-		}
-	}
-	sock.AddEventListener(serversocket.SocketData, func(serversocket.Eventer) {
+	st := &socketStream{srv: s, s: sock, session: srv.NewSession(), high: high, low: low, shard: sock.RemotePort()}
+	sock.AddEventHandler(serversocket.SocketData, st, 0)
+	sock.AddEventHandler(serversocket.Close, st, 0)
+}
+
+// HandleEvent runs the connection's events, on its loop goroutine.
+func (st *socketStream) HandleEvent(e serversocket.Eventer) {
+	switch e := e.(type) {
+	case *serversocket.ProgressEvent: // SocketData
 		if !st.stopped {
-			serve()
+			st.serve()
 		}
-	}, 0)
-	sock.AddEventListener(serversocket.OutputProgress, func(e serversocket.Eventer) {
-		if st.stopped && e.(*serversocket.OutputProgressEvent).BytesPending <= low && sock.BytesAvailable() > 0 {
-			serve()
+	case *serversocket.OutputProgressEvent:
+		if st.stopped && e.BytesPending <= st.low && st.s.BytesAvailable() > 0 {
+			st.s.RemoveEventHandler(serversocket.OutputProgress, st)
+			st.serve()
 		}
-	}, 0)
-	sock.AddEventListener(serversocket.Close, func(serversocket.Eventer) { s.count.closed() }, 0)
+	default: // Close
+		st.srv.count.closed()
+	}
+}
+
+// serve runs the session over the input in hand; stopped at the high mark,
+// it listens for outputProgress to resume.
+func (st *socketStream) serve() {
+	in := st.s.BytesAvailable()
+	st.out, st.stopped = 0, false
+	err := st.session.Serve(st)
+	st.srv.count.add(st.shard, in-st.s.BytesAvailable(), st.out)
+	if err != nil {
+		st.s.Flush()
+		st.s.Close()
+		st.srv.count.closed()
+		return
+	}
+	if st.stopped {
+		st.s.AddEventHandler(serversocket.OutputProgress, st, 0)
+	}
 }
 
 func (s *serverSocketServer) Addr() net.Addr {
@@ -91,14 +108,17 @@ func (s *serverSocketServer) Stats() Stats { return s.count.stats() }
 
 func (s *serverSocketServer) Shutdown(ctx context.Context) error { return s.engine.Shutdown(ctx) }
 
-// socketStream is a Socket as a proto.Stream; it counts the bytes Serve
+// socketStream is one connection of the backend: a Socket as a
+// proto.Stream, and the handler of its events. It counts the bytes Serve
 // writes, for Stats.
 type socketStream struct {
-	s       *serversocket.Socket
-	session proto.Session
-	out     int
-	high    int  // BytesPending at which Writable turns false
-	stopped bool // Writable said false: outputProgress resumes the session
+	srv       *serverSocketServer
+	s         *serversocket.Socket
+	session   proto.Session
+	out       int
+	high, low int  // BytesPending at which Writable turns false; at which a stopped session resumes
+	shard     int  // the counters' shard: the peer's port
+	stopped   bool // Writable said false: outputProgress resumes the session
 }
 
 func (st *socketStream) Writable() bool {
