@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/airsock/airsock/loop"
@@ -57,7 +59,7 @@ func TestSocketConnectOutbound(t *testing.T) {
 		t.Fatalf("Connect: %v", err)
 	}
 	peer := acceptPeer(t, ln)
-	info := recv(t, infos, "the Connect event")
+	info := testutil.Recv(t, infos, "the Connect event")
 	want := connectInfo{
 		connected: true, targetOK: true,
 		localAddr: "127.0.0.1", remoteAddr: "127.0.0.1",
@@ -74,7 +76,7 @@ func TestSocketConnectOutbound(t *testing.T) {
 	if _, err := peer.Write([]byte("\x00\x04pong")); err != nil {
 		t.Fatal(err)
 	}
-	if got := recv(t, replies, "the reply"); got != "pong" {
+	if got := testutil.Recv(t, replies, "the reply"); got != "pong" {
 		t.Errorf("ReadUTF = %q, want pong", got)
 	}
 }
@@ -105,10 +107,10 @@ func TestSocketConnectRefused(t *testing.T) {
 	e := newEngine(t, loop.Config{})
 	s := serversocket.NewSocketOn(e)
 	errs := watchIOError(t, s)
-	if err := s.Connect("127.0.0.1", closedPort(t)); err != nil {
+	if err := s.Connect("127.0.0.1", testutil.FreePort(t)); err != nil {
 		t.Fatalf("Connect returned %v; the failure must arrive as an event", err)
 	}
-	got := recv(t, errs, "the ioError event")
+	got := testutil.Recv(t, errs, "the ioError event")
 	if got.errorID != serversocket.IDSocketError || !strings.HasPrefix(got.text, "Error #2031: Socket Error.") || !got.targetOK || got.connected {
 		t.Errorf("ioError event %+v: want errorID 2031, AIR's text, the socket as target, not connected", got)
 	}
@@ -163,7 +165,7 @@ func TestSocketConnectTimeout(t *testing.T) {
 	if err := s.Connect("127.0.0.1", port); err != nil {
 		t.Fatal(err)
 	}
-	got := recv(t, errs, "the timeout's ioError event")
+	got := testutil.Recv(t, errs, "the timeout's ioError event")
 	if got.errorID != serversocket.IDSocketError || !strings.Contains(got.text, "timeout") || got.connected {
 		t.Errorf("ioError event %+v: want errorID 2031 naming the timeout, not connected", got)
 	}
@@ -193,7 +195,7 @@ func TestSocketConnectBadPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	acceptPeer(t, ln)
-	recv(t, connected, "the Connect event")
+	testutil.Recv(t, connected, "the Connect event")
 	e.Close()
 	if connects.Load() != 1 || ioErrors.Load() != 0 || secErrors.Load() != 0 {
 		t.Errorf("events: %d connect, %d ioError, %d securityError; want 1 0 0", connects.Load(), ioErrors.Load(), secErrors.Load())
@@ -223,7 +225,7 @@ func TestSocketConnectDispatchesAfterReturning(t *testing.T) {
 			}
 			s.AddEventListener(serversocket.Connect, check, 0)
 			s.AddEventListener(serversocket.IOErrorType, check, 0)
-			port := closedPort(t)
+			port := testutil.FreePort(t)
 			if !tc.refused {
 				var ln *net.TCPListener
 				ln, port = peerListener(t)
@@ -233,7 +235,7 @@ func TestSocketConnectDispatchesAfterReturning(t *testing.T) {
 				t.Fatal(err)
 			}
 			close(returned)
-			if recv(t, early, "the outcome event") {
+			if testutil.Recv(t, early, "the outcome event") {
 				t.Error("the outcome was dispatched before Connect returned")
 			}
 		})
@@ -256,7 +258,7 @@ func TestSocketReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := acceptPeer(t, lnA)
-	if got := recv(t, connects, "the first Connect event"); got != portA {
+	if got := testutil.Recv(t, connects, "the first Connect event"); got != portA {
 		t.Fatalf("first connection's RemotePort = %d, want %d", got, portA)
 	}
 	if err := s.WriteUTFBytes("last words to A"); err != nil {
@@ -269,7 +271,7 @@ func TestSocketReconnect(t *testing.T) {
 		t.Errorf("old peer received %q then EOF, want \"last words to A\"", got)
 	}
 	b := acceptPeer(t, lnB)
-	if got := recv(t, connects, "the second Connect event"); got != portB {
+	if got := testutil.Recv(t, connects, "the second Connect event"); got != portB {
 		t.Errorf("second connection's RemotePort = %d, want %d", got, portB)
 	}
 	if s.LocalPort() != b.RemoteAddr().(*net.TCPAddr).Port {

@@ -12,6 +12,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"github.com/airsock/airsock/loop"
 	"github.com/airsock/airsock/serversocket"
 )
@@ -148,7 +150,7 @@ func TestSocketTypedValuesOverTheWire(t *testing.T) {
 	if _, err := c.Write(wire); err != nil {
 		t.Fatal(err)
 	}
-	r := recv(t, results, "the server's reads")
+	r := testutil.Recv(t, results, "the server's reads")
 	if r.readErr != nil || r.writeErr != nil {
 		t.Fatalf("read error %v, write error %v", r.readErr, r.writeErr)
 	}
@@ -199,7 +201,7 @@ func TestSocketEOFAcrossEvents(t *testing.T) {
 	if _, err := c.Write(frame[:3]); err != nil {
 		t.Fatal(err)
 	}
-	first := recv(t, steps, "the first SocketData")
+	first := testutil.Recv(t, steps, "the first SocketData")
 	eof, ok := errors.AsType[*serversocket.EOFError](first.err)
 	if !ok || eof.ErrorID != serversocket.IDEndOfFile || !errors.Is(first.err, io.ErrUnexpectedEOF) {
 		t.Errorf("first ReadDouble error = %v, want EOFError #2030 matching io.ErrUnexpectedEOF", first.err)
@@ -210,7 +212,7 @@ func TestSocketEOFAcrossEvents(t *testing.T) {
 	if _, err := c.Write(frame[3:]); err != nil {
 		t.Fatal(err)
 	}
-	second := recv(t, steps, "the second SocketData")
+	second := testutil.Recv(t, steps, "the second SocketData")
 	if second.err != nil || second.value != want || second.loaded != 5 || second.before != 8 || second.after != 0 {
 		t.Errorf("second SocketData %+v: want 5 bytes loaded, 8 available, ReadDouble %v consuming all", second, want)
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"github.com/airsock/airsock/loop"
 	"github.com/airsock/airsock/serversocket"
 )
@@ -156,11 +158,11 @@ func TestSocketUncaughtConnectError(t *testing.T) {
 	t.Cleanup(func() { serversocket.SetUncaughtErrorHandler(nil) })
 	e := newEngine(t, loop.Config{})
 	s := serversocket.NewSocketOn(e)
-	port := closedPort(t)
+	port := testutil.FreePort(t)
 	if err := s.Connect("127.0.0.1", port); err != nil {
 		t.Fatal(err)
 	}
-	u := recv(t, got, "the uncaught ioError")
+	u := testutil.Recv(t, got, "the uncaught ioError")
 	if u.target != s || u.typ != serversocket.IOErrorType || u.errorID != serversocket.IDSocketError ||
 		!strings.Contains(u.text, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))) {
 		t.Errorf("uncaught event: target is socket %v, type %q, errorID %d, text %q", u.target == s, u.typ, u.errorID, u.text)

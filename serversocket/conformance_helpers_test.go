@@ -4,7 +4,6 @@ package serversocket_test
 // servers and clients on 127.0.0.1, bounded waits, and error classification.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/airsock/airsock/internal/testutil"
 
 	"github.com/airsock/airsock/loop"
 	"github.com/airsock/airsock/serversocket"
@@ -94,7 +95,7 @@ func acceptOne(t testing.TB, e *loop.Engine, setup func(*serversocket.Socket)) (
 		got <- s
 	})
 	c := dial(t, hostPort(srv))
-	return recv(t, got, "the Connect event"), c
+	return testutil.Recv(t, got, "the Connect event"), c
 }
 
 // peerListener is a plain net listener on 127.0.0.1 for outbound Connects,
@@ -121,32 +122,6 @@ func acceptPeer(t testing.TB, ln *net.TCPListener) *net.TCPConn {
 	c.SetDeadline(time.Now().Add(waitLimit))
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// closedPort returns a loopback port nobody listens on: one the kernel just
-// handed out and took back.
-func closedPort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("net.Listen: %v", err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
-// recv waits up to waitLimit for a value on ch.
-func recv[T any](t testing.TB, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitLimit):
-		t.Fatalf("timed out waiting for %s", what)
-	}
-	var zero T
-	return zero
 }
 
 // readN reads exactly n bytes from c.
@@ -268,26 +243,7 @@ func (r *recorder[T]) waitLen(t testing.TB, n int, what string) []T {
 	return r.waitFor(t, what, func(items []T) bool { return len(items) >= n })
 }
 
-// syncBuffer is a bytes.Buffer that a loop's logger may write while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // bufferLogger returns a logger writing text records into buf.
-func bufferLogger(buf *syncBuffer) *slog.Logger {
+func bufferLogger(buf *testutil.SyncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, nil))
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/airsock/airsock/loop"
@@ -16,7 +18,7 @@ import (
 )
 
 func TestSocketListenerPanicClosesOnlyItsSocket(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	e := newEngine(t, loop.Config{Loops: 2, Logger: bufferLogger(&logs)})
 	srv := startServer(t, e, func(s *serversocket.Socket) {
 		s.AddEventListener(serversocket.SocketData, func(serversocket.Eventer) {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/airsock/airsock/loop"
@@ -220,7 +222,7 @@ func TestServerSocketBindReportsRealPort(t *testing.T) {
 			t.Error("Listening() = false after Listen")
 		}
 		dial(t, hostPort(s))
-		got := recv(t, accepted, "the Connect event")
+		got := testutil.Recv(t, accepted, "the Connect event")
 		if got != [2]any{"127.0.0.1", s.LocalPort()} {
 			t.Errorf("accepted socket's local end = %v, want 127.0.0.1 %d", got, s.LocalPort())
 		}
@@ -265,7 +267,7 @@ func TestServerSocketIPv6Loopback(t *testing.T) {
 		t.Errorf("LocalAddress=%q LocalPort=%d, want ::1 and a port", srv.LocalAddress(), srv.LocalPort())
 	}
 	c := dial(t, net.JoinHostPort("::1", strconv.Itoa(srv.LocalPort())))
-	if got := recv(t, remote, "the Connect event"); got != "::1" {
+	if got := testutil.Recv(t, remote, "the Connect event"); got != "::1" {
 		t.Errorf("RemoteAddress = %q, want ::1", got)
 	}
 	echo(t, c, "over IPv6")

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"github.com/airsock/airsock/loop"
 	"github.com/airsock/airsock/serversocket"
 )
@@ -56,7 +58,7 @@ func TestSocketRemoteCloseAfterData(t *testing.T) {
 		}
 	}
 	c.Close()
-	recv(t, closed, "the Close event")
+	testutil.Recv(t, closed, "the Close event")
 	e.Close() // barrier: no event after this, and the listeners' writes are visible
 
 	if loaded != n || !bytes.Equal(got, payload) {
@@ -93,7 +95,7 @@ func TestSocketLocalClose(t *testing.T) {
 	if _, err := c.Write([]byte{1}); err != nil {
 		t.Fatal(err)
 	}
-	if got := recv(t, readErr, "the read after Close"); got != "IOError 2002" {
+	if got := testutil.Recv(t, readErr, "the read after Close"); got != "IOError 2002" {
 		t.Errorf("ReadUnsignedByte after Close = %s, want IOError 2002", got)
 	}
 	if got := readToEOF(t, c); string(got) != "written before close" {
@@ -152,7 +154,7 @@ func TestSocketReadsAfterLocalCloseAreIOErrors(t *testing.T) {
 		}, 0)
 	})
 	c.Write([]byte("unread"))
-	got := recv(t, results, "the reads after Close")
+	got := testutil.Recv(t, results, "the reads after Close")
 	for i, r := range reads {
 		if got[i] != "IOError 2002" {
 			t.Errorf("%s after Close = %s, want IOError 2002", r.name, got[i])
@@ -201,7 +203,7 @@ func TestSocketBytesPendingDrains(t *testing.T) {
 	// All bytes reached the client, so the loop has finished writing; the
 	// byte sent now is handled by that loop after it.
 	c.Write([]byte{0})
-	if got := recv(t, pending, "BytesPending from a listener"); got != 0 {
+	if got := testutil.Recv(t, pending, "BytesPending from a listener"); got != 0 {
 		t.Errorf("BytesPending after everything was received = %d, want 0", got)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"github.com/airsock/airsock/loop"
 )
 
@@ -99,15 +101,15 @@ func TestSocketCloseWhileWriting(t *testing.T) {
 		}
 		t.Log("the writer finished before Close; the close raced with the loop's sending only")
 	}()
-	recv(t, started, "the writer to get going")
+	testutil.Recv(t, started, "the writer to get going")
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	o := recv(t, done, "the writer")
+	o := testutil.Recv(t, done, "the writer")
 	if o.err != nil && errKind(o.err) != "IOError 2002" {
 		t.Errorf("write after Close = %v, want IOError 2002", o.err)
 	}
-	got := recv(t, received, "the peer's EOF")
+	got := testutil.Recv(t, received, "the peer's EOF")
 	if len(got) != o.wrote || !bytes.Equal(got, stream[:o.wrote]) {
 		t.Errorf("peer received %d bytes (in order: %v), want the %d written before Close",
 			len(got), bytes.Equal(got, stream[:min(len(got), len(stream))]), o.wrote)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"github.com/airsock/airsock/loop"
 	"github.com/airsock/airsock/serversocket"
 )
@@ -45,7 +47,7 @@ func TestSocketWatchesOutputOnlyWhileNeeded(t *testing.T) {
 	step := func(msg string) outputTurn {
 		t.Helper()
 		echo(t, c, msg)
-		return recv(t, turns, "the SocketData turn of "+msg)
+		return testutil.Recv(t, turns, "the SocketData turn of "+msg)
 	}
 	idle := outputTurn{false, 0}
 
@@ -84,9 +86,9 @@ func TestSocketWatchesOutputOnlyWhileNeeded(t *testing.T) {
 	if _, err := c.Write([]byte("big")); err != nil {
 		t.Fatal(err)
 	}
-	recv(t, turns, "the SocketData turn of big")
+	testutil.Recv(t, turns, "the SocketData turn of big")
 	// The loop stops reading while the reply is backed up: ask it directly.
-	if !recv(t, serversocket.AskWatchingOutput(s), "the loop's answer") {
+	if !testutil.Recv(t, serversocket.AskWatchingOutput(s), "the loop's answer") {
 		t.Fatal("not watching while the client does not read the big reply")
 	}
 	if p := s.BytesPending(); p == 0 {
