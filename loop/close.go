@@ -100,7 +100,7 @@ func (l *eventLoop) closeFd(c *Conn) {
 	c.state = stateClosed
 	c.closeQueued.Store(true)
 	c.interest = 0
-	c.window = nil
+	c.winOff, c.winEnd = 0, 0
 	if l.stageOwner == c {
 		l.unstage()
 	}

@@ -33,7 +33,6 @@ type Conn struct {
 	loop         *eventLoop
 	handler      Handler
 	ctx          any
-	window       []byte // the unconsumed part of the loop's read buffer, during OnData while in is empty (see Peek)
 	in           buffer.Ring
 	out          buffer.Ring
 	ext          *connExt     // timers and dial state, made on first use
@@ -41,6 +40,8 @@ type Conn struct {
 	backlog      atomic.Int64 // out.Len() as of the last flush, for AsyncWrite's bound
 	laddr, raddr sockAddr
 	fd           int32
+	winOff       int32 // the window: loop.readBuf[winOff:winEnd], the unconsumed part of one read,
+	winEnd       int32 // during OnData while in is empty (see Peek); offsets, not a slice, to keep a Conn small
 	interest     poller.Mask
 	family       uint8
 	state        connState

@@ -48,9 +48,7 @@ func (l *eventLoop) read(c *Conn) {
 	var err error
 	if c.in.Len() == 0 {
 		n, err = l.io.read(int(c.fd), l.readBuf, nil)
-		if n > 0 {
-			c.window = l.readBuf[:n]
-		}
+		c.winOff, c.winEnd = 0, int32(n)
 	} else {
 		a, b := c.in.Free(-1)
 		if len(a) == 0 { // at its limit: wait for the handler to consume
@@ -103,8 +101,11 @@ func (c *Conn) InboundBuffered() int {
 	if c.in.Len() > 0 {
 		return c.in.Len()
 	}
-	return len(c.window)
+	return int(c.winEnd - c.winOff)
 }
+
+// window returns the unconsumed part of the loop's read buffer.
+func (c *Conn) window() []byte { return c.loop.readBuf[c.winOff:c.winEnd] }
 
 // Peek returns the first n unconsumed bytes without consuming them (n <= 0:
 // all of them) as one slice, copying only when buffered input wraps in the
@@ -121,13 +122,14 @@ func (c *Conn) Peek(n int) ([]byte, error) {
 		}
 		return c.in.Contiguous(n), nil
 	}
-	if n > len(c.window) {
+	w := c.window()
+	if n > len(w) {
 		return nil, io.ErrShortBuffer
 	}
 	if n <= 0 {
-		return c.window, nil
+		return w, nil
 	}
-	return c.window[:n], nil
+	return w[:n], nil
 }
 
 // Next returns the first n unconsumed bytes and consumes them (n <= 0: all).
@@ -144,7 +146,7 @@ func (c *Conn) Next(n int) ([]byte, error) {
 		// does not move them: b stays valid until the next write into in.
 		c.in.Discard(len(b))
 	} else {
-		c.window = c.window[len(b):]
+		c.winOff += int32(len(b))
 	}
 	return b, nil
 }
@@ -154,10 +156,10 @@ func (c *Conn) Discard(n int) (int, error) {
 	if c.in.Len() > 0 {
 		return c.in.Discard(n), nil
 	}
-	if n < 0 || n > len(c.window) {
-		n = len(c.window)
+	if w := int(c.winEnd - c.winOff); n < 0 || n > w {
+		n = w
 	}
-	c.window = c.window[n:]
+	c.winOff += int32(n)
 	return n, nil
 }
 
@@ -172,8 +174,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.in.Discard(n)
 		return n, nil
 	}
-	n := copy(p, c.window)
-	c.window = c.window[n:]
+	n := copy(p, c.window())
+	c.winOff += int32(n)
 	return n, nil
 }
 
@@ -181,10 +183,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 // into the connection's ring, gives back a reservation the handler no
 // longer needs, and pauses reading at the inbound limit.
 func (l *eventLoop) keepLeftovers(c *Conn) {
-	if len(c.window) > 0 {
-		c.in.Write(c.window) // cannot fail: the ring's limit is at least one read
-		c.window = nil
+	if c.winEnd > c.winOff {
+		c.in.Write(c.window()) // cannot fail: the ring's limit is at least one read
 	}
+	c.winOff, c.winEnd = 0, 0
 	if c.ext != nil && c.ext.reserved > 0 && !l.keepReservation(c) {
 		l.unreserve(c)
 		// Left holding exactly its limit, it would wait for a read that
