@@ -2,6 +2,7 @@ package serversocket
 
 import (
 	"reflect"
+	"unsafe"
 
 	"sync/atomic"
 )
@@ -172,11 +173,15 @@ func (d *EventDispatcher) DispatchEvent(e Eventer) bool {
 	}
 	heard := false
 	for i := range t {
-		if t[i].typ != ev.typ {
+		if !sameType(t[i].typ, ev.typ) {
 			continue
 		}
 		heard = true
-		t[i].l.h.HandleEvent(e)
+		if f, ok := t[i].l.h.(listenerFunc); ok {
+			f(e) // a func listener without the method call around it
+		} else {
+			t[i].l.h.HandleEvent(e)
+		}
 		if ev.stoppedImmediate {
 			break
 		}
@@ -185,6 +190,14 @@ func (d *EventDispatcher) DispatchEvent(e Eventer) bool {
 		reportUncaught(target, e)
 	}
 	return !ev.defaultPrevented
+}
+
+// sameType reports whether two event types are equal, comparing the
+// strings' bytes only when they are not the same constant: a dispatch
+// compares its type with every registration's, and types are nearly always
+// the package's constants.
+func sameType(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // update publishes change(current table) unless change returns nil (no
