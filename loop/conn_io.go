@@ -323,8 +323,9 @@ const sendNowMin = 8 << 10
 // bytes go to the loop's stage, so a reply costs no ring and no pool trip.
 // A large p (through: any p, for WriteThrough), with nothing of c pending
 // but what it has staged, goes to the kernel at once from the caller's
-// memory, in one call with the staged bytes; its progress is reported to
-// an OutputWatcher at the next flush, not from inside the caller's Write.
+// memory, in one call with the staged bytes; interest, timers and an
+// OutputWatcher follow at the next flush (every queueOutput has one: the
+// callback's end, or the dirty list), not from inside the caller's Write.
 // It returns the error that closed c, if sending did.
 func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 	stageFree := l.stageOwner == nil || l.stageOwner == c
@@ -339,8 +340,7 @@ func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 			l.closeConn(c, err, true)
 			return err
 		}
-		c.progressed = c.progressed || n > 0
-		l.afterWrite(c)
+		c.progressed = c.progressed || n > 0 // interest and state follow at the flush
 	case stageFree && c.out.Len() == 0 && len(l.stage)+len(p) <= cap(l.stage):
 		l.stageOwner = c
 		l.stage = append(l.stage, p...)
@@ -408,8 +408,11 @@ func (l *eventLoop) send(c *Conn, a, b []byte) (int, error) {
 }
 
 // sendRing writes c's ring, both halves with one call, and discards what
-// the kernel took. An empty ring makes no call.
+// the kernel took. An empty ring costs nothing.
 func (l *eventLoop) sendRing(c *Conn) (int, error) {
+	if c.out.Len() == 0 {
+		return 0, nil
+	}
 	a, b := c.out.Peek(-1)
 	n, err := l.io.write(int(c.fd), a, b)
 	if err != nil {
