@@ -130,7 +130,7 @@ func (d *EventDispatcher) RemoveEventHandler(typ string, h EventHandler) {
 func (d *EventDispatcher) HasEventListener(typ string) bool {
 	if t := d.table.Load(); t != nil {
 		for i := range *t {
-			if (*t)[i].typ == typ {
+			if sameType((*t)[i].typ, typ) {
 				return true
 			}
 		}
@@ -225,7 +225,7 @@ func (t listenerTable) find(typ string, h EventHandler) *Listener {
 		return nil
 	}
 	for _, s := range t {
-		if s.typ == typ && s.l.h == h {
+		if sameType(s.typ, typ) && s.l.h == h {
 			return s.l
 		}
 	}
