@@ -17,9 +17,10 @@ import (
 // written for speed would.
 
 type serverSocketServer struct {
-	engine *loop.Engine
-	ss     *serversocket.ServerSocket
-	count  counters
+	engine    *loop.Engine
+	ss        *serversocket.ServerSocket
+	count     counters
+	high, low int // BytesPending at which Writable turns false; at which a stopped session resumes
 }
 
 func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
@@ -32,8 +33,9 @@ func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
 		return nil, err
 	}
 	s := &serverSocketServer{engine: e, ss: serversocket.NewOn(e)}
+	s.high, s.low = cfg.Limits.marks()
 	s.ss.AddEventListener(serversocket.Connect, func(ev serversocket.Eventer) {
-		s.accept(ev.(*serversocket.ServerSocketConnectEvent).Socket, cfg.Proto, cfg.Limits)
+		s.accept(ev.(*serversocket.ServerSocketConnectEvent).Socket, cfg.Proto)
 	}, 0)
 	if err := s.ss.Bind(port, host); err != nil {
 		e.Close()
@@ -53,14 +55,13 @@ func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
 // per connection handles all its events, and it listens for outputProgress
 // only while stopped: an idle connection costs one socketStream and two
 // registrations.
-func (s *serverSocketServer) accept(sock *serversocket.Socket, srv proto.Server, limits Limits) {
+func (s *serverSocketServer) accept(sock *serversocket.Socket, srv proto.Server) {
 	s.count.opened()
-	high, low := limits.marks()
 	// The protocol paces itself by the marks, so MaxBytesPending, the
 	// safety net for AIR code that does not, would only refuse the few
 	// bytes after a reply larger than it (a GET of a 100 MiB value).
 	sock.SetMaxBytesPending(math.MaxInt64)
-	st := &socketStream{srv: s, s: sock, session: srv.NewSession(), high: high, low: low, shard: sock.RemotePort()}
+	st := &socketStream{srv: s, s: sock, session: srv.NewSession(), shard: int32(sock.RemotePort())}
 	sock.AddEventHandler(serversocket.SocketData, st, 0)
 	sock.AddEventHandler(serversocket.Close, st, 0)
 }
@@ -73,7 +74,7 @@ func (st *socketStream) HandleEvent(e serversocket.Eventer) {
 			st.serve()
 		}
 	case *serversocket.OutputProgressEvent:
-		if st.stopped && e.BytesPending <= st.low && st.s.BytesAvailable() > 0 {
+		if st.stopped && e.BytesPending <= st.srv.low && st.s.BytesAvailable() > 0 {
 			st.s.RemoveEventHandler(serversocket.OutputProgress, st)
 			st.serve()
 		}
@@ -88,7 +89,7 @@ func (st *socketStream) serve() {
 	in := st.s.BytesAvailable()
 	st.out, st.stopped = 0, false
 	err := st.session.Serve(st)
-	st.srv.count.add(st.shard, in-st.s.BytesAvailable(), st.out)
+	st.srv.count.add(int(st.shard), in-st.s.BytesAvailable(), st.out)
 	if err != nil {
 		st.s.Flush()
 		st.s.Close()
@@ -112,17 +113,16 @@ func (s *serverSocketServer) Shutdown(ctx context.Context) error { return s.engi
 // proto.Stream, and the handler of its events. It counts the bytes Serve
 // writes, for Stats.
 type socketStream struct {
-	srv       *serverSocketServer
-	s         *serversocket.Socket
-	session   proto.Session
-	out       int
-	high, low int  // BytesPending at which Writable turns false; at which a stopped session resumes
-	shard     int  // the counters' shard: the peer's port
-	stopped   bool // Writable said false: outputProgress resumes the session
+	srv     *serverSocketServer
+	s       *serversocket.Socket
+	session proto.Session
+	out     int
+	shard   int32 // the counters' shard: the peer's port
+	stopped bool  // Writable said false: outputProgress resumes the session
 }
 
 func (st *socketStream) Writable() bool {
-	if st.s.BytesPending() < st.high {
+	if st.s.BytesPending() < st.srv.high {
 		return true
 	}
 	st.stopped = true
