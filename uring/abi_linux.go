@@ -1,0 +1,105 @@
+package uring
+
+// The kernel ABI (include/uapi/linux/io_uring.h), written out here: x/sys
+// has the syscall numbers but not the structs.
+
+// SQE is a submission queue entry (struct io_uring_sqe, 64 bytes). The
+// unions of the C struct are represented by their most used member; OpFlags
+// is the per-opcode flags word (msg_flags, accept_flags, cancel_flags, ...)
+// and Ioprio doubles as the recv/send/accept flags of multishot operations.
+type SQE struct {
+	Opcode      uint8
+	Flags       uint8
+	Ioprio      uint16
+	Fd          int32
+	Off         uint64
+	Addr        uint64
+	Len         uint32
+	OpFlags     uint32
+	UserData    uint64
+	BufIndex    uint16 // or buf_group with SQEBufferSelect
+	Personality uint16
+	FileIndex   uint32
+	Addr3       uint64
+	_           uint64
+}
+
+// CQE is a completion queue entry (struct io_uring_cqe, 16 bytes).
+type CQE struct {
+	UserData uint64
+	Res      int32 // the result: >= 0 as the syscall's, or -errno
+	Flags    uint32
+}
+
+// sqringOffsets is struct io_sqring_offsets.
+type sqringOffsets struct {
+	head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32
+	userAddr                                                        uint64
+}
+
+// cqringOffsets is struct io_cqring_offsets.
+type cqringOffsets struct {
+	head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32
+	userAddr                                                        uint64
+}
+
+// params is struct io_uring_params.
+type params struct {
+	sqEntries, cqEntries, flags, sqThreadCPU, sqThreadIdle, features, wqFd uint32
+	resv                                                                   [3]uint32
+	sqOff                                                                  sqringOffsets
+	cqOff                                                                  cqringOffsets
+}
+
+// Setup flags (IORING_SETUP_*).
+const (
+	SetupClamp        = 1 << 4
+	SetupSubmitAll    = 1 << 7
+	SetupCoopTaskrun  = 1 << 8
+	SetupSingleIssuer = 1 << 12
+	SetupDeferTaskrun = 1 << 13 // only with SetupSingleIssuer
+)
+
+// Features reported by the kernel (IORING_FEAT_*).
+const (
+	FeatSingleMmap = 1 << 0
+	FeatNoDrop     = 1 << 1
+	FeatExtArg     = 1 << 8
+)
+
+// Opcodes (IORING_OP_*).
+const (
+	OpNop         = 0
+	OpAccept      = 13
+	OpAsyncCancel = 14
+	OpClose       = 19
+	OpSend        = 26
+	OpRecv        = 27
+	OpShutdown    = 34
+)
+
+// SQE flags (IOSQE_*).
+const (
+	SQEBufferSelect = 1 << 5
+)
+
+// Ioprio flags of accept and recv (IORING_ACCEPT_*, IORING_RECV_*).
+const (
+	AcceptMultishot = 1 << 0
+	AcceptPollFirst = 1 << 2
+	RecvMultishot   = 1 << 1
+)
+
+// CQE flags (IORING_CQE_F_*).
+const (
+	CQEBuffer = 1 << 0 // the upper 16 bits of Flags name the provided buffer
+	CQEMore   = 1 << 1 // a multishot operation stays armed
+)
+
+// io_uring_enter flags and the mmap offsets of the rings.
+const (
+	enterGetEvents = 1 << 0
+	offSQRing      = 0
+	offCQRing      = 0x8000000
+	offSQEs        = 0x10000000
+)

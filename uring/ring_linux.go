@@ -1,0 +1,191 @@
+package uring
+
+import (
+	"errors"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Ring is one io_uring instance: its descriptor and the three shared
+// mappings (submission ring, completion ring, SQE array). Every method
+// belongs to the ring's owning goroutine (see the package doc).
+type Ring struct {
+	fd       int
+	features uint32
+
+	sqMap, cqMap, sqeMap []byte // the mappings; cqMap aliases sqMap with FeatSingleMmap
+	sqHead, sqTail       *uint32
+	sqMask, sqEntries    uint32
+	sqes                 []SQE
+	next                 uint32 // the tail after the SQEs handed out by GetSQE
+
+	cqHead, cqTail *uint32
+	cqMask         uint32
+	cqes           []CQE
+}
+
+// ErrUnsupported wraps the error of an io_uring_setup that the kernel or a
+// seccomp filter refused (ENOSYS, EPERM, or EINVAL for unknown flags), so a
+// caller can fall back to a readiness poller.
+var ErrUnsupported = errors.New("uring: io_uring refused by the kernel")
+
+// New sets up a ring with at least entries submission entries (the kernel
+// rounds up to a power of two; SetupClamp caps it) and the given Setup*
+// flags, and maps its queues. Call it on the goroutine that will own the
+// ring, locked to its thread when flags include SetupSingleIssuer.
+func New(entries uint32, flags uint32) (*Ring, error) {
+	var p params
+	p.flags = flags
+	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
+	if errno != 0 {
+		err := os.NewSyscallError("io_uring_setup", errno)
+		if errno == unix.ENOSYS || errno == unix.EPERM || errno == unix.EINVAL {
+			return nil, errors.Join(ErrUnsupported, err)
+		}
+		return nil, err
+	}
+	r := &Ring{fd: int(fd), features: p.features}
+	if err := r.mapRings(&p); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// mapRings maps the submission ring, the completion ring (the same mapping
+// when the kernel offers FeatSingleMmap) and the SQE array.
+func (r *Ring) mapRings(p *params) error {
+	sqSize := int(p.sqOff.array) + int(p.sqEntries)*4
+	cqSize := int(p.cqOff.cqes) + int(p.cqEntries)*int(unsafe.Sizeof(CQE{}))
+	single := p.features&FeatSingleMmap != 0
+	if single {
+		sqSize = max(sqSize, cqSize)
+	}
+	var err error
+	if r.sqMap, err = mmap(r.fd, offSQRing, sqSize); err != nil {
+		return err
+	}
+	r.cqMap = r.sqMap
+	if !single {
+		if r.cqMap, err = mmap(r.fd, offCQRing, cqSize); err != nil {
+			return err
+		}
+	}
+	if r.sqeMap, err = mmap(r.fd, offSQEs, int(p.sqEntries)*int(unsafe.Sizeof(SQE{}))); err != nil {
+		return err
+	}
+	r.sqHead = u32At(r.sqMap, p.sqOff.head)
+	r.sqTail = u32At(r.sqMap, p.sqOff.tail)
+	r.sqMask = *u32At(r.sqMap, p.sqOff.ringMask)
+	r.sqEntries = *u32At(r.sqMap, p.sqOff.ringEntries)
+	r.sqes = unsafe.Slice((*SQE)(unsafe.Pointer(&r.sqeMap[0])), p.sqEntries)
+	// SQEs are used in ring order, so the indirection array is the
+	// identity, written once.
+	array := unsafe.Slice(u32At(r.sqMap, p.sqOff.array), p.sqEntries)
+	for i := range array {
+		array[i] = uint32(i)
+	}
+	r.next = *r.sqTail
+	r.cqHead = u32At(r.cqMap, p.cqOff.head)
+	r.cqTail = u32At(r.cqMap, p.cqOff.tail)
+	r.cqMask = *u32At(r.cqMap, p.cqOff.ringMask)
+	r.cqes = unsafe.Slice((*CQE)(unsafe.Pointer(&r.cqMap[p.cqOff.cqes])), p.cqEntries)
+	return nil
+}
+
+func mmap(fd int, offset int64, size int) ([]byte, error) {
+	b, err := unix.Mmap(fd, offset, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, os.NewSyscallError("mmap", err)
+	}
+	return b, nil
+}
+
+func u32At(b []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&b[off])) }
+
+// Features returns the kernel's IORING_FEAT_* bits for this ring.
+func (r *Ring) Features() uint32 { return r.features }
+
+// Fd returns the ring's descriptor (for registering an eventfd, say).
+func (r *Ring) Fd() int { return r.fd }
+
+// GetSQE returns the next free submission entry, zeroed, or nil when every
+// entry is prepared but not yet consumed by the kernel: Submit, then try
+// again. The entry goes to the kernel at the next Submit.
+func (r *Ring) GetSQE() *SQE {
+	if r.next-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
+		return nil
+	}
+	sqe := &r.sqes[r.next&r.sqMask]
+	*sqe = SQE{}
+	r.next++
+	return sqe
+}
+
+// Submit hands the prepared entries to the kernel and, if wait > 0, waits
+// until at least wait completions are ready, in one io_uring_enter. It
+// returns how many entries the kernel consumed. A signal interrupting the
+// wait (Go's runtime sends them) is retried.
+func (r *Ring) Submit(wait uint32) (int, error) {
+	atomic.StoreUint32(r.sqTail, r.next) // release: the entries are written
+	var flags uintptr
+	if wait > 0 {
+		flags = enterGetEvents
+	}
+	for {
+		// What the kernel has not consumed yet, counted afresh on a retry.
+		toSubmit := r.next - atomic.LoadUint32(r.sqHead)
+		if toSubmit == 0 && wait == 0 {
+			return 0, nil
+		}
+		n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(wait), flags, 0, 0)
+		switch errno {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		}
+		return 0, os.NewSyscallError("io_uring_enter", errno)
+	}
+}
+
+// PeekCQE returns the oldest completion not yet marked seen, or nil if none
+// is ready. The entry stays valid until SeenCQE.
+func (r *Ring) PeekCQE() *CQE {
+	head := *r.cqHead // only this goroutine writes it
+	if head == atomic.LoadUint32(r.cqTail) {
+		return nil
+	}
+	return &r.cqes[head&r.cqMask]
+}
+
+// SeenCQE marks the completion returned by PeekCQE consumed, so the kernel
+// may reuse its slot.
+func (r *Ring) SeenCQE() {
+	atomic.StoreUint32(r.cqHead, *r.cqHead+1)
+}
+
+// Close unmaps the queues and closes the ring, which cancels what is still
+// in flight. Buffers of operations in flight must stay alive until then.
+func (r *Ring) Close() error {
+	if r.sqeMap != nil {
+		unix.Munmap(r.sqeMap)
+	}
+	if r.cqMap != nil && (r.sqMap == nil || &r.cqMap[0] != &r.sqMap[0]) {
+		unix.Munmap(r.cqMap)
+	}
+	if r.sqMap != nil {
+		unix.Munmap(r.sqMap)
+	}
+	r.sqeMap, r.cqMap, r.sqMap = nil, nil, nil
+	if r.fd < 0 {
+		return nil
+	}
+	err := syscall.Close(r.fd)
+	r.fd = -1
+	return err
+}
