@@ -103,3 +103,29 @@ const (
 	offCQRing      = 0x8000000
 	offSQEs        = 0x10000000
 )
+
+// Provided buffer rings (IORING_REGISTER_PBUF_RING): struct io_uring_buf
+// and struct io_uring_buf_reg.
+type bufEntry struct {
+	addr uint64
+	len  uint32
+	bid  uint16
+	resv uint16 // in entry 0: the ring's tail
+}
+
+type bufReg struct {
+	ringAddr    uint64
+	ringEntries uint32
+	bgid        uint16
+	flags       uint16
+	resv        [3]uint64
+}
+
+// io_uring_register opcodes.
+const (
+	registerPbufRing   = 22
+	unregisterPbufRing = 23
+)
+
+// CQEBufferShift is where a completion's Flags keep the buffer id.
+const CQEBufferShift = 16

@@ -19,6 +19,18 @@ func (s *SQE) PrepRecv(fd int, buf []byte, msgFlags uint32, userData uint64) {
 	s.Addr, s.Len = bufAddr(buf), uint32(len(buf))
 }
 
+// PrepRecvMultishot prepares a recv on fd that stays armed and takes a
+// buffer from the BufRing group for each completion: Res is the byte
+// count, Flags names the buffer (CQEBuffer, >> CQEBufferShift) and keeps
+// CQEMore while armed. It ends (CQEMore clear) at EOF (Res 0), on an error,
+// or with -ENOBUFS when the group ran out of buffers: recycle and re-arm.
+func (s *SQE) PrepRecvMultishot(fd int, group uint16, userData uint64) {
+	s.Opcode, s.Fd, s.UserData = OpRecv, int32(fd), userData
+	s.Ioprio = RecvMultishot
+	s.Flags |= SQEBufferSelect
+	s.BufIndex = group
+}
+
 // PrepSend prepares a send(2) of buf on fd with the given MSG_* flags.
 func (s *SQE) PrepSend(fd int, buf []byte, msgFlags uint32, userData uint64) {
 	s.Opcode, s.Fd, s.OpFlags, s.UserData = OpSend, int32(fd), msgFlags, userData
