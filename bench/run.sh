@@ -8,7 +8,9 @@
 #
 # Output directory: --out DIR if given, else results/quick with --quick, else
 # results/full. Needs Linux, taskset, and for the RESP scenario redis-server
-# and redis-benchmark (apt-get install redis-server redis-tools).
+# and redis-benchmark (apt-get install redis-server redis-tools). The C
+# reference servers of bench/c are built too (where gcc and liburing-dev
+# are, bench/c/build.sh), so that --backends may name c-epoll and c-uring.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,5 +33,8 @@ for arg in "$@"; do
 done
 if [ -n "$out" ]; then
 	set -- --out "$out" "$@"
+fi
+if bash "$here/c/build.sh" "$tmp" >/dev/null; then
+	set -- --c-dir "$tmp" "$@"
 fi
 "$tmp/airsock" bench "$@"

@@ -16,7 +16,7 @@ import (
 // for one echo (connect, 16 bytes there and back, close), driven by the
 // churn client (`airsock bench churn`) on the client core.
 func (m *matrix) churn(ctx context.Context) error {
-	backends := m.airsockBackends()
+	backends := m.airsockBackends(true)
 	for round := 1; round <= m.opts.Rounds; round++ {
 		for _, be := range rotate(backends, round) {
 			if err := ctx.Err(); err != nil {

@@ -47,6 +47,16 @@ func TestMatrixEndToEnd(t *testing.T) {
 	o.RateFractions, o.LatencyWarmup, o.LatencyDuration = []float64{0.5}, 100*time.Millisecond, 300*time.Millisecond
 	o.IdleConns, o.ChurnConns = 30, 4
 	o.RedisClients, o.RedisScale = []int{5}, 0.01
+	// The C floor server joins where gcc can build it.
+	withC := false
+	if gcc, err := exec.LookPath("gcc"); err == nil {
+		out, err := exec.Command(gcc, "-O2", "-o", filepath.Join(dir, "epoll_echo"), filepath.Join("..", "..", "bench", "c", "epoll_echo.c")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("building bench/c/epoll_echo.c: %v\n%s", err, out)
+		}
+		o.CDir, withC = dir, true
+		o.Backends = append(o.Backends, "c-epoll")
+	}
 	_, e1 := exec.LookPath("redis-benchmark")
 	_, e2 := exec.LookPath("redis-server")
 	withRedis := e1 == nil && e2 == nil
@@ -77,6 +87,10 @@ func TestMatrixEndToEnd(t *testing.T) {
 		"BenchmarkMatrix/scenario=churn/backend=net/slots=4/size=16 1 ",
 		" server-us/msg ", " p99.9-us ", " rss-B/conn ", " conns/s ",
 	}
+	if withC {
+		want = append(want, "BenchmarkMatrix/scenario=throughput/backend=c-epoll/conns=2/size=64/depth=4 1 ",
+			"BenchmarkMatrix/scenario=churn/backend=c-epoll/slots=4/size=16 1 ")
+	}
 	if withRedis {
 		want = append(want, "BenchmarkMatrix/scenario=redis/backend=redis/test=SET/P=16/c=5 1 ", " server-us/req ")
 	}
@@ -99,7 +113,7 @@ func TestMatrixEndToEnd(t *testing.T) {
 	}
 	hlogs, _ := filepath.Glob(filepath.Join(o.Out, "hlog", "latency-load50-*-round1.hlog"))
 	svgs, _ := filepath.Glob(filepath.Join(o.Out, "*.svg"))
-	if len(hlogs) != 2 || len(svgs) < 2 {
+	if wantHlogs := len(o.Backends); len(hlogs) != wantHlogs || len(svgs) < 2 {
 		t.Errorf("hlog files %q, plots %q", hlogs, svgs)
 	}
 	if t.Failed() {

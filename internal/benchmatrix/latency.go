@@ -16,7 +16,7 @@ var latencyCell = throughputCell{conns: 100, size: 16, depth: 1}
 // backend, fractions of the slowest backend's closed-loop peak, each
 // latency timed from the request's intended send time.
 func (m *matrix) latency(ctx context.Context) error {
-	backends := m.airsockBackends()
+	backends := m.airsockBackends(true)
 	peak, err := m.slowestPeak(ctx, backends)
 	if err != nil {
 		return err

@@ -139,12 +139,13 @@ func (m *matrix) logf(format string, args ...any) {
 	fmt.Fprintf(m.stderr, "[%6.1fs] %s\n", time.Since(m.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-// airsockBackends returns the backends `airsock serve` runs, of those
-// chosen.
-func (m *matrix) airsockBackends() []string {
+// airsockBackends returns the backends chosen other than redis-server:
+// those `airsock serve` runs, and with echoOnly the C reference servers too.
+func (m *matrix) airsockBackends(echoOnly bool) []string {
 	var out []string
 	for _, b := range m.opts.Backends {
-		if b != redisBackend {
+		_, c := cServers[b]
+		if b != redisBackend && (echoOnly || !c) {
 			out = append(out, b)
 		}
 	}

@@ -19,7 +19,7 @@ const settle = 500 * time.Millisecond
 // connections are open and again after one 16-byte echo on each (which
 // makes a server that allocates per-connection buffers lazily show them).
 func (m *matrix) memory(ctx context.Context) error {
-	backends := m.airsockBackends()
+	backends := m.airsockBackends(false)
 	for round := 1; round <= m.opts.MemoryRounds; round++ {
 		for _, be := range rotate(backends, round) {
 			if err := ctx.Err(); err != nil {

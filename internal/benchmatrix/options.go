@@ -3,7 +3,9 @@ package benchmatrix
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"time"
 )
@@ -13,6 +15,7 @@ import (
 // value, owned by whichever goroutine holds it.
 type Options struct {
 	Bin            string // the airsock binary: serve, load, bench idle/churn
+	CDir           string // the C reference servers (bench/c/build.sh) for the c-epoll and c-uring backends
 	Taskset        string // taskset(1), to pin each process to its CPU
 	RedisServer    string // redis-server for the RESP reference; "" skips it
 	RedisBenchmark string // redis-benchmark; "" skips the redis scenario
@@ -137,6 +140,13 @@ func (o *Options) check() error {
 	}
 	if o.Bin == "" {
 		errs = append(errs, errors.New("no airsock binary"))
+	}
+	for _, b := range o.Backends {
+		if name, ok := cServers[b]; ok {
+			if _, err := os.Stat(filepath.Join(o.CDir, name)); o.CDir == "" || err != nil {
+				errs = append(errs, fmt.Errorf("backend %s needs %s in --c-dir (bench/c/build.sh DIR builds it)", b, name))
+			}
+		}
 	}
 	for _, f := range o.RateFractions {
 		if f <= 0 || f > 1 {

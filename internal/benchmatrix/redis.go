@@ -33,7 +33,7 @@ func (c redisCell) requests(scale float64) int {
 // `airsock serve --proto resp` on each backend and against redis-server
 // itself, all pinned the same way.
 func (m *matrix) redis(ctx context.Context) error {
-	backends := m.airsockBackends()
+	backends := m.airsockBackends(false)
 	if m.opts.RedisServer != "" {
 		backends = append(backends, redisBackend)
 	}

@@ -14,10 +14,10 @@ import (
 // each target, and the plots.
 
 // baselines are the backends airsock's are compared with, in column order.
-var baselines = []string{"gnet", "net"}
+var baselines = []string{"gnet", "net", "c-epoll", "c-uring"}
 
 // tableOrder is the column order of backends; others follow.
-var tableOrder = []string{"serversocket", "loop", "gnet", "net", redisBackend}
+var tableOrder = []string{"serversocket", "loop", "gnet", "net", "c-epoll", "c-uring", redisBackend}
 
 // backendsOf lists the backends that have results, in table order.
 func backendsOf(results []*result) []string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,6 +18,12 @@ import (
 
 	"github.com/airsock/airsock/internal/report"
 )
+
+// cServers are the C reference servers of bench/c, the floor of the
+// matrix, by backend name: echo only, so they take part in the echo
+// scenarios (throughput, latency, churn) and not in memory (they report no
+// connection count) or redis.
+var cServers = map[string]string{"c-epoll": "epoll_echo", "c-uring": "uring_echo"}
 
 // redisBackend is the name of the reference server in the RESP scenario:
 // redis-server itself, pinned like the others.
@@ -50,6 +57,9 @@ func (m *matrix) startServer(ctx context.Context, backend, protocol string) (*se
 		args = []string{m.opts.RedisServer, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--save", "", "--appendonly", "no", "--daemonize", "no", "--io-threads", "1"}
 		ready = regexp.MustCompile(`Ready to accept connections`)
+	} else if name, ok := cServers[backend]; ok {
+		args = []string{filepath.Join(m.opts.CDir, name), "0", "127.0.0.1"}
+		ready = regexp.MustCompile(`^listening on (\S+)`)
 	} else {
 		args = []string{m.opts.Bin, "serve", "--backend", backend, "--proto", protocol,
 			"--loops", "1", "--addr", "127.0.0.1:0", "--grace", "2s"}

@@ -28,7 +28,7 @@ func (m *matrix) throughput(ctx context.Context) error {
 			}
 		}
 	}
-	backends := m.airsockBackends()
+	backends := m.airsockBackends(true)
 	for round := 1; round <= m.opts.Rounds; round++ {
 		for _, cell := range cells {
 			for _, be := range rotate(backends, round) {
