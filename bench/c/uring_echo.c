@@ -5,8 +5,9 @@
  * received buffer sent back from where it landed; one
  * io_uring_submit_and_wait per turn submits the sends and waits for the next
  * completions. A connection has at most one send in flight (a second could
- * overtake a short first one); the rest wait in its queue, and a buffer goes
- * back to the ring once its bytes are all sent.
+ * overtake a short first one): one sendmsg of up to MAXIOV of its queued
+ * buffers; the rest wait in its queue, and a buffer goes back to the ring
+ * once its bytes are all sent.
  *
  *   uring_echo PORT [ADDR]      prints "listening on ADDR:PORT", serves until SIGINT/SIGTERM
  */
@@ -25,8 +26,9 @@
 #include <unistd.h>
 
 #define ENTRIES 4096
-#define NBUFS 4096 /* provided buffers, a power of two */
-#define BUFSZ 4096
+#define NBUFS 2048 /* provided buffers, a power of two */
+#define BUFSZ 16384
+#define MAXIOV 16 /* queued buffers one sendmsg takes */
 #define BGID 1
 
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND };
@@ -35,8 +37,10 @@ enum { OP_ACCEPT = 1, OP_RECV, OP_SEND };
 struct conn {
 	int head, tail;   /* queue of buffers to send, linked through next[]; -1: empty */
 	unsigned off;     /* bytes of the head buffer already sent */
-	int inflight;     /* a send of the head is submitted */
+	int inflight;     /* a sendmsg is submitted: iov and msg belong to the kernel */
 	int closing;      /* the recv ended: close once the queue is empty */
+	struct iovec iov[MAXIOV];
+	struct msghdr msg;
 };
 
 static struct io_uring ring;
@@ -73,11 +77,18 @@ static void give_back(int bid) {
 	io_uring_buf_ring_advance(br, 1);
 }
 
-static void send_head(int fd) {
+static void send_queued(int fd) {
 	struct conn *c = &conns[fd];
-	int bid = c->head;
+	int n = 0;
+	unsigned off = c->off;
+	for (int bid = c->head; bid >= 0 && n < MAXIOV; bid = next[bid], off = 0) {
+		c->iov[n].iov_base = bufs + (size_t)bid * BUFSZ + off;
+		c->iov[n].iov_len = len[bid] - off;
+		n++;
+	}
+	c->msg = (struct msghdr){.msg_iov = c->iov, .msg_iovlen = (size_t)n};
 	struct io_uring_sqe *s = sqe();
-	io_uring_prep_send(s, fd, bufs + (size_t)bid * BUFSZ + c->off, len[bid] - c->off, 0);
+	io_uring_prep_sendmsg(s, fd, &c->msg, 0);
 	io_uring_sqe_set_data64(s, UD(OP_SEND, fd));
 	c->inflight = 1;
 }
@@ -131,7 +142,7 @@ static void on_recv(struct io_uring_cqe *cqe, int fd) {
 			c->head = bid;
 		c->tail = bid;
 		if (!c->inflight)
-			send_head(fd);
+			send_queued(fd);
 	}
 	if (cqe->flags & IORING_CQE_F_MORE)
 		return;
@@ -155,17 +166,20 @@ static void on_send(struct io_uring_cqe *cqe, int fd) {
 		finish_close(fd);
 		return;
 	}
-	int bid = c->head;
-	c->off += (unsigned)cqe->res;
-	if (c->off == len[bid]) {
-		c->head = next[bid];
-		if (c->head < 0)
-			c->tail = -1;
+	unsigned sent = (unsigned)cqe->res; /* consume it from the queue, buffer by buffer */
+	while (c->head >= 0 && sent >= len[c->head] - c->off) {
+		int bid = c->head;
+		sent -= len[bid] - c->off;
 		c->off = 0;
+		c->head = next[bid];
 		give_back(bid);
 	}
+	if (c->head < 0)
+		c->tail = -1;
+	else
+		c->off += sent;
 	if (c->head >= 0)
-		send_head(fd);
+		send_queued(fd);
 	else if (c->closing)
 		finish_close(fd);
 }
