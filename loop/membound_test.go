@@ -11,13 +11,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/airsock/airsock/internal/testutil"
-
-	"golang.org/x/sys/unix"
 )
 
 // Memory bound under hostile clients that send to an echo server and never
@@ -86,7 +83,7 @@ func memoryBound(t *testing.T, clients, perClient int) {
 	addr := strings.TrimSpace(line)
 	pid := cmd.Process.Pid
 
-	probe := dialTiny(t, addr, 0)
+	probe := testutil.DialRcvbuf(t, addr, 0)
 	defer probe.Close()
 	echoRoundTrips(t, probe, 50) // warm up before the baseline
 	base := rssOf(t, pid)
@@ -95,7 +92,7 @@ func memoryBound(t *testing.T, clients, perClient int) {
 	var wg sync.WaitGroup
 	conns := make([]net.Conn, 0, clients)
 	for range clients {
-		c := dialTiny(t, addr, 4096)
+		c := testutil.DialRcvbuf(t, addr, 4096)
 		conns = append(conns, c)
 		wg.Add(1)
 		go func() {
@@ -135,24 +132,6 @@ func memoryBound(t *testing.T, clients, perClient int) {
 	if rss > bound {
 		t.Fatalf("server RSS %d MiB over the bound %d MiB", rss>>20, bound>>20)
 	}
-}
-
-// dialTiny connects with a small receive buffer (if rcvbuf > 0), so that
-// data the client never reads backs up into the server quickly.
-func dialTiny(t *testing.T, addr string, rcvbuf int) net.Conn {
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		if rcvbuf == 0 {
-			return nil
-		}
-		return rc.Control(func(fd uintptr) {
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
-		})
-	}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // echoRoundTrips times n 16-byte echoes, sorted.

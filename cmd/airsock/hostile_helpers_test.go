@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/airsock/airsock/internal/testutil"
 )
 
@@ -180,26 +178,6 @@ func (s *rssSampler) Stop() int64 {
 // mib formats bytes as MiB.
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
-// dialRcvbuf connects with a small receive buffer (if rcvbuf > 0; as
-// dialTiny in loop/membound_test.go), so that replies the client never
-// reads back up into the server quickly.
-func dialRcvbuf(t *testing.T, addr string, rcvbuf int) net.Conn {
-	t.Helper()
-	d := net.Dialer{Timeout: 30 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-		if rcvbuf == 0 {
-			return nil
-		}
-		return rc.Control(func(fd uintptr) {
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
-		})
-	}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // respConn is a minimal RESP2 client on one connection.
 type respConn struct {
 	net.Conn
@@ -208,7 +186,7 @@ type respConn struct {
 
 func dialRESP(t *testing.T, addr string) *respConn {
 	t.Helper()
-	c := dialRcvbuf(t, addr, 0)
+	c := testutil.DialRcvbuf(t, addr, 0)
 	t.Cleanup(func() { c.Close() })
 	return &respConn{Conn: c, r: bufio.NewReaderSize(c, 1<<20)}
 }

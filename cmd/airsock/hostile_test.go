@@ -360,7 +360,7 @@ func TestHostileNonReadingEchoClients(t *testing.T) {
 func nonReadingEcho(t *testing.T, b string, flags []string, clients, perClient int, bound, afterward int64) {
 	args := append([]string{"--proto", "echo", "--loops", "1", "--addr", "127.0.0.1:0", "--backend", b}, flags...)
 	srv := startChild(t, "TestHostileNonReadingEchoClients", args...)
-	probe := dialRcvbuf(t, srv.addr, 0)
+	probe := testutil.DialRcvbuf(t, srv.addr, 0)
 	defer probe.Close()
 	probeEchoes(t, probe, 50) // warm up before the baseline
 	base := srv.rss()
@@ -378,7 +378,7 @@ func nonReadingEcho(t *testing.T, b string, flags []string, clients, perClient i
 	})
 	t.Cleanup(closeAll)
 	for range clients {
-		c := dialRcvbuf(t, srv.addr, 4096)
+		c := testutil.DialRcvbuf(t, srv.addr, 4096)
 		conns = append(conns, c)
 		wg.Add(1)
 		go func() {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestOpenFDsCountsANewDescriptor(t *testing.T) {
@@ -67,5 +69,25 @@ func TestParseSVG(t *testing.T) {
 	}
 	if len(svg.Texts) != 2 || svg.Texts[0] != "99.9%" || svg.Texts[1] != "µs" {
 		t.Errorf("texts %q", svg.Texts)
+	}
+}
+
+func TestDialRcvbufSetsTheBuffer(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c := DialRcvbuf(t, ln.Addr().String(), 4096)
+	defer c.Close()
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	raw.Control(func(fd uintptr) { got, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) })
+	// Linux doubles the value for its bookkeeping; the default is far larger.
+	if got < 4096 || got > 2*4096 {
+		t.Errorf("SO_RCVBUF = %d, want 4096 (or Linux's doubled 8192)", got)
 	}
 }
