@@ -3,14 +3,10 @@ package loop
 import (
 	"bufio"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,73 +81,23 @@ func memoryBound(t *testing.T, clients, perClient int) {
 
 	probe := testutil.DialRcvbuf(t, addr, 0)
 	defer probe.Close()
-	echoRoundTrips(t, probe, 50) // warm up before the baseline
+	testutil.EchoRoundTrips(t, probe, 50) // warm up before the baseline
 	base := rssOf(t, pid)
 
-	var written atomic.Int64
-	var wg sync.WaitGroup
-	conns := make([]net.Conn, 0, clients)
-	for range clients {
-		c := testutil.DialRcvbuf(t, addr, 4096)
-		conns = append(conns, c)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			chunk := make([]byte, 64<<10)
-			for sent := 0; sent < perClient; sent += len(chunk) {
-				n, err := c.Write(chunk)
-				written.Add(int64(n))
-				if err != nil {
-					return
-				}
-			}
-		}()
-	}
-	t.Cleanup(func() {
-		for _, c := range conns {
-			c.Close()
-		}
-		wg.Wait()
-	})
+	flood := testutil.StartFlood(t, addr, clients, perClient)
 	// Wait until the clients' writes stall: the server has stopped reading.
-	last, quiet := int64(-1), 0
-	deadline := time.Now().Add(60 * time.Second)
-	for quiet < 10 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond) // polling a counter; no event marks "stalled"
-		if w := written.Load(); w == last {
-			quiet++
-		} else {
-			last, quiet = w, 0
-		}
+	last, stalled := flood.WaitStalled(60 * time.Second)
+	if !stalled {
+		t.Errorf("the clients' writes did not stall within 60 s: the server reads without bound")
 	}
 	rss := rssOf(t, pid)
-	lat := echoRoundTrips(t, probe, 200) // others are still served meanwhile
+	lat := testutil.EchoRoundTrips(t, probe, 200) // others are still served meanwhile
 	bound := base + int64(clients*2*ringBound)
 	t.Logf("clients wrote %d MiB; server RSS %d MiB (baseline %d MiB, bound %d MiB); probe echo p50 %v p99 %v max %v",
 		last>>20, rss>>20, base>>20, bound>>20, lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 	if rss > bound {
 		t.Fatalf("server RSS %d MiB over the bound %d MiB", rss>>20, bound>>20)
 	}
-}
-
-// echoRoundTrips times n 16-byte echoes, sorted.
-func echoRoundTrips(t *testing.T, c net.Conn, n int) []time.Duration {
-	msg, got := make([]byte, 16), make([]byte, 16)
-	lat := make([]time.Duration, 0, n)
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	for i := range n {
-		msg[0] = byte(i)
-		start := time.Now()
-		if _, err := c.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, got); err != nil || got[0] != byte(i) {
-			t.Fatalf("probe echo %d: %v", i, err)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	slices.Sort(lat)
-	return lat
 }
 
 // rssOf reads a process's resident set size in bytes.

@@ -9,8 +9,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -362,51 +360,16 @@ func nonReadingEcho(t *testing.T, b string, flags []string, clients, perClient i
 	srv := startChild(t, "TestHostileNonReadingEchoClients", args...)
 	probe := testutil.DialRcvbuf(t, srv.addr, 0)
 	defer probe.Close()
-	probeEchoes(t, probe, 50) // warm up before the baseline
+	testutil.EchoRoundTrips(t, probe, 50) // warm up before the baseline
 	base := srv.rss()
 	s := sampleRSS(srv.pid)
 	defer s.Stop()
 
-	var written atomic.Int64
-	var wg sync.WaitGroup
-	conns := make([]net.Conn, 0, clients)
-	closeAll := sync.OnceFunc(func() {
-		for _, c := range conns {
-			c.Close()
-		}
-		wg.Wait()
-	})
-	t.Cleanup(closeAll)
-	for range clients {
-		c := testutil.DialRcvbuf(t, srv.addr, 4096)
-		conns = append(conns, c)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			chunk := make([]byte, 64<<10)
-			for sent := 0; sent < perClient; sent += len(chunk) {
-				n, err := c.Write(chunk)
-				written.Add(int64(n))
-				if err != nil {
-					return
-				}
-			}
-		}()
-	}
+	flood := testutil.StartFlood(t, srv.addr, clients, perClient)
 	// Wait until the attackers' writes stall: the server has stopped
-	// reading them. No event marks that: poll the counter until it has
-	// not moved for 1 s (60 s at most).
+	// reading them (60 s at most).
 	start := time.Now()
-	last, quiet := int64(-1), 0
-	for quiet < 10 && time.Since(start) < 60*time.Second {
-		time.Sleep(100 * time.Millisecond) // polling a counter
-		if w := written.Load(); w == last {
-			quiet++
-		} else {
-			last, quiet = w, 0
-		}
-	}
-	stalled := quiet >= 10
+	last, stalled := flood.WaitStalled(60 * time.Second)
 	held, peak := srv.rss(), s.Peak()
 	t.Logf("%s %q: %d clients wrote %s in all (%s each on average), stalled=%v after %v; server RSS baseline %s, held %s, peak %s (growth %s, %.0f KiB per connection; bound +%s)",
 		b, flags, clients, mib(last), mib(last/int64(clients)), stalled, time.Since(start).Round(100*time.Millisecond),
@@ -418,11 +381,11 @@ func nonReadingEcho(t *testing.T, b string, flags []string, clients, perClient i
 		t.Errorf("%s: server RSS grew by %s for %d non-reading clients, above the bound of %s (%d KiB each)",
 			b, mib(peak-base), clients, mib(bound), bound/int64(clients)>>10)
 	}
-	lat := probeEchoes(t, probe, 50)
+	lat := testutil.EchoRoundTrips(t, probe, 50)
 	t.Logf("%s: probe echoes while the attackers hold on: p50 %v, max %v", b, lat[len(lat)/2], lat[len(lat)-1])
 	srv.alive(t)
 
-	closeAll()
+	flood.Close()
 	closed := time.Now()
 	after := srv.rss()
 	for after-base > afterward && time.Since(closed) < 20*time.Second {
@@ -435,34 +398,8 @@ func nonReadingEcho(t *testing.T, b string, flags []string, clients, perClient i
 		t.Errorf("%s: server RSS %s is still %s above the baseline 20 s after the attackers closed (want within %s)",
 			b, mib(after), mib(after-base), mib(afterward))
 	}
-	probeEchoes(t, probe, 10)
+	testutil.EchoRoundTrips(t, probe, 10)
 	srv.alive(t)
-}
-
-// probeEchoes times n 16-byte echo round trips, sorted.
-func probeEchoes(t *testing.T, c net.Conn, n int) []time.Duration {
-	t.Helper()
-	msg, got := make([]byte, 16), make([]byte, 16)
-	lat := make([]time.Duration, 0, n)
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	defer c.SetDeadline(time.Time{})
-	for i := range n {
-		msg[0] = byte(i)
-		start := time.Now()
-		if _, err := c.Write(msg); err != nil {
-			t.Fatalf("probe echo %d: %v", i, err)
-		}
-		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("probe echo %d: got %q, %v", i, got, err)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	for i := 1; i < len(lat); i++ { // insertion sort: n is small
-		for j := i; j > 0 && lat[j] < lat[j-1]; j-- {
-			lat[j], lat[j-1] = lat[j-1], lat[j]
-		}
-	}
-	return lat
 }
 
 // TestServeRefusesTakenPort: a second `airsock serve` on a port a first one
