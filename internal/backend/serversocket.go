@@ -74,9 +74,15 @@ func (st *socketStream) HandleEvent(e serversocket.Eventer) {
 			st.serve()
 		}
 	case *serversocket.OutputProgressEvent:
-		if st.stopped && e.BytesPending <= st.srv.low && st.s.BytesAvailable() > 0 {
+		if st.stopped && e.BytesPending <= st.srv.low {
+			// Drained: go on, with the input in hand if there is some, and
+			// otherwise with the next SocketData (a session that stopped
+			// right after its last request has nothing left to run now).
+			st.stopped = false
 			st.s.RemoveEventHandler(serversocket.OutputProgress, st)
-			st.serve()
+			if st.s.BytesAvailable() > 0 {
+				st.serve()
+			}
 		}
 	default: // Close
 		st.srv.count.closed()
