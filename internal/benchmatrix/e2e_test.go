@@ -50,7 +50,7 @@ func TestMatrixEndToEnd(t *testing.T) {
 	// The C floor server joins where gcc can build it.
 	withC := false
 	if gcc, err := exec.LookPath("gcc"); err == nil {
-		out, err := exec.Command(gcc, "-O2", "-o", filepath.Join(dir, "epoll_echo"), filepath.Join("..", "..", "bench", "c", "epoll_echo.c")).CombinedOutput()
+		out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", filepath.Join(dir, "epoll_echo"), filepath.Join("..", "..", "bench", "c", "epoll_echo.c")).CombinedOutput()
 		if err != nil {
 			t.Fatalf("building bench/c/epoll_echo.c: %v\n%s", err, out)
 		}
