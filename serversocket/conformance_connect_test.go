@@ -219,7 +219,7 @@ func TestSocketConnectDispatchesAfterReturning(t *testing.T) {
 				select {
 				case <-returned:
 					early <- false
-				case <-time.After(2 * time.Second):
+				case <-time.After(testutil.WaitLimit): // never, unless dispatched inside Connect
 					early <- true
 				}
 			}

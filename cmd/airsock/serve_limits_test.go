@@ -15,7 +15,7 @@ func TestServeIdleTimeout(t *testing.T) {
 	for _, b := range []string{"loop", "serversocket", "net"} {
 		t.Run(b, func(t *testing.T) {
 			s := startServe(t, "--backend", b, "--proto", "echo", "--addr", "127.0.0.1:0", "--loops", "1",
-				"--idle-timeout", "200ms")
+				"--idle-timeout", "1s") // the client writes within it, even on a loaded machine
 			c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
