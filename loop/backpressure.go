@@ -41,11 +41,11 @@ func (c *Conn) Writable() bool {
 // header, or at least n). Room beyond MaxInbound comes from the engine's
 // InboundBudget and goes back to it once the handler has consumed input
 // after reserving and no more than MaxInbound is left buffered; the ring
-// grows as the bytes arrive, never past n. A
-// handler bounds n by its own protocol's limits. n at or below what c may
-// already hold is a no-op. It fails with ErrInboundBudget, changing
-// nothing, when the budget cannot cover the room now, and with ErrClosed on
-// a closed connection. Loop goroutine only.
+// grows as the bytes arrive, never past n. A handler bounds n by its own
+// protocol's limits. n at or below what c may already hold is a no-op. It
+// fails with ErrInboundBudget, changing nothing, when the budget cannot
+// cover the room now, and with ErrClosed on a closed connection. Loop
+// goroutine only.
 func (c *Conn) ReserveInbound(n int) error {
 	l := c.loop
 	if c.state != stateOpen {

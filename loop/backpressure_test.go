@@ -212,6 +212,11 @@ func TestScavengeAfterBurst(t *testing.T) {
 			if e.scavenged.Load() != 0 {
 				t.Fatal("scavenged with ScavengeAbove < 0")
 			}
+			// The exact-size array, which the pool does not keep, was counted
+			// when it was released (before the ack went out).
+			if f := e.freed.Load(); f < 5<<20 {
+				t.Fatalf("freed counts %d bytes after a 5 MiB frame's array was released", f)
+			}
 			continue
 		}
 		deadline := time.Now().Add(30 * time.Second)

@@ -64,6 +64,7 @@ func (l *eventLoop) callOutput(c *Conn) {
 	// a callback nothing else would release the ring or resume reading.
 	if l.current == nil && c.state == stateOpen {
 		l.keepLeftovers(c)
+		l.updateReading(c)
 	}
 }
 

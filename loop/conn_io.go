@@ -180,8 +180,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 }
 
 // keepLeftovers copies what OnData left unconsumed from the shared buffer
-// into the connection's ring, gives back a reservation the handler no
-// longer needs, and pauses reading at the inbound limit.
+// into the connection's ring and gives back a reservation the handler no
+// longer needs. Every caller flushes next, or calls updateReading itself.
 func (l *eventLoop) keepLeftovers(c *Conn) {
 	if c.winEnd > c.winOff {
 		c.in.Write(c.window()) // cannot fail: the ring's limit is at least one read
@@ -194,7 +194,8 @@ func (l *eventLoop) keepLeftovers(c *Conn) {
 		c.resume = c.in.Len() >= l.inboundLimit(c)
 	}
 	l.releaseRing(&c.in)
-	l.updateReading(c)
+	// Reading is paused or resumed by the flush that follows (afterWrite's
+	// updateReading), once the reply is counted where it really is.
 }
 
 // releaseRing gives an empty ring's array back. Arrays too large (or of an
@@ -255,11 +256,13 @@ func (l *eventLoop) inboundLimit(c *Conn) int {
 
 // Write queues p to be sent and returns len(p). It never blocks, and p may
 // be reused on return. Small writes are copied and all of them leave in one
-// syscall when the callback returns (or at Flush); a write of 8 KiB or more
-// goes to the kernel at once, with what is queued before it, in one writev
-// from p itself (copying it would cost more than coalescing saves), and
-// only what the kernel does not take is copied. Order is always kept.
-// After Close, CloseWrite or the peer's reset it returns ErrClosed.
+// syscall when the callback returns (or at Flush); a write of 8 KiB or more,
+// when nothing of another connection sits in the loop's stage and nothing of
+// this one waits in its ring, goes to the kernel at once, with what is
+// staged before it, in one writev from p itself (copying it would cost more
+// than coalescing saves), and only what the kernel does not take is copied.
+// Order is always kept. After Close, CloseWrite or the peer's reset it
+// returns ErrClosed.
 func (c *Conn) Write(p []byte) (int, error) {
 	if c.writeClosed || c.state >= stateClosed {
 		return 0, ErrClosed
@@ -323,9 +326,9 @@ const sendNowMin = 8 << 10
 // bytes go to the loop's stage, so a reply costs no ring and no pool trip.
 // A large p (through: any p, for WriteThrough), with nothing of c pending
 // but what it has staged, goes to the kernel at once from the caller's
-// memory, in one call with the staged bytes; interest, timers and an
-// OutputWatcher follow at the next flush (every queueOutput has one: the
-// callback's end, or the dirty list), not from inside the caller's Write.
+// memory, in one call with the staged bytes; an OutputWatcher hears of it at
+// the next flush (every queueOutput has one: the callback's end, or the
+// dirty list), not from inside the caller's Write.
 // It returns the error that closed c, if sending did.
 func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 	stageFree := l.stageOwner == nil || l.stageOwner == c
@@ -340,7 +343,10 @@ func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 			l.closeConn(c, err, true)
 			return err
 		}
-		c.progressed = c.progressed || n > 0 // interest and state follow at the flush
+		c.progressed = c.progressed || n > 0
+		if c.out.Len() > 0 {
+			l.afterWrite(c) // the kernel is full: watch for room, so the flush does not try again now
+		}
 	case stageFree && c.out.Len() == 0 && len(l.stage)+len(p) <= cap(l.stage):
 		l.stageOwner = c
 		l.stage = append(l.stage, p...)

@@ -2,10 +2,11 @@ package loop
 
 import "time"
 
-// Per-connection timeouts. Each connection has at most one idle timer and
-// one output timer (outTimer: WriteTimeout while output is stuck, then
-// LingerTimeout once closed), armed lazily: activity only records the loop's time, and
-// a timer that fires early re-arms itself for the remainder. So a busy
+// Per-connection timeouts. Each connection has at most one idle timer, one
+// inbound timer (inTimer: InboundTimeout, backpressure.go) and one output
+// timer (outTimer: WriteTimeout while output is stuck, then LingerTimeout
+// once closed), armed lazily: activity only records the loop's time, and a
+// timer that fires early re-arms itself for the remainder. So a busy
 // connection costs no heap operation per message.
 
 // startIdle arms c's idle timer when Config.IdleTimeout is set.
