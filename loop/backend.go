@@ -22,35 +22,59 @@ import (
 //     Loop goroutine only.
 //   - wake makes a wait in progress, or the next one, return soon; wakes
 //     before that wait coalesce. Any goroutine.
-//   - watch changes what is reported for fd from old to want: Readable,
-//     input may be taken; Writable, output may move again. want 0 stops
-//     reporting (a hang-up too: a paused connection must not spin the loop),
-//     old 0 starts. Any goroutine (a Listener is closed from its caller's).
-//   - read takes input for fd into a, then b; write hands a, then b, to the
-//     kernel. Both follow the syscall convention of sys_linux.go: (0, nil)
-//     means nothing now (report readiness later), io.EOF the peer's end of
-//     stream, and any other error is an *os.SyscallError. Loop goroutine
-//     only.
-//   - close releases the backend once its loop has stopped.
+//   - watch changes what is reported for a connection's fd from old to
+//     want: Readable, input may be taken; Writable, output may move again.
+//     want 0 stops reporting (a hang-up too: a paused connection must not
+//     spin the loop), old 0 starts. Loop goroutine only.
+//   - poll is watch for a descriptor on which the loop makes its own
+//     syscalls (a listener, a connect in progress): plain readiness. Any
+//     goroutine (a Listener is closed from its caller's).
+//   - read takes input for fd into a, then b; write hands a, then b, over
+//     for sending, and the caller may reuse both on return. Both follow the
+//     syscall convention of sys_linux.go: (0, nil) means nothing now (the
+//     backend reports fd when there is), io.EOF the peer's end of stream,
+//     and any other error is an *os.SyscallError. Loop goroutine only.
+//   - sending reports whether bytes write took for fd are still on their
+//     way to the kernel (a completion backend's sends in flight): a
+//     half-close or a close must wait for them, watching Writable, which
+//     is reported when they complete. Loop goroutine only.
+//   - closeFd closes a connection's descriptor, ending whatever the backend
+//     has in flight on it; its number may be reused only once the backend
+//     is done with it. Loop goroutine only.
+//   - ownsThread reports that the loop goroutine must stay on one OS
+//     thread; bind runs first on that goroutine, and close releases the
+//     backend once its loop has stopped.
 //
 // readiness (eventloop.go) is the backend over epoll or kqueue: wait is
-// poller.Wait, read and write are the syscalls themselves.
+// poller.Wait, read and write are the syscalls themselves, sending is
+// always false (what write took is the kernel's).
 //
-// A completion backend (io_uring) fits the read side as it is: its wait
-// submits and reaps in one io_uring_enter and returns an event for each
-// descriptor whose receive completed, and its read hands over the bytes
-// that completed. The write side is where it will change the seam: write
-// here reports at once how much of a and b the kernel took, and the caller
-// may reuse both on return (the stage, a Write's p), while a completion
-// send needs its memory held until it completes. That backend will send
-// from the connection's ring, whose bytes stay put until discarded, and
-// report the progress with its events. Above the seam nothing changes: the
-// Handler sees data in hand, never readiness.
+// completion (uring_linux.go) is the backend over io_uring: wait submits
+// what the turn prepared and reaps completions in one io_uring_enter; a
+// connection's input arrives by multishot recv into a per-loop buffer ring
+// and read copies it out; write copies into a per-connection send buffer
+// that stays alive until its send completes. Listeners and connects in
+// progress are watched by an epoll instance that the ring polls, so poll
+// works from any goroutine. Above the seam nothing changes: the Handler
+// sees data in hand, never readiness.
 type backend interface {
 	wait(timeout time.Duration) ([]poller.Event, error)
 	wake() error
 	watch(fd int, old, want poller.Mask) error
+	poll(fd int, old, want poller.Mask) error
 	read(fd int, a, b []byte) (int, error)
 	write(fd int, a, b []byte) (int, error)
+	sending(fd int) bool
+	closeFd(fd int) error
+	ownsThread() bool
+	bind() error
 	close() error
+}
+
+// newBackend makes the backend called name for one loop.
+func newBackend(name string, cfg *Config) (backend, error) {
+	if name == BackendIOUring {
+		return newCompletion(cfg)
+	}
+	return newReadiness()
 }

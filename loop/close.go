@@ -1,10 +1,6 @@
 package loop
 
-import (
-	"golang.org/x/sys/unix"
-
-	"github.com/airsock/airsock/poller"
-)
+import "github.com/airsock/airsock/poller"
 
 // The end of a connection, on its loop goroutine: closeConn runs OnClose
 // and lets the output drain, finishClose lingers until the peer is done,
@@ -96,7 +92,7 @@ func (l *eventLoop) closeFd(c *Conn) {
 	if registered {
 		l.fds[int(c.fd)] = nil
 	}
-	unix.Close(int(c.fd))
+	l.io.closeFd(int(c.fd))
 	c.state = stateClosed
 	c.closeQueued.Store(true)
 	c.interest = 0

@@ -12,8 +12,20 @@ type Config struct {
 	// Loops is the number of event loops, each on its own goroutine.
 	// Default: runtime.NumCPU().
 	Loops int
-	// LockOSThread pins each loop goroutine to an OS thread.
+	// LockOSThread pins each loop goroutine to an OS thread (the io_uring
+	// backend always does: its ring accepts submissions from one thread).
 	LockOSThread bool
+	// Backend chooses how the loops do their I/O: "epoll" (Linux) or
+	// "kqueue" (macOS, the BSDs), readiness pollers under which the loop
+	// makes the syscalls; "io_uring" (Linux), a completion ring to which
+	// each loop submits the I/O of all its connections with one
+	// io_uring_enter per turn, failing New with ErrBackendUnavailable where
+	// the kernel or a seccomp filter refuses it; or "auto", the default:
+	// see DefaultBackend. Engine.Backend reports the choice. The
+	// environment variable AIRSOCK_IO, when set, overrides "auto" (and
+	// only "auto") for the whole process, so an operator can switch
+	// without a rebuild.
+	Backend string
 	// NoReusePort turns off the Linux default of one SO_REUSEPORT listener
 	// per loop; one loop then accepts and hands each connection to the loop
 	// with the fewest connections (always the case on the BSDs and macOS).

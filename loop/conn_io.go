@@ -493,6 +493,16 @@ func (l *eventLoop) afterWrite(c *Conn) {
 		return
 	}
 	l.releaseRing(&c.out)
+	if (c.finPending || c.state == stateClosing) && l.io.sending(int(c.fd)) {
+		// A FIN or a close now would cut off sends still in flight
+		// (io_uring's): watch for their completion, bounded by the write
+		// timeout.
+		if c.interest&poller.Writable == 0 {
+			l.setInterest(c, c.interest|poller.Writable)
+			l.startWriteTimeout(c)
+		}
+		return
+	}
 	if c.interest&poller.Writable != 0 {
 		l.setInterest(c, c.interest&^poller.Writable)
 		l.stopWriteTimeout(c)

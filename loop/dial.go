@@ -148,6 +148,7 @@ func (l *eventLoop) finishDial(c *Conn) {
 		return
 	}
 	l.timers.stop(c.ext.dial.timer)
+	l.setInterest(c, 0) // polled while connecting; watched as a stream from here
 	l.open(c)
 	l.dialDone(c)
 }

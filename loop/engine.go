@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 )
@@ -10,8 +11,9 @@ import (
 // them. Its methods are safe from any goroutine, except where one says it
 // would block a loop.
 type Engine struct {
-	cfg   Config
-	loops []*eventLoop
+	cfg     Config
+	backend string // Config.Backend resolved: see Backend
+	loops   []*eventLoop
 	conns atomic.Int64 // open connections over all loops
 
 	reserved  atomic.Int64 // inbound room granted beyond MaxInbound (ReserveInbound)
@@ -41,16 +43,19 @@ func New(cfg Config) (*Engine, error) {
 		ports:     make(map[int]bool),
 		stopped:   make(chan struct{}),
 	}
-	for i := 0; i < e.cfg.Loops; i++ {
-		l, err := newEventLoop(e, i)
-		if err != nil {
-			for _, l := range e.loops {
-				l.io.close()
-			}
-			return nil, err
-		}
-		e.loops = append(e.loops, l)
+	choice, err := chooseBackend(e.cfg.Backend)
+	if err != nil {
+		return nil, err
 	}
+	err = e.makeLoops(choice.name)
+	if err != nil && choice.fallback && errors.Is(err, ErrBackendUnavailable) {
+		e.cfg.Logger.Warn("loop: backend refused; falling back", "backend", choice.name, "to", readinessName, "err", err)
+		err = e.makeLoops(readinessName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.cfg.Logger.Info("loop: engine started", "backend", e.backend, "loops", len(e.loops))
 	for _, l := range e.loops {
 		go l.run()
 	}
@@ -61,6 +66,23 @@ func New(cfg Config) (*Engine, error) {
 		close(e.stopped)
 	}()
 	return e, nil
+}
+
+// makeLoops makes the engine's loops on the named backend, or none.
+func (e *Engine) makeLoops(name string) error {
+	for i := 0; i < e.cfg.Loops; i++ {
+		l, err := newEventLoop(e, i, name)
+		if err != nil {
+			for _, l := range e.loops {
+				l.io.close()
+			}
+			e.loops = nil
+			return err
+		}
+		e.loops = append(e.loops, l)
+	}
+	e.backend = name
+	return nil
 }
 
 // Loops returns the number of event loops.

@@ -44,12 +44,13 @@ type eventLoop struct {
 	done      chan struct{}
 }
 
-func newEventLoop(e *Engine, index int) (*eventLoop, error) {
-	p, err := poller.New()
+func newEventLoop(e *Engine, index int, backendName string) (*eventLoop, error) {
+	io, err := newBackend(backendName, &e.cfg)
 	if err != nil {
 		return nil, err
 	}
 	l := &eventLoop{
+		io:      io,
 		index:   index,
 		engine:  e,
 		cfg:     &e.cfg,
@@ -58,7 +59,6 @@ func newEventLoop(e *Engine, index int) (*eventLoop, error) {
 		stage:   make([]byte, 0, e.cfg.ReadBufferSize),
 		done:    make(chan struct{}),
 	}
-	l.io = &readiness{poller: p, events: make([]poller.Event, 128)}
 	l.tasks.limit = e.cfg.AsyncQueueBytes
 	return l, nil
 }
@@ -68,9 +68,14 @@ func newEventLoop(e *Engine, index int) (*eventLoop, error) {
 // elsewhere. Everything a connection does happens here, on one goroutine.
 func (l *eventLoop) run() {
 	defer close(l.done)
-	if l.cfg.LockOSThread {
+	if l.cfg.LockOSThread || l.io.ownsThread() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+	}
+	if err := l.io.bind(); err != nil {
+		// The backend cannot serve from this goroutine (it could when New
+		// made it): nothing this loop is given will be served, so say so.
+		l.cfg.Logger.Error("loop: backend cannot start on the loop goroutine", "loop", l.index, "err", err)
 	}
 	busy := false
 	for !l.finished() {
@@ -212,7 +217,11 @@ func (l *eventLoop) setInterest(c *Conn, m poller.Mask) {
 	if old == m || c.state == stateClosed {
 		return
 	}
-	if err := l.io.watch(int(c.fd), old, m); err != nil {
+	watch := l.io.watch
+	if c.state == stateConnecting {
+		watch = l.io.poll // the loop makes the connect's syscalls itself
+	}
+	if err := watch(int(c.fd), old, m); err != nil {
 		l.closeConn(c, err, true)
 		return
 	}
@@ -252,6 +261,17 @@ type readiness struct {
 	events []poller.Event
 }
 
+func newReadiness() (*readiness, error) {
+	p, err := poller.New()
+	if err != nil {
+		return nil, err
+	}
+	return &readiness{poller: p, events: make([]poller.Event, 128)}, nil
+}
+
+func (r *readiness) ownsThread() bool { return false }
+func (r *readiness) bind() error      { return nil }
+
 func (r *readiness) wait(timeout time.Duration) ([]poller.Event, error) {
 	n, err := r.poller.Wait(r.events, timeout)
 	events := r.events[:n]
@@ -262,6 +282,8 @@ func (r *readiness) wait(timeout time.Duration) ([]poller.Event, error) {
 }
 
 func (r *readiness) wake() error { return r.poller.Wake() }
+
+func (r *readiness) poll(fd int, old, want poller.Mask) error { return r.watch(fd, old, want) }
 
 func (r *readiness) watch(fd int, old, want poller.Mask) error {
 	switch {
@@ -275,4 +297,6 @@ func (r *readiness) watch(fd int, old, want poller.Mask) error {
 
 func (r *readiness) read(fd int, a, b []byte) (int, error)  { return sysReadv(fd, a, b) }
 func (r *readiness) write(fd int, a, b []byte) (int, error) { return sysWritev(fd, a, b) }
+func (r *readiness) sending(int) bool                       { return false }
+func (r *readiness) closeFd(fd int) error                   { return unix.Close(fd) }
 func (r *readiness) close() error                           { return r.poller.Close() }

@@ -272,7 +272,7 @@ func (lf *listenFD) closeFD() {
 	}
 	lf.closed = true
 	if lf.watched {
-		lf.loop.io.watch(lf.fd, poller.Readable, 0)
+		lf.loop.io.poll(lf.fd, poller.Readable, 0)
 		lf.watched = false
 	}
 	unix.Close(lf.fd)
@@ -298,7 +298,7 @@ func (lf *listenFD) watch() {
 	if lf.closed || lf.watched {
 		return
 	}
-	if err := lf.loop.io.watch(lf.fd, 0, poller.Readable); err != nil {
+	if err := lf.loop.io.poll(lf.fd, 0, poller.Readable); err != nil {
 		lf.loop.cfg.Logger.Error("loop: cannot watch listener", "addr", lf.ln.addr, "err", err)
 		return
 	}
@@ -308,7 +308,7 @@ func (lf *listenFD) watch() {
 // unwatch stops accepting on lf for now; lf.mu must be held.
 func (lf *listenFD) unwatch() {
 	if lf.watched {
-		lf.loop.io.watch(lf.fd, poller.Readable, 0)
+		lf.loop.io.poll(lf.fd, poller.Readable, 0)
 		lf.watched = false
 	}
 }

@@ -3,6 +3,7 @@
 package loop
 
 import (
+	"fmt"
 	"io"
 	"os"
 
@@ -120,4 +121,16 @@ func maxBacklog() int {
 		return int(n)
 	}
 	return 128
+}
+
+// The readiness poller of this OS, whether the io_uring backend is built
+// here (never: it is Linux's), and what "auto" picks.
+const (
+	readinessName   = BackendKqueue
+	completionBuilt = false
+	autoBackend     = BackendKqueue
+)
+
+func newCompletion(*Config) (backend, error) {
+	return nil, fmt.Errorf("%w: io_uring is Linux's", ErrBackendUnavailable)
 }

@@ -168,3 +168,11 @@ func maxBacklog() int {
 	}
 	return n
 }
+
+// The readiness poller of this OS, whether the io_uring backend is built
+// here, and what "auto" picks.
+const (
+	readinessName   = BackendEpoll
+	completionBuilt = true
+	autoBackend     = BackendEpoll
+)

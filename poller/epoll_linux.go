@@ -213,3 +213,8 @@ func waitPrecise(epfd int, kev []unix.EpollEvent, d time.Duration) (int, error) 
 	}
 	return 0, errno
 }
+
+// Fd returns the epoll descriptor, so that another poller (an io_uring
+// ring) can watch this one: it is readable while an event is ready. Any
+// goroutine.
+func (p *Poller) Fd() int { return p.epfd }

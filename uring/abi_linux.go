@@ -53,7 +53,9 @@ type params struct {
 
 // Setup flags (IORING_SETUP_*).
 const (
+	SetupCQSize       = 1 << 3 // params' cqEntries sets the completion ring's size
 	SetupClamp        = 1 << 4
+	SetupRDisabled    = 1 << 6 // start disabled: EnableRings binds the submitting thread
 	SetupSubmitAll    = 1 << 7
 	SetupCoopTaskrun  = 1 << 8
 	SetupSingleIssuer = 1 << 12
@@ -70,6 +72,7 @@ const (
 // Opcodes (IORING_OP_*).
 const (
 	OpNop         = 0
+	OpPollAdd     = 6
 	OpAccept      = 13
 	OpAsyncCancel = 14
 	OpClose       = 19
@@ -90,6 +93,15 @@ const (
 	RecvMultishot   = 1 << 1
 )
 
+// Poll flags (IORING_POLL_*, in the SQE's Len) and cancel flags
+// (IORING_ASYNC_CANCEL_*, in OpFlags).
+const (
+	PollAddMulti = 1 << 0
+	CancelAll    = 1 << 0
+	CancelFd     = 1 << 1
+	CancelAny    = 1 << 2
+)
+
 // CQE flags (IORING_CQE_F_*).
 const (
 	CQEBuffer = 1 << 0 // the upper 16 bits of Flags name the provided buffer
@@ -99,6 +111,7 @@ const (
 // io_uring_enter flags and the mmap offsets of the rings.
 const (
 	enterGetEvents = 1 << 0
+	enterExtArg    = 1 << 3
 	offSQRing      = 0
 	offCQRing      = 0x8000000
 	offSQEs        = 0x10000000
@@ -123,9 +136,19 @@ type bufReg struct {
 
 // io_uring_register opcodes.
 const (
-	registerPbufRing   = 22
-	unregisterPbufRing = 23
+	registerEnableRings = 12
+	registerPbufRing    = 22
+	unregisterPbufRing  = 23
 )
 
 // CQEBufferShift is where a completion's Flags keep the buffer id.
 const CQEBufferShift = 16
+
+// getEventsArg is struct io_uring_getevents_arg, passed with enterExtArg:
+// its ts points to a timespec bounding the wait.
+type getEventsArg struct {
+	sigmask     uint64
+	sigmaskSz   uint32
+	minWaitUsec uint32
+	ts          uint64
+}

@@ -34,10 +34,10 @@ func (r *Ring) NewBufRing(group uint16, count, size int) (*BufRing, error) {
 	}
 	b := &BufRing{ring: r, group: group, size: size, mask: uint16(count - 1)}
 	var err error
-	if b.mem, err = anonMap(count * int(unsafe.Sizeof(bufEntry{}))); err != nil {
+	if b.mem, err = anonMap(count*int(unsafe.Sizeof(bufEntry{})), unix.MAP_POPULATE); err != nil {
 		return nil, err
 	}
-	if b.data, err = anonMap(count * size); err != nil {
+	if b.data, err = anonMap(count*size, 0); err != nil {
 		b.unmap()
 		return nil, err
 	}
@@ -55,8 +55,10 @@ func (r *Ring) NewBufRing(group uint16, count, size int) (*BufRing, error) {
 	return b, nil
 }
 
-func anonMap(size int) ([]byte, error) {
-	m, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
+// anonMap maps size bytes outside the Go heap; the buffers are not
+// populated, so memory is committed only as the kernel fills them.
+func anonMap(size int, populate int) ([]byte, error) {
+	m, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|populate)
 	if err != nil {
 		return nil, os.NewSyscallError("mmap", err)
 	}

@@ -66,3 +66,19 @@ func bufAddr(buf []byte) uint64 {
 	}
 	return uint64(uintptr(unsafe.Pointer(&buf[0])))
 }
+
+// PrepPollMultishot asks to be told, with one completion each time, that fd
+// became ready for events (unix.POLLIN, ...); it stays armed while the
+// completions carry CQEMore.
+func (s *SQE) PrepPollMultishot(fd int, events uint32, userData uint64) {
+	s.Opcode, s.Fd, s.OpFlags, s.UserData = OpPollAdd, int32(fd), events, userData
+	s.Len = PollAddMulti
+}
+
+// PrepCancelFd cancels every operation in flight on fd. The kernel finds
+// them by the file fd names when it consumes this entry, so fd must still
+// be open then: prepare the close after it.
+func (s *SQE) PrepCancelFd(fd int, userData uint64) {
+	s.Opcode, s.Fd, s.UserData = OpAsyncCancel, int32(fd), userData
+	s.OpFlags = CancelAll | CancelFd
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -26,6 +27,9 @@ type Ring struct {
 	cqHead, cqTail *uint32
 	cqMask         uint32
 	cqes           []CQE
+
+	waitArg getEventsArg // SubmitAndWait's
+	waitTS  unix.Timespec
 }
 
 // ErrUnsupported wraps the error of an io_uring_setup that the kernel or a
@@ -38,8 +42,20 @@ var ErrUnsupported = errors.New("uring: io_uring refused by the kernel")
 // flags, and maps its queues. Call it on the goroutine that will own the
 // ring, locked to its thread when flags include SetupSingleIssuer.
 func New(entries uint32, flags uint32) (*Ring, error) {
+	return NewWithCQ(entries, 0, flags)
+}
+
+// NewWithCQ is New with a completion ring of at least cqEntries entries (0:
+// the kernel's default, twice the submission ring): multishot operations
+// post many completions per submission, and a larger ring keeps them out of
+// the kernel's overflow list.
+func NewWithCQ(entries, cqEntries uint32, flags uint32) (*Ring, error) {
 	var p params
 	p.flags = flags
+	if cqEntries > 0 {
+		p.flags |= SetupCQSize
+		p.cqEntries = cqEntries
+	}
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		err := os.NewSyscallError("io_uring_setup", errno)
@@ -152,6 +168,72 @@ func (r *Ring) Submit(wait uint32) (int, error) {
 		return 0, os.NewSyscallError("io_uring_enter", errno)
 	}
 }
+
+// EnableRings starts a ring set up with SetupRDisabled; with
+// SetupSingleIssuer the calling thread becomes the only one that may
+// submit. So a ring can be made (and its failure reported) on one
+// goroutine and handed to the goroutine that will own it.
+func (r *Ring) EnableRings() error {
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerEnableRings, 0, 0, 0, 0)
+	if errno != 0 {
+		return os.NewSyscallError("io_uring_register", errno)
+	}
+	return nil
+}
+
+// SubmitAndReap hands the prepared entries to the kernel and lets it post
+// the completions that are ready, without waiting: with SetupDeferTaskrun
+// completions are only posted inside an io_uring_enter that asks for
+// events, so a busy owner calls this once per turn. It is a raw syscall,
+// as the call does not block.
+func (r *Ring) SubmitAndReap() error {
+	atomic.StoreUint32(r.sqTail, r.next)
+	for {
+		toSubmit := r.next - atomic.LoadUint32(r.sqHead)
+		_, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 0, enterGetEvents, 0, 0)
+		switch errno {
+		case 0:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return os.NewSyscallError("io_uring_enter", errno)
+	}
+}
+
+// SubmitAndWait hands the prepared entries to the kernel and waits until a
+// completion is ready or d has passed (d < 0: no bound), in one
+// io_uring_enter; the time bound needs FeatExtArg (Linux 5.11). A wait
+// that times out is not an error. A signal interrupting the wait (Go's
+// runtime sends them) is retried, with the bound counted afresh.
+func (r *Ring) SubmitAndWait(d time.Duration) error {
+	atomic.StoreUint32(r.sqTail, r.next)
+	flags := uintptr(enterGetEvents)
+	// The argument and its timespec are the ring's (on the heap): a
+	// uintptr to a stack value would go stale if the stack moved.
+	arg := &r.waitArg
+	*arg = getEventsArg{}
+	if d >= 0 {
+		r.waitTS = unix.NsecToTimespec(int64(d))
+		arg.ts = uint64(uintptr(unsafe.Pointer(&r.waitTS)))
+		flags |= enterExtArg
+	}
+	for {
+		toSubmit := r.next - atomic.LoadUint32(r.sqHead)
+		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 1, flags,
+			uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg))
+		switch errno {
+		case 0, unix.ETIME:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return os.NewSyscallError("io_uring_enter", errno)
+	}
+}
+
+// Pending returns how many prepared entries the kernel has not consumed.
+func (r *Ring) Pending() uint32 { return r.next - atomic.LoadUint32(r.sqHead) }
 
 // PeekCQE returns the oldest completion not yet marked seen, or nil if none
 // is ready. The entry stays valid until SeenCQE.

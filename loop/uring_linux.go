@@ -1,0 +1,606 @@
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airsock/airsock/poller"
+	"github.com/airsock/airsock/uring"
+)
+
+// completion is the backend over io_uring (backend.go has the contract).
+// Each loop owns one ring, set up with SINGLE_ISSUER and DEFER_TASKRUN and
+// bound to the loop's OS thread by bind; every turn submits what the turn
+// prepared and reaps what completed in one io_uring_enter.
+//
+// Input: a multishot recv per readable connection picks buffers from the
+// loop's provided buffer ring; each completion is kept as a chunk until
+// read copies it out and recycles the buffer. Pausing a connection cancels
+// its recv; what had arrived stays in its chunks. A recv that ran out of
+// buffers (ENOBUFS) is re-armed once some are recycled.
+//
+// Output: write copies into the connection's send queue (pooled buffers,
+// at most sendHeld bytes) and one SEND is in flight per connection, from a
+// buffer that nothing else touches until its completion; a short send
+// continues from where it stopped. So write never reports an error the
+// kernel has not given yet, and sending tells a close to wait.
+//
+// Listeners and connects in progress, whose syscalls the loop makes itself,
+// are watched by an epoll instance that the ring polls (multishot), so poll
+// and wake work from any goroutine as with the readiness backend.
+//
+// Every operation carries user data op<<56 | generation<<32 | fd. closeFd
+// cancels what is in flight on the descriptor and closes it by SQE after
+// the cancel, so its number cannot be reused while a completion for it may
+// still come; the slot's generation moves on, and completions of an older
+// one are dropped (their buffers recycled).
+type completion struct {
+	ring  *uring.Ring
+	bufs  *uring.BufRing
+	epoll *poller.Poller
+	bound bool
+
+	slots  []ringSlot
+	ready  []int32 // fds with something due, each listed once
+	events []poller.Event
+	polled []poller.Event // the epoll instance's events
+
+	epollDue  bool    // the epoll instance may have events
+	starved   []int32 // recvs ended by ENOBUFS, re-armed once buffers come back
+	recycled  bool    // buffers went back since the last wait
+	inflight  int     // operations whose last completion has not come
+	orphans   map[uint64]*sendQueue
+	spareSend []*sendQueue
+	spareBufs [][]byte
+}
+
+// ringSlot is the backend's state of one connection descriptor.
+type ringSlot struct {
+	gen    uint32
+	want   poller.Mask // what the loop watches
+	due    poller.Mask // what to report: input in hand, a send completed
+	flags  uint8
+	input  []recvChunk // received, not yet read
+	inErr  error       // after the input: io.EOF or the recv's error
+	out    *sendQueue  // nil while nothing is held for sending
+	listed bool
+}
+
+const (
+	recvArmed    = 1 << iota // a multishot recv is in flight
+	recvStopping             // its cancel is submitted
+)
+
+// recvChunk is the unread part of one completed recv: n bytes at off in
+// provided buffer bid.
+type recvChunk struct {
+	bid    uint16
+	off, n int32
+}
+
+// sendQueue holds a connection's bytes on their way to the kernel: one
+// buffer in flight (sent so far: done) and one filling behind it.
+type sendQueue struct {
+	flight []byte
+	done   int
+	next   []byte
+	err    error // the send failed: the connection is finished
+}
+
+// The ring's sizes. The buffer ring's memory is committed only as the
+// kernel first fills each buffer: at most bufCount*bufSize per loop.
+const (
+	sqEntries = 1024
+	cqEntries = 8192
+	bufCount  = 256
+	bufSize   = 16 << 10
+	sendBuf   = 16 << 10
+	sendHeld  = 2 * sendBuf // per connection, in flight and queued
+
+	maxSpareBufs = 64 // 1 MiB of send buffers kept per loop
+)
+
+// Operations, in the top byte of user data.
+const (
+	opRecv = iota + 1
+	opSend
+	opEpoll
+	opOther // cancel, close: nothing to do with the result
+)
+
+func userData(op int, gen uint32, fd int) uint64 {
+	return uint64(op)<<56 | uint64(gen&0xffffff)<<32 | uint64(uint32(fd))
+}
+
+func splitUserData(ud uint64) (op int, gen uint32, fd int) {
+	return int(ud >> 56), uint32(ud>>32) & 0xffffff, int(int32(uint32(ud)))
+}
+
+// newCompletion sets up a disabled ring (bind enables it on the loop's
+// thread), its buffer ring and the epoll instance. Anything the kernel
+// refuses (no io_uring, a seccomp filter, a kernel before 6.1 without
+// DEFER_TASKRUN or buffer rings, RLIMIT_MEMLOCK) is ErrBackendUnavailable.
+func newCompletion(*Config) (backend, error) {
+	unavailable := func(err error) error { return fmt.Errorf("%w: io_uring: %w", ErrBackendUnavailable, err) }
+	if err := uringProbe(); err != nil {
+		return nil, unavailable(err)
+	}
+	ring, err := uring.NewWithCQ(sqEntries, cqEntries,
+		uring.SetupSingleIssuer|uring.SetupDeferTaskrun|uring.SetupRDisabled|uring.SetupSubmitAll)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if ring.Features()&uring.FeatExtArg == 0 {
+		ring.Close()
+		return nil, unavailable(errors.New("no timed waits (IORING_FEAT_EXT_ARG, Linux 5.11)"))
+	}
+	bufs, err := ring.NewBufRing(0, bufCount, bufSize)
+	if err != nil {
+		ring.Close()
+		return nil, unavailable(err)
+	}
+	ep, err := poller.New()
+	if err != nil {
+		bufs.Close()
+		ring.Close()
+		return nil, err
+	}
+	return &completion{
+		ring: ring, bufs: bufs, epoll: ep,
+		slots:   make([]ringSlot, 1024),
+		events:  make([]poller.Event, 0, 256),
+		polled:  make([]poller.Event, 64),
+		orphans: make(map[uint64]*sendQueue),
+	}, nil
+}
+
+// uringProbe stands in for the kernel's refusal in tests of the fallback.
+var uringProbe = func() error { return nil }
+
+func (u *completion) ownsThread() bool { return true }
+
+// bind makes the loop's thread the ring's only submitter and starts
+// watching the epoll instance.
+func (u *completion) bind() error {
+	if err := u.ring.EnableRings(); err != nil {
+		return err
+	}
+	u.bound = true
+	u.armEpoll()
+	return nil
+}
+
+func (u *completion) armEpoll() {
+	u.sqe().PrepPollMultishot(u.epoll.Fd(), unix.POLLIN, userData(opEpoll, 0, 0))
+	u.inflight++
+}
+
+// sqe returns a free submission entry, submitting the prepared ones first
+// if the queue is full.
+func (u *completion) sqe() *uring.SQE {
+	for {
+		if s := u.ring.GetSQE(); s != nil {
+			return s
+		}
+		if _, err := u.ring.Submit(0); err != nil {
+			// Nothing was consumed and the queue stays full: the kernel
+			// refuses this ring, so there is no recovering.
+			panic(fmt.Sprintf("loop: io_uring submit with a full queue: %v", err))
+		}
+	}
+}
+
+// slot returns fd's slot, growing the table.
+func (u *completion) slot(fd int) *ringSlot {
+	for fd >= len(u.slots) {
+		u.slots = append(u.slots, make([]ringSlot, len(u.slots))...)
+	}
+	return &u.slots[fd]
+}
+
+// list puts fd on the ready list once.
+func (u *completion) list(fd int, s *ringSlot) {
+	if !s.listed {
+		s.listed = true
+		u.ready = append(u.ready, int32(fd))
+	}
+}
+
+func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
+	u.events = u.events[:0]
+	if u.recycled {
+		u.recycled = false
+		u.bufs.Publish()
+		for _, fd := range u.starved {
+			u.armRecv(int(fd), &u.slots[fd])
+		}
+		u.starved = u.starved[:0]
+	}
+	if len(u.ready) > 0 || u.epollDue {
+		timeout = 0
+	}
+	var err error
+	if timeout == 0 {
+		err = u.ring.SubmitAndReap()
+	} else {
+		err = u.ring.SubmitAndWait(timeout)
+	}
+	u.reap()
+	if u.epollDue {
+		n, perr := u.epoll.Wait(u.polled, 0)
+		// More may be ready than one call returns (level-triggered
+		// listeners), and the ring's poll fires on new events only: poll
+		// again next turn until the instance is empty.
+		u.epollDue = n > 0
+		u.events = append(u.events, u.polled[:n]...)
+		err = errors.Join(err, perr)
+	}
+	for _, fd := range u.ready {
+		s := &u.slots[fd]
+		s.listed = false
+		if m := s.due & s.want; m != 0 {
+			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: m})
+			s.due &^= poller.Writable // one report per completed send; input stays due until read
+		}
+	}
+	u.ready = u.ready[:0]
+	return u.events, err
+}
+
+// reap handles every completion posted.
+func (u *completion) reap() {
+	for cqe := u.ring.PeekCQE(); cqe != nil; cqe = u.ring.PeekCQE() {
+		ud, res, flags := cqe.UserData, cqe.Res, cqe.Flags
+		u.ring.SeenCQE()
+		if flags&uring.CQEMore == 0 {
+			u.inflight--
+		}
+		op, gen, fd := splitUserData(ud)
+		switch op {
+		case opRecv:
+			u.received(fd, gen, res, flags)
+		case opSend:
+			u.sent(ud, fd, gen, res)
+		case opEpoll:
+			u.epollDue = true
+			if flags&uring.CQEMore == 0 && u.bound {
+				u.armEpoll()
+			}
+		}
+	}
+}
+
+// armRecv starts fd's multishot recv unless one is in flight or its input
+// has ended.
+func (u *completion) armRecv(fd int, s *ringSlot) {
+	if s.flags&recvArmed != 0 || s.inErr != nil || s.want&poller.Readable == 0 {
+		return
+	}
+	u.sqe().PrepRecvMultishot(fd, u.bufs.Group(), userData(opRecv, s.gen, fd))
+	s.flags |= recvArmed
+	u.inflight++
+}
+
+// received handles a recv completion: data becomes a chunk, the end of the
+// stream or an error follows the chunks, and a recv that ended is armed
+// again if the loop still wants input.
+func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
+	bid := uint16(flags >> uring.CQEBufferShift)
+	hasBuf := flags&uring.CQEBuffer != 0
+	s := u.slot(fd)
+	if s.gen&0xffffff != gen { // the descriptor was closed since
+		if hasBuf {
+			u.recycle(bid)
+		}
+		return
+	}
+	if flags&uring.CQEMore == 0 {
+		s.flags &^= recvArmed | recvStopping
+	}
+	errno := syscall.Errno(-res)
+	switch {
+	case res > 0 && hasBuf:
+		s.input = append(s.input, recvChunk{bid: bid, n: res})
+		s.due |= poller.Readable
+		u.list(fd, s)
+		hasBuf = false
+	case res == 0:
+		s.inErr = io.EOF
+		s.due |= poller.Readable
+		u.list(fd, s)
+	case errno == unix.ENOBUFS:
+		u.starved = append(u.starved, int32(fd))
+	case errno == unix.ECANCELED: // paused by watch; armed again below if wanted since
+	case res < 0:
+		s.inErr = os.NewSyscallError("recv", errno)
+		s.due |= poller.Readable
+		u.list(fd, s)
+	}
+	if hasBuf {
+		u.recycle(bid)
+	}
+	if errno != unix.ENOBUFS {
+		u.armRecv(fd, s)
+	}
+}
+
+func (u *completion) recycle(bid uint16) {
+	u.bufs.Recycle(bid)
+	u.recycled = true
+}
+
+func (u *completion) wake() error { return u.epoll.Wake() }
+
+func (u *completion) poll(fd int, old, want poller.Mask) error {
+	switch {
+	case old == 0:
+		return u.epoll.Add(fd, want)
+	case want == 0:
+		return u.epoll.Delete(fd, old)
+	}
+	return u.epoll.Modify(fd, old, want)
+}
+
+// watch arms or cancels fd's recv and reports at the next wait what became
+// due while it was not watched: input in hand, or room to send.
+func (u *completion) watch(fd int, _, want poller.Mask) error {
+	s := u.slot(fd)
+	added := want &^ s.want
+	s.want = want
+	if want&poller.Readable != 0 {
+		u.armRecv(fd, s)
+	} else if s.flags&(recvArmed|recvStopping) == recvArmed {
+		u.sqe().PrepCancel(userData(opRecv, s.gen, fd), userData(opOther, 0, fd))
+		u.inflight++
+		s.flags |= recvStopping
+	}
+	if added&poller.Readable != 0 && (len(s.input) > 0 || s.inErr != nil) {
+		u.list(fd, s)
+	}
+	if added&poller.Writable != 0 && !u.sending(fd) {
+		s.due |= poller.Writable
+		u.list(fd, s)
+	}
+	return nil
+}
+
+// read copies fd's received chunks into a, then b.
+func (u *completion) read(fd int, a, b []byte) (int, error) {
+	s := u.slot(fd)
+	n := 0
+	for len(s.input) > 0 && len(a)+len(b) > 0 {
+		ch := &s.input[0]
+		data := u.bufs.Bytes(ch.bid, int(ch.off+ch.n))[ch.off:]
+		k := copy(a, data)
+		a = a[k:]
+		if k < len(data) {
+			k2 := copy(b, data[k:])
+			b = b[k2:]
+			k += k2
+		}
+		n += k
+		ch.off += int32(k)
+		ch.n -= int32(k)
+		if ch.n > 0 {
+			break
+		}
+		u.recycle(ch.bid)
+		s.input = s.input[:copy(s.input, s.input[1:])]
+	}
+	switch {
+	case len(s.input) > 0 || s.inErr != nil && n > 0:
+		u.list(fd, s) // more in hand, or the end after it: report it next turn
+	case s.inErr == nil:
+		s.due &^= poller.Readable
+	}
+	if n == 0 && len(s.input) == 0 && s.inErr != nil {
+		return 0, s.inErr
+	}
+	return n, nil
+}
+
+// write copies a, then b, into fd's send queue, as much as sendHeld
+// allows, and starts a send if none is in flight.
+func (u *completion) write(fd int, a, b []byte) (int, error) {
+	s := u.slot(fd)
+	q := s.out
+	if q == nil {
+		q = u.newSendQueue()
+		s.out = q
+	}
+	if q.err != nil {
+		return 0, q.err
+	}
+	n := 0
+	for len(a)+len(b) > 0 {
+		if q.next == nil {
+			q.next = u.getSendBuf()
+		}
+		room := cap(q.next) - len(q.next)
+		if room == 0 {
+			if q.flight != nil {
+				break // both buffers are full: the rest when a send completes
+			}
+			u.startSend(fd, s)
+			continue
+		}
+		k := min(room, len(a))
+		q.next = append(q.next, a[:k]...)
+		a = a[k:]
+		k2 := min(room-k, len(b))
+		q.next = append(q.next, b[:k2]...)
+		b = b[k2:]
+		n += k + k2
+	}
+	switch {
+	case q.flight == nil && len(q.next) > 0:
+		u.startSend(fd, s)
+	case q.flight == nil:
+		u.dropSendQueue(s)
+	}
+	return n, nil
+}
+
+// startSend puts the filling buffer in flight.
+func (u *completion) startSend(fd int, s *ringSlot) {
+	q := s.out
+	q.flight, q.next, q.done = q.next, nil, 0
+	u.sqe().PrepSend(fd, q.flight, unix.MSG_NOSIGNAL, userData(opSend, s.gen, fd))
+	u.inflight++
+}
+
+// sent handles a send completion: a short send goes on from where it
+// stopped, a finished one lets the next buffer go, and a waiting close or
+// a connection with output queued above hears that it may go on.
+func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
+	s := u.slot(fd)
+	if s.gen&0xffffff != gen {
+		if q := u.orphans[ud]; q != nil {
+			delete(u.orphans, ud)
+			u.freeSendQueue(q)
+		}
+		return
+	}
+	q := s.out
+	switch {
+	case res < 0:
+		q.err = os.NewSyscallError("send", syscall.Errno(-res))
+		if s.inErr == nil {
+			s.inErr = q.err // so a connection that only reads hears of it too
+		}
+		u.putSendBuf(q.flight)
+		q.flight = nil
+		s.due |= poller.Readable | poller.Writable
+		u.list(fd, s)
+		return
+	case q.done+int(res) < len(q.flight):
+		q.done += int(res)
+		u.sqe().PrepSend(fd, q.flight[q.done:], unix.MSG_NOSIGNAL, ud)
+		u.inflight++
+		return
+	}
+	u.putSendBuf(q.flight)
+	q.flight = nil
+	if len(q.next) > 0 {
+		u.startSend(fd, s)
+	} else {
+		u.dropSendQueue(s)
+	}
+	if s.want&poller.Writable != 0 {
+		s.due |= poller.Writable
+		u.list(fd, s)
+	}
+}
+
+func (u *completion) sending(fd int) bool {
+	s := u.slot(fd)
+	return s.out != nil && s.out.flight != nil
+}
+
+// getSendBuf returns an empty send buffer of capacity sendBuf.
+func (u *completion) getSendBuf() []byte {
+	if n := len(u.spareBufs); n > 0 {
+		b := u.spareBufs[n-1]
+		u.spareBufs = u.spareBufs[:n-1]
+		return b
+	}
+	return make([]byte, 0, sendBuf)
+}
+
+// putSendBuf keeps b for reuse, up to a bound; the rest is garbage.
+func (u *completion) putSendBuf(b []byte) {
+	if len(u.spareBufs) < maxSpareBufs {
+		u.spareBufs = append(u.spareBufs, b[:0])
+	}
+}
+
+func (u *completion) newSendQueue() *sendQueue {
+	if n := len(u.spareSend); n > 0 {
+		q := u.spareSend[n-1]
+		u.spareSend = u.spareSend[:n-1]
+		return q
+	}
+	return &sendQueue{}
+}
+
+// dropSendQueue gives back an idle connection's queue (an error stays).
+func (u *completion) dropSendQueue(s *ringSlot) {
+	if q := s.out; q != nil && q.err == nil {
+		s.out = nil
+		u.freeSendQueue(q)
+	}
+}
+
+// freeSendQueue returns q's buffers to the pool and q to the spares.
+func (u *completion) freeSendQueue(q *sendQueue) {
+	if q.flight != nil {
+		u.putSendBuf(q.flight)
+	}
+	if q.next != nil {
+		u.putSendBuf(q.next)
+	}
+	*q = sendQueue{}
+	if len(u.spareSend) < 1024 {
+		u.spareSend = append(u.spareSend, q)
+	}
+}
+
+// closeFd drops what fd holds and closes it: at once if nothing is in
+// flight on it, otherwise by SQE after cancelling what is.
+func (u *completion) closeFd(fd int) error {
+	s := u.slot(fd)
+	for _, ch := range s.input {
+		u.recycle(ch.bid)
+	}
+	busy := s.flags&recvArmed != 0
+	if q := s.out; q != nil {
+		if q.flight != nil {
+			busy = true
+			u.orphans[userData(opSend, s.gen, fd)] = q // alive until its completion
+		} else {
+			u.freeSendQueue(q)
+		}
+	}
+	*s = ringSlot{gen: s.gen + 1, input: s.input[:0], listed: s.listed}
+	if !busy {
+		return unix.Close(fd)
+	}
+	u.sqe().PrepCancelFd(fd, userData(opOther, 0, fd))
+	u.sqe().PrepClose(fd, userData(opOther, 0, fd))
+	u.inflight += 2
+	return nil
+}
+
+// close cancels whatever is still in flight, waits (bounded) for the
+// completions, so that no buffer is unmapped while the kernel may use it,
+// and releases the ring, the buffers and the epoll instance.
+func (u *completion) close() error {
+	drained := !u.bound
+	if u.bound {
+		u.bound = false
+		s := u.sqe()
+		s.PrepCancel(0, userData(opOther, 0, 0))
+		s.OpFlags = uring.CancelAny | uring.CancelAll
+		u.inflight++
+		deadline := time.Now().Add(5 * time.Second)
+		for u.inflight > 0 && time.Now().Before(deadline) {
+			if err := u.ring.SubmitAndWait(10 * time.Millisecond); err != nil {
+				break
+			}
+			u.reap()
+		}
+		drained = u.inflight <= 0
+	}
+	var errs []error
+	if drained {
+		errs = append(errs, u.bufs.Close())
+	} // else leave the buffers mapped: the kernel may still write them
+	errs = append(errs, u.ring.Close(), u.epoll.Close())
+	return errors.Join(errs...)
+}
