@@ -14,7 +14,7 @@ type Engine struct {
 	cfg     Config
 	backend string // Config.Backend resolved: see Backend
 	loops   []*eventLoop
-	conns atomic.Int64 // open connections over all loops
+	conns   atomic.Int64 // open connections over all loops
 
 	reserved  atomic.Int64 // inbound room granted beyond MaxInbound (ReserveInbound)
 	freed     atomic.Int64 // bytes of arrays too large for the pool released since the last scavenge
