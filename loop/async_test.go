@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/airsock/airsock/internal/testutil"
 )
@@ -28,7 +30,8 @@ func asyncFrame(g byte, seq uint32) []byte {
 }
 
 // TestAsyncWriteConcurrent: 8 goroutines AsyncWrite framed messages at once;
-// the client gets every message whole, and each goroutine's in order.
+// the client gets every message whole, and each goroutine's in order, with
+// writers that retry when the queue reports back-pressure.
 func TestAsyncWriteConcurrent(t *testing.T) {
 	const writers, perWriter = 8, 250
 	e := newEngine(t, Config{Loops: 2})
@@ -45,8 +48,18 @@ func TestAsyncWriteConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
+			deadline := time.Now().Add(ioDeadline)
 			for seq := uint32(0); seq < perWriter; seq++ {
-				if err := c.AsyncWrite(asyncFrame(byte(g), seq)); err != nil {
+				// ErrQueueFull is back-pressure (the client reads slower
+				// than 8 writers write, and how much the loop and the
+				// kernel absorb meanwhile depends on the backend and the
+				// machine's load): retry the same message, so order holds.
+				err := c.AsyncWrite(asyncFrame(byte(g), seq))
+				for errors.Is(err, ErrQueueFull) && time.Now().Before(deadline) {
+					runtime.Gosched()
+					err = c.AsyncWrite(asyncFrame(byte(g), seq))
+				}
+				if err != nil {
 					errs <- fmt.Errorf("writer %d seq %d: %w", g, seq, err)
 					return
 				}

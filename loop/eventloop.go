@@ -112,8 +112,11 @@ func (l *eventLoop) run() {
 func (l *eventLoop) wait(busy bool) ([]poller.Event, error) {
 	if busy {
 		events, err := l.io.wait(0)
-		if len(events) == 0 {
-			runtime.Gosched() // let the goroutines our output woke run first
+		if len(events) == 0 && !l.io.ownsThread() {
+			// Let the goroutines our output woke run first. Not from a
+			// goroutine locked to its thread: there it costs a hand-off
+			// of the thread both ways.
+			runtime.Gosched()
 		}
 		return events, err
 	}

@@ -22,8 +22,19 @@ import (
 // waitTimeout; every test engine is shut down by t.Cleanup; TestMain then
 // checks that no goroutine outlived its test.
 
+// TestMain runs the package's tests on every backend this machine has
+// (testutil.EveryBackend), each run checked for leaked goroutines.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.EveryBackend(m, func(m *testing.M) { goleak.VerifyTestMain(m) }, backendAvailable)
+}
+
+// backendAvailable reports why an engine cannot run on the named backend.
+func backendAvailable(name string) error {
+	e, err := New(Config{Loops: 1, Backend: name, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	return e.Close()
 }
 
 // waitTimeout bounds every wait for an event that should come promptly.
@@ -159,4 +170,25 @@ func onLoop(t testing.TB, c *Conn, f func(c *Conn)) {
 		t.Fatalf("Run: %v", err)
 	}
 	testutil.Recv(t, done, "a Run callback")
+}
+
+// testBackend is the backend the tests' engines run on: AIRSOCK_IO's, or
+// what "auto" picks.
+func testBackend() string {
+	ch, err := chooseBackend("")
+	if err != nil {
+		panic(err)
+	}
+	return ch.name
+}
+
+// backendHeld is what the backend itself may hold per connection beyond
+// the loop's rings: nothing for readiness (the kernel holds it); for
+// io_uring, the input that arrived as the loop paused the connection and
+// the send queue.
+func backendHeld() int {
+	if testBackend() == BackendIOUring {
+		return ioUringHeld
+	}
+	return 0
 }

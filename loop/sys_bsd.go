@@ -134,3 +134,5 @@ const (
 func newCompletion(*Config) (backend, error) {
 	return nil, fmt.Errorf("%w: io_uring is Linux's", ErrBackendUnavailable)
 }
+
+const ioUringHeld = 0

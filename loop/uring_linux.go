@@ -25,10 +25,12 @@ import (
 // its recv; what had arrived stays in its chunks. A recv that ran out of
 // buffers (ENOBUFS) is re-armed once some are recycled.
 //
-// Output: write copies into the connection's send queue (pooled buffers,
-// at most sendHeld bytes) and one SEND is in flight per connection, from a
-// buffer that nothing else touches until its completion; a short send
-// continues from where it stopped. So write never reports an error the
+// Output: write copies into the connection's send queue (at most sendHeld
+// bytes) and one SEND is in flight per connection, from a buffer that
+// nothing else touches until its completion; what is written meanwhile
+// collects behind it and leaves with the next SEND, all of it in one, as a
+// readiness flush leaves in one writev. A short send continues from where
+// it stopped. So write never reports an error the
 // kernel has not given yet, and sending tells a close to wait.
 //
 // Listeners and connects in progress, whose syscalls the loop makes itself,
@@ -66,7 +68,8 @@ type ringSlot struct {
 	want   poller.Mask // what the loop watches
 	due    poller.Mask // what to report: input in hand, a send completed
 	flags  uint8
-	input  []recvChunk // received, not yet read
+	input  []recvChunk // received, not yet read, behind spill
+	spill  []byte      // input of a paused connection, copied out of the buffer ring
 	inErr  error       // after the input: io.EOF or the recv's error
 	out    *sendQueue  // nil while nothing is held for sending
 	listed bool
@@ -100,10 +103,19 @@ const (
 	cqEntries = 8192
 	bufCount  = 256
 	bufSize   = 16 << 10
-	sendBuf   = 16 << 10
-	sendHeld  = 2 * sendBuf // per connection, in flight and queued
+	sendBuf   = 16 << 10 // a send buffer's first size; it grows to sendHeld
+	sendHeld  = 64 << 10 // per connection, in flight and queued
 
-	maxSpareBufs = 64 // 1 MiB of send buffers kept per loop
+	maxSpareBufs = 64 // 1-4 MiB of send buffers kept per loop
+
+	// recvLimit ends each multishot recv after this many bytes (Linux
+	// 6.17's byte limit); the loop arms it again only while it reads the
+	// connection. So a connection the loop paused receives at most this
+	// much more, and no connection takes more than its share of buffers
+	// in one round. maxHeld: a recv is not re-armed while this many chunks
+	// wait unread.
+	recvLimit = bufSize
+	maxHeld   = 4
 )
 
 // Operations, in the top byte of user data.
@@ -124,12 +136,15 @@ func splitUserData(ud uint64) (op int, gen uint32, fd int) {
 
 // newCompletion sets up a disabled ring (bind enables it on the loop's
 // thread), its buffer ring and the epoll instance. Anything the kernel
-// refuses (no io_uring, a seccomp filter, a kernel before 6.1 without
-// DEFER_TASKRUN or buffer rings, RLIMIT_MEMLOCK) is ErrBackendUnavailable.
+// refuses (no io_uring, a seccomp filter, RLIMIT_MEMLOCK), and a kernel
+// before 6.17, is ErrBackendUnavailable.
 func newCompletion(*Config) (backend, error) {
 	unavailable := func(err error) error { return fmt.Errorf("%w: io_uring: %w", ErrBackendUnavailable, err) }
 	if err := uringProbe(); err != nil {
 		return nil, unavailable(err)
+	}
+	if !uring.KernelAtLeast(6, 17) {
+		return nil, unavailable(errors.New("the backend needs Linux 6.17 (multishot recv byte limits)"))
 	}
 	ring, err := uring.NewWithCQ(sqEntries, cqEntries,
 		uring.SetupSingleIssuer|uring.SetupDeferTaskrun|uring.SetupRDisabled|uring.SetupSubmitAll)
@@ -279,10 +294,13 @@ func (u *completion) reap() {
 // armRecv starts fd's multishot recv unless one is in flight or its input
 // has ended.
 func (u *completion) armRecv(fd int, s *ringSlot) {
-	if s.flags&recvArmed != 0 || s.inErr != nil || s.want&poller.Readable == 0 {
+	if s.flags&recvArmed != 0 || s.inErr != nil || s.want&poller.Readable == 0 ||
+		len(s.input) >= maxHeld || len(s.spill) > 0 {
 		return
 	}
-	u.sqe().PrepRecvMultishot(fd, u.bufs.Group(), userData(opRecv, s.gen, fd))
+	sqe := u.sqe()
+	sqe.PrepRecvMultishot(fd, u.bufs.Group(), userData(opRecv, s.gen, fd))
+	sqe.SetRecvLimit(recvLimit)
 	s.flags |= recvArmed
 	u.inflight++
 }
@@ -307,9 +325,13 @@ func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
 	switch {
 	case res > 0 && hasBuf:
 		s.input = append(s.input, recvChunk{bid: bid, n: res})
-		s.due |= poller.Readable
-		u.list(fd, s)
 		hasBuf = false
+		s.due |= poller.Readable
+		if s.want&poller.Readable == 0 {
+			u.spillInput(s) // arrived as the loop paused it: free the ring's buffer
+		} else {
+			u.list(fd, s)
+		}
 	case res == 0:
 		s.inErr = io.EOF
 		s.due |= poller.Readable
@@ -355,12 +377,11 @@ func (u *completion) watch(fd int, _, want poller.Mask) error {
 	s.want = want
 	if want&poller.Readable != 0 {
 		u.armRecv(fd, s)
-	} else if s.flags&(recvArmed|recvStopping) == recvArmed {
-		u.sqe().PrepCancel(userData(opRecv, s.gen, fd), userData(opOther, 0, fd))
-		u.inflight++
-		s.flags |= recvStopping
+	} else {
+		u.stopRecv(fd, s)
+		u.spillInput(s)
 	}
-	if added&poller.Readable != 0 && (len(s.input) > 0 || s.inErr != nil) {
+	if added&poller.Readable != 0 && (len(s.spill) > 0 || len(s.input) > 0 || s.inErr != nil) {
 		u.list(fd, s)
 	}
 	if added&poller.Writable != 0 && !u.sending(fd) {
@@ -370,20 +391,43 @@ func (u *completion) watch(fd int, _, want poller.Mask) error {
 	return nil
 }
 
-// read copies fd's received chunks into a, then b.
+// stopRecv cancels fd's recv, if one is armed and not already stopping.
+func (u *completion) stopRecv(fd int, s *ringSlot) {
+	if s.flags&(recvArmed|recvStopping) == recvArmed {
+		u.sqe().PrepCancel(userData(opRecv, s.gen, fd), userData(opOther, 0, fd))
+		u.inflight++
+		s.flags |= recvStopping
+	}
+}
+
+// spillInput copies a paused connection's chunks out of the buffer ring,
+// so that connections the loop does not read cannot starve the others of
+// buffers. What it holds is what arrived before the recv's cancel took
+// effect: at most recvLimit bytes.
+func (u *completion) spillInput(s *ringSlot) {
+	for _, ch := range s.input {
+		s.spill = append(s.spill, u.bufs.Bytes(ch.bid, int(ch.off+ch.n))[ch.off:]...)
+		u.recycle(ch.bid)
+	}
+	s.input = s.input[:0]
+}
+
+// read copies fd's received input into a, then b: the spilled bytes, then
+// the chunks.
 func (u *completion) read(fd int, a, b []byte) (int, error) {
 	s := u.slot(fd)
 	n := 0
+	if len(s.spill) > 0 {
+		n, a, b = fill(a, b, s.spill)
+		s.spill = s.spill[:copy(s.spill, s.spill[n:])]
+		if len(s.spill) == 0 {
+			s.spill = nil // a paused connection's memory, not kept
+		}
+	}
 	for len(s.input) > 0 && len(a)+len(b) > 0 {
 		ch := &s.input[0]
-		data := u.bufs.Bytes(ch.bid, int(ch.off+ch.n))[ch.off:]
-		k := copy(a, data)
-		a = a[k:]
-		if k < len(data) {
-			k2 := copy(b, data[k:])
-			b = b[k2:]
-			k += k2
-		}
+		k, a2, b2 := fill(a, b, u.bufs.Bytes(ch.bid, int(ch.off+ch.n))[ch.off:])
+		a, b = a2, b2
 		n += k
 		ch.off += int32(k)
 		ch.n -= int32(k)
@@ -393,16 +437,27 @@ func (u *completion) read(fd int, a, b []byte) (int, error) {
 		u.recycle(ch.bid)
 		s.input = s.input[:copy(s.input, s.input[1:])]
 	}
+	u.armRecv(fd, s) // if it stopped at maxHeld
+	pending := len(s.spill) > 0 || len(s.input) > 0
 	switch {
-	case len(s.input) > 0 || s.inErr != nil && n > 0:
+	case pending || s.inErr != nil && n > 0:
 		u.list(fd, s) // more in hand, or the end after it: report it next turn
 	case s.inErr == nil:
 		s.due &^= poller.Readable
 	}
-	if n == 0 && len(s.input) == 0 && s.inErr != nil {
+	if n == 0 && !pending && s.inErr != nil {
 		return 0, s.inErr
 	}
 	return n, nil
+}
+
+// fill copies data into a, then b, and returns how much it copied and what
+// is left of a and b.
+func fill(a, b, data []byte) (int, []byte, []byte) {
+	k := copy(a, data)
+	a = a[k:]
+	k2 := copy(b, data[k:])
+	return k + k2, a, b[k2:]
 }
 
 // write copies a, then b, into fd's send queue, as much as sendHeld
@@ -417,33 +472,20 @@ func (u *completion) write(fd int, a, b []byte) (int, error) {
 	if q.err != nil {
 		return 0, q.err
 	}
-	n := 0
-	for len(a)+len(b) > 0 {
-		if q.next == nil {
-			q.next = u.getSendBuf()
-		}
-		room := cap(q.next) - len(q.next)
-		if room == 0 {
-			if q.flight != nil {
-				break // both buffers are full: the rest when a send completes
-			}
-			u.startSend(fd, s)
-			continue
-		}
-		k := min(room, len(a))
-		q.next = append(q.next, a[:k]...)
-		a = a[k:]
-		k2 := min(room-k, len(b))
-		q.next = append(q.next, b[:k2]...)
-		b = b[k2:]
-		n += k + k2
+	room := sendHeld - (len(q.flight) - q.done) - len(q.next)
+	ka := min(room, len(a))
+	kb := min(room-ka, len(b))
+	if ka+kb == 0 {
+		return 0, nil // full: the rest when the send in flight completes
 	}
-	switch {
-	case q.flight == nil && len(q.next) > 0:
+	if q.next == nil {
+		q.next = u.getSendBuf()
+	}
+	q.next = append(append(q.next, a[:ka]...), b[:kb]...)
+	if q.flight == nil {
 		u.startSend(fd, s)
-	case q.flight == nil:
-		u.dropSendQueue(s)
 	}
+	n := ka + kb
 	return n, nil
 }
 
@@ -503,7 +545,7 @@ func (u *completion) sending(fd int) bool {
 	return s.out != nil && s.out.flight != nil
 }
 
-// getSendBuf returns an empty send buffer of capacity sendBuf.
+// getSendBuf returns an empty send buffer of capacity sendBuf or more.
 func (u *completion) getSendBuf() []byte {
 	if n := len(u.spareBufs); n > 0 {
 		b := u.spareBufs[n-1]
@@ -515,7 +557,7 @@ func (u *completion) getSendBuf() []byte {
 
 // putSendBuf keeps b for reuse, up to a bound; the rest is garbage.
 func (u *completion) putSendBuf(b []byte) {
-	if len(u.spareBufs) < maxSpareBufs {
+	if len(u.spareBufs) < maxSpareBufs && cap(b) <= sendHeld {
 		u.spareBufs = append(u.spareBufs, b[:0])
 	}
 }
@@ -567,7 +609,7 @@ func (u *completion) closeFd(fd int) error {
 			u.freeSendQueue(q)
 		}
 	}
-	*s = ringSlot{gen: s.gen + 1, input: s.input[:0], listed: s.listed}
+	*s = ringSlot{gen: s.gen + 1, input: s.input[:0], listed: s.listed} // spill: garbage
 	if !busy {
 		return unix.Close(fd)
 	}
@@ -604,3 +646,7 @@ func (u *completion) close() error {
 	errs = append(errs, u.ring.Close(), u.epoll.Close())
 	return errors.Join(errs...)
 }
+
+// ioUringHeld is the most the backend holds per connection: input
+// received as the loop paused it, and bytes on their way to the kernel.
+const ioUringHeld = recvLimit + sendHeld

@@ -7,26 +7,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// recvRig returns a ring, a buffer ring of count 64-byte buffers as group
+// 1, and a connected socket pair; *fds[1] may be closed (set to -1) by the
+// test. Everything is released at the end of the test.
+func recvRig(t *testing.T, count int) (*Ring, *BufRing, *[2]int) {
+	r := newRing(t, 16, 0)
+	br, err := r.NewBufRing(1, count, 64)
+	if err != nil {
+		t.Fatalf("NewBufRing: %v", err)
+	}
+	t.Cleanup(func() { br.Close() })
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := &[2]int{pair[0], pair[1]}
+	t.Cleanup(func() {
+		for _, fd := range fds {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+	})
+	return r, br, fds
+}
+
 // TestMultishotRecvWithBufRing: one armed recv delivers every message into
 // provided buffers, in order; with the buffers all taken it ends with
 // ENOBUFS, and re-armed after a recycle it delivers the rest: no byte lost.
 func TestMultishotRecvWithBufRing(t *testing.T) {
-	r := newRing(t, 16, 0)
-	br, err := r.NewBufRing(1, 4, 64)
-	if err != nil {
-		t.Fatalf("NewBufRing: %v", err)
-	}
-	defer br.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[0])
-	defer func() {
-		if fds[1] >= 0 {
-			unix.Close(fds[1])
-		}
-	}()
+	r, br, fds := recvRig(t, 4)
 
 	r.GetSQE().PrepRecvMultishot(fds[0], br.Group(), 5)
 	if _, err := r.Submit(0); err != nil {
@@ -88,5 +98,44 @@ func TestMultishotRecvWithBufRing(t *testing.T) {
 	fds[1] = -1
 	if c := recvOne(); c.Res != 0 || c.Flags&CQEMore != 0 {
 		t.Fatalf("at EOF: %+v; want Res 0 without CQEMore", c)
+	}
+}
+
+// TestMultishotRecvLimit: a multishot recv with a byte limit ends (no
+// CQEMore) once that much arrived; what came after waits in the socket.
+func TestMultishotRecvLimit(t *testing.T) {
+	r, br, fds := recvRig(t, 8)
+	if !kernelAtLeast(6, 17) {
+		t.Skip("recv byte limits are Linux 6.17's")
+	}
+	sqe := r.GetSQE()
+	sqe.PrepRecvMultishot(fds[0], br.Group(), 5)
+	sqe.SetRecvLimit(100)
+	if _, err := r.Submit(0); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for i := 0; ; i++ {
+		if i == 10 {
+			t.Fatalf("the recv did not end within 10 messages (%d bytes)", total)
+		}
+		unix.Write(fds[1], make([]byte, 40))
+		c := waitOne(t, r)
+		if c.Res <= 0 {
+			t.Fatalf("completion %+v, want data", c)
+		}
+		total += int(c.Res)
+		br.Recycle(uint16(c.Flags >> CQEBufferShift))
+		br.Publish()
+		if c.Flags&CQEMore == 0 {
+			break
+		}
+	}
+	if total < 100 || total >= 140 {
+		t.Fatalf("the recv ended after %d bytes, want the first message to reach 100", total)
+	}
+	inq, err := unix.IoctlGetInt(fds[0], unix.SIOCINQ)
+	if err != nil || inq != 0 {
+		t.Fatalf("after the end %d bytes wait in the socket (err %v); want 0: nothing was written since", inq, err)
 	}
 }

@@ -31,6 +31,14 @@ func (s *SQE) PrepRecvMultishot(fd int, group uint16, userData uint64) {
 	s.BufIndex = group
 }
 
+// SetRecvLimit ends a multishot recv (its last completion without
+// CQEMore) once total bytes have arrived, so that a connection the owner
+// stops reading cannot keep filling buffers: flow control without a cancel,
+// which can miss a recv the kernel is busy re-running (-ENOENT). The kernel
+// field is the SQE's optlen (the FileIndex union). Linux 6.17; older
+// kernels ignore it.
+func (s *SQE) SetRecvLimit(total uint32) { s.FileIndex = total }
+
 // PrepSend prepares a send(2) of buf on fd with the given MSG_* flags.
 func (s *SQE) PrepSend(fd int, buf []byte, msgFlags uint32, userData uint64) {
 	s.Opcode, s.Fd, s.OpFlags, s.UserData = OpSend, int32(fd), msgFlags, userData

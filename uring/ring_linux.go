@@ -211,17 +211,18 @@ func (r *Ring) SubmitAndWait(d time.Duration) error {
 	flags := uintptr(enterGetEvents)
 	// The argument and its timespec are the ring's (on the heap): a
 	// uintptr to a stack value would go stale if the stack moved.
-	arg := &r.waitArg
-	*arg = getEventsArg{}
+	// Without enterExtArg the last two arguments are a signal mask and
+	// its size: none.
+	var argp, argSize uintptr
 	if d >= 0 {
 		r.waitTS = unix.NsecToTimespec(int64(d))
-		arg.ts = uint64(uintptr(unsafe.Pointer(&r.waitTS)))
+		r.waitArg = getEventsArg{ts: uint64(uintptr(unsafe.Pointer(&r.waitTS)))}
+		argp, argSize = uintptr(unsafe.Pointer(&r.waitArg)), unsafe.Sizeof(r.waitArg)
 		flags |= enterExtArg
 	}
 	for {
 		toSubmit := r.next - atomic.LoadUint32(r.sqHead)
-		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 1, flags,
-			uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg))
+		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 1, flags, argp, argSize)
 		switch errno {
 		case 0, unix.ETIME:
 			return nil

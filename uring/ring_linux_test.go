@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 
 	"go.uber.org/goleak"
@@ -200,5 +201,52 @@ func TestCloseReleasesTheDescriptor(t *testing.T) {
 	}
 	if got := testutil.OpenFDs(t); got != before {
 		t.Errorf("after Close: %d descriptors, want %d", got, before)
+	}
+}
+
+func kernelAtLeast(major, minor int) bool { return KernelAtLeast(major, minor) }
+
+func TestReleaseAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		release      string
+		major, minor int
+		want         bool
+	}{
+		{"6.18.0", 6, 17, true}, {"6.17", 6, 17, true}, {"6.16.9-arch1", 6, 17, false},
+		{"7.0.0", 6, 17, true}, {"5.19.0-rc2", 6, 1, false}, {"garbage", 6, 1, false},
+	} {
+		if got := releaseAtLeast(c.release, c.major, c.minor); got != c.want {
+			t.Errorf("releaseAtLeast(%q, %d, %d) = %v, want %v", c.release, c.major, c.minor, got, c.want)
+		}
+	}
+}
+
+// TestSubmitAndWait: an unbounded wait returns with the completion of what
+// it submitted; a bounded one with nothing in flight returns after its
+// bound, without error and without a completion.
+func TestSubmitAndWait(t *testing.T) {
+	r := newRing(t, 8, SetupSingleIssuer|SetupDeferTaskrun)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r.GetSQE().PrepNop(7)
+	if err := r.SubmitAndWait(-1); err != nil {
+		t.Fatalf("SubmitAndWait(-1): %v", err)
+	}
+	if c := r.PeekCQE(); c == nil || c.UserData != 7 {
+		t.Fatalf("after an unbounded wait: %+v, want the nop's completion", c)
+	}
+	r.SeenCQE()
+	if err := r.SubmitAndWait(time.Millisecond); err != nil {
+		t.Fatalf("SubmitAndWait(1ms) with nothing in flight: %v", err)
+	}
+	if c := r.PeekCQE(); c != nil {
+		t.Fatalf("a completion from nowhere: %+v", c)
+	}
+	r.GetSQE().PrepNop(8)
+	if err := r.SubmitAndReap(); err != nil {
+		t.Fatalf("SubmitAndReap: %v", err)
+	}
+	if c := r.PeekCQE(); c == nil || c.UserData != 8 {
+		t.Fatalf("after SubmitAndReap: %+v, want the nop's completion", c)
 	}
 }
