@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/c/floor.sh [ROUNDS]: the C reference servers beside airsock's loop and
-# gnet, echo, 100 connections, 16 B, depth 1 and 16; server on CPU 1 and load
+# bench/c/floor.sh [ROUNDS]: the C reference servers beside airsock's loop (on
+# epoll and on io_uring: loop-uring) and gnet, echo, 100 connections, 16 B, depth 1 and 16; server on CPU 1 and load
 # on CPU 0 (GOMAXPROCS=1 both); perf stat on the server over 3 s of each 6-s
 # run. Prints syscalls and server CPU per message. Needs taskset, perf and
 # python3; builds airsock and the C servers into a temporary directory.
@@ -13,13 +13,14 @@ trap 'rm -rf "$tmp"' EXIT
 bash "$root/bench/c/build.sh" "$tmp" >/dev/null
 for round in $(seq "$rounds"); do
 for depth in 1 16; do
-for srv in c-epoll c-uring loop gnet; do
+for srv in c-epoll c-uring loop loop-uring gnet; do
   case $srv in
     c-epoll) cmd="$tmp/epoll_echo 0";;
     c-uring) cmd="$tmp/uring_echo 0";;
+    loop-uring) cmd="env AIRSOCK_IO=io_uring $tmp/airsock serve --backend loop --proto echo --addr 127.0.0.1:0 --loops 1";;
     *) cmd="$tmp/airsock serve --backend $srv --proto echo --addr 127.0.0.1:0 --loops 1";;
   esac
-  [ -x "${cmd%% *}" ] || { echo "$srv: not built, skipped"; continue; }
+  case $cmd in env*) ;; *) [ -x "${cmd%% *}" ] || { echo "$srv: not built, skipped"; continue; };; esac
   GOMAXPROCS=1 taskset -c 1 $cmd > "$tmp/s.out" 2>&1 & spid=$!
   for _ in $(seq 50); do grep -q listening "$tmp/s.out" && break; sleep 0.1; done
   addr=$(grep -o 'listening on [0-9.:]*' "$tmp/s.out" | awk '{print $3}')
