@@ -29,15 +29,21 @@ import (
 //   - poll is watch for a descriptor on which the loop makes its own
 //     syscalls (a listener, a connect in progress): plain readiness. Any
 //     goroutine (a Listener is closed from its caller's).
-//   - read takes input for fd into a, then b; write hands a, then b, over
+//   - input returns fd's next input where the backend has it: read into
+//     buf (readiness), or in the backend's own memory (a completion
+//     buffer), valid until the next call of input or wait. read takes
+//     input for fd into a, then b (the free halves of a connection's
+//     ring, behind leftovers); write hands a, then b, over
 //     for sending, and the caller may reuse both on return. Both follow the
 //     syscall convention of sys_linux.go: (0, nil) means nothing now (the
 //     backend reports fd when there is), io.EOF the peer's end of stream,
 //     and any other error is an *os.SyscallError. Loop goroutine only.
-//   - sending reports whether bytes write took for fd are still on their
-//     way to the kernel (a completion backend's sends in flight): a
-//     half-close or a close must wait for them, watching Writable, which
-//     is reported when they complete. Loop goroutine only.
+//   - held returns how many bytes write took for fd are still on their way
+//     to the kernel (a completion backend's sends in flight), and how many
+//     of them are over what stands for a socket buffer: those count as the
+//     connection's pending output, for the marks. A half-close or a close
+//     waits for all of them, watching Writable, which is reported when a
+//     send completes. Loop goroutine only.
 //   - closeFd closes a connection's descriptor, ending whatever the backend
 //     has in flight on it; its number may be reused only once the backend
 //     is done with it. Loop goroutine only.
@@ -46,8 +52,8 @@ import (
 //     backend once its loop has stopped.
 //
 // readiness (eventloop.go) is the backend over epoll or kqueue: wait is
-// poller.Wait, read and write are the syscalls themselves, sending is
-// always false (what write took is the kernel's).
+// poller.Wait, read and write are the syscalls themselves, held is
+// always 0 (what write took is the kernel's).
 //
 // completion (uring_linux.go) is the backend over io_uring: wait submits
 // what the turn prepared and reaps completions in one io_uring_enter; a
@@ -62,9 +68,10 @@ type backend interface {
 	wake() error
 	watch(fd int, old, want poller.Mask) error
 	poll(fd int, old, want poller.Mask) error
+	input(fd int, buf []byte) ([]byte, error)
 	read(fd int, a, b []byte) (int, error)
 	write(fd int, a, b []byte) (int, error)
-	sending(fd int) bool
+	held(fd int) (all, over int)
 	closeFd(fd int) error
 	ownsThread() bool
 	bind() error

@@ -40,7 +40,7 @@ type Conn struct {
 	backlog      atomic.Int64 // out.Len() as of the last flush, for AsyncWrite's bound
 	laddr, raddr sockAddr
 	fd           int32
-	winOff       int32 // the window: loop.readBuf[winOff:winEnd], the unconsumed part of one read,
+	winOff       int32 // the window: loop.win[winOff:winEnd], the unconsumed part of one read,
 	winEnd       int32 // during OnData while in is empty (see Peek); offsets, not a slice, to keep a Conn small
 	interest     poller.Mask
 	family       uint8

@@ -40,14 +40,16 @@ func (c *Conn) ready(m poller.Mask) {
 }
 
 // read takes one read's worth of input and hands it to OnData. With no
-// leftovers the bytes stay in the loop's shared buffer (the window); with
+// leftovers the bytes stay where the backend has them (the window: the
+// loop's shared buffer, or an io_uring provided buffer); with
 // leftovers they are read into the free halves of the connection's ring,
 // behind them, so the handler sees one stream.
 func (l *eventLoop) read(c *Conn) {
 	var n int
 	var err error
 	if c.in.Len() == 0 {
-		n, err = l.io.read(int(c.fd), l.readBuf, nil)
+		l.win, err = l.io.input(int(c.fd), l.readBuf)
+		n = len(l.win)
 		c.winOff, c.winEnd = 0, int32(n)
 	} else {
 		a, b := c.in.Free(-1)
@@ -105,7 +107,7 @@ func (c *Conn) InboundBuffered() int {
 }
 
 // window returns the unconsumed part of the loop's read buffer.
-func (c *Conn) window() []byte { return c.loop.readBuf[c.winOff:c.winEnd] }
+func (c *Conn) window() []byte { return c.loop.win[c.winOff:c.winEnd] }
 
 // Peek returns the first n unconsumed bytes without consuming them (n <= 0:
 // all of them) as one slice, copying only when buffered input wraps in the
@@ -224,7 +226,7 @@ func (l *eventLoop) updateReading(c *Conn) {
 	if c.state != stateOpen {
 		return
 	}
-	out := c.out.Len() + l.stagedFor(c)
+	out := c.OutboundBuffered()
 	if c.readPausedOut {
 		c.readPausedOut = out > l.cfg.WriteLowWater
 	} else {
@@ -312,9 +314,13 @@ func (c *Conn) Flush() error {
 	return c.loop.flush(c)
 }
 
-// OutboundBuffered returns how many written bytes the kernel has not taken yet.
+// OutboundBuffered returns how many written bytes the kernel has not taken
+// yet: queued or staged. Under io_uring, bytes in sends not yet completed
+// count too, beyond the first 64 KiB per connection, which stand for the
+// socket buffer that takes them at once under epoll.
 func (c *Conn) OutboundBuffered() int {
-	return c.out.Len() + c.loop.stagedFor(c)
+	_, over := c.loop.io.held(int(c.fd))
+	return c.out.Len() + c.loop.stagedFor(c) + over
 }
 
 // sendNowMin is the size from which a write goes to the kernel at once,
@@ -459,6 +465,7 @@ func (l *eventLoop) unstage() {
 // onWritable runs when a connection with pending output has room in the
 // kernel again.
 func (l *eventLoop) onWritable(c *Conn) {
+	c.progressed = true // room, or (io_uring) a send completed: an OutputWatcher hears it
 	n, err := l.sendRing(c)
 	if err != nil {
 		l.closeConn(c, err, true)
@@ -484,23 +491,19 @@ func (l *eventLoop) afterWrite(c *Conn) {
 	if n := int64(c.out.Len()); c.backlog.Load() != n {
 		c.backlog.Store(n)
 	}
-	if c.out.Len() > 0 {
+	l.releaseRing(&c.out)
+	// Output waits in the ring for room in the kernel, or (io_uring) in
+	// sends still in flight: those beyond what stands for the kernel's
+	// socket buffer count against the marks, so their completion must be
+	// heard, and a FIN or a close must wait for all of them. Either way
+	// the write timeout bounds it.
+	held, over := l.io.held(int(c.fd))
+	if c.out.Len() > 0 || over > 0 || held > 0 && (c.finPending || c.state == stateClosing) {
 		if c.interest&poller.Writable == 0 {
 			l.setInterest(c, c.interest|poller.Writable)
 			l.startWriteTimeout(c)
 		}
 		l.updateReading(c)
-		return
-	}
-	l.releaseRing(&c.out)
-	if (c.finPending || c.state == stateClosing) && l.io.sending(int(c.fd)) {
-		// A FIN or a close now would cut off sends still in flight
-		// (io_uring's): watch for their completion, bounded by the write
-		// timeout.
-		if c.interest&poller.Writable == 0 {
-			l.setInterest(c, c.interest|poller.Writable)
-			l.startWriteTimeout(c)
-		}
 		return
 	}
 	if c.interest&poller.Writable != 0 {

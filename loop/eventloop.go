@@ -25,6 +25,7 @@ type eventLoop struct {
 	io      backend     // readiness (below) today; see backend.go
 	fds     []fdHandler // indexed by descriptor
 	readBuf []byte      // shared by every connection: see Conn.Peek
+	win     []byte      // the input OnData is given: readBuf's, or the backend's memory
 
 	// stage holds the output of stageOwner written during a callback, so
 	// the common reply leaves in one write(2) with no per-connection buffer.
@@ -298,8 +299,13 @@ func (r *readiness) watch(fd int, old, want poller.Mask) error {
 	return r.poller.Modify(fd, old, want)
 }
 
-func (r *readiness) read(fd int, a, b []byte) (int, error)  { return sysReadv(fd, a, b) }
+func (r *readiness) read(fd int, a, b []byte) (int, error) { return sysReadv(fd, a, b) }
+
+func (r *readiness) input(fd int, buf []byte) ([]byte, error) {
+	n, err := sysReadv(fd, buf, nil)
+	return buf[:n], err
+}
 func (r *readiness) write(fd int, a, b []byte) (int, error) { return sysWritev(fd, a, b) }
-func (r *readiness) sending(int) bool                       { return false }
+func (r *readiness) held(int) (int, int)                    { return 0, 0 }
 func (r *readiness) closeFd(fd int) error                   { return unix.Close(fd) }
 func (r *readiness) close() error                           { return r.poller.Close() }

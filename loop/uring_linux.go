@@ -31,7 +31,8 @@ import (
 // collects behind it and leaves with the next SEND, all of it in one, as a
 // readiness flush leaves in one writev. A short send continues from where
 // it stopped. So write never reports an error the
-// kernel has not given yet, and sending tells a close to wait.
+// kernel has not given yet, and held tells the loop what is still on its
+// way (pending output for the marks; a close waits for it).
 //
 // Listeners and connects in progress, whose syscalls the loop makes itself,
 // are watched by an epoll instance that the ring polls (multishot), so poll
@@ -53,6 +54,8 @@ type completion struct {
 	events []poller.Event
 	polled []poller.Event // the epoll instance's events
 
+	lent      uint16 // the buffer input handed over in place, while lending
+	lending   bool
 	epollDue  bool    // the epoll instance may have events
 	starved   []int32 // recvs ended by ENOBUFS, re-armed once buffers come back
 	recycled  bool    // buffers went back since the last wait
@@ -104,9 +107,14 @@ const (
 	bufCount  = 256
 	bufSize   = 16 << 10
 	sendBuf   = 16 << 10 // a send buffer's first size; it grows to sendHeld
-	sendHeld  = 64 << 10 // per connection, in flight and queued
+	sendHeld  = 1 << 20  // per connection, in flight and queued
+	// sendAllowance of what a connection's sends hold stands for the
+	// socket buffer that takes a reply at once under epoll; the rest counts
+	// as pending output for the loop's marks (held).
+	sendAllowance = 64 << 10
 
-	maxSpareBufs = 64 // 1-4 MiB of send buffers kept per loop
+	maxSpareBufs = 64       // send buffers kept per loop,
+	maxSpareSize = 64 << 10 // each at most this large: at most 4 MiB
 
 	// recvLimit ends each multishot recv after this many bytes (Linux
 	// 6.17's byte limit); the loop arms it again only while it reads the
@@ -229,6 +237,7 @@ func (u *completion) list(fd int, s *ringSlot) {
 
 func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 	u.events = u.events[:0]
+	u.returnLent()
 	if u.recycled {
 		u.recycled = false
 		u.bufs.Publish()
@@ -384,7 +393,7 @@ func (u *completion) watch(fd int, _, want poller.Mask) error {
 	if added&poller.Readable != 0 && (len(s.spill) > 0 || len(s.input) > 0 || s.inErr != nil) {
 		u.list(fd, s)
 	}
-	if added&poller.Writable != 0 && !u.sending(fd) {
+	if all, _ := u.held(fd); added&poller.Writable != 0 && all == 0 {
 		s.due |= poller.Writable
 		u.list(fd, s)
 	}
@@ -437,7 +446,38 @@ func (u *completion) read(fd int, a, b []byte) (int, error) {
 		u.recycle(ch.bid)
 		s.input = s.input[:copy(s.input, s.input[1:])]
 	}
-	u.armRecv(fd, s) // if it stopped at maxHeld
+	return n, u.afterRead(fd, s, n)
+}
+
+// input hands over fd's input in place when it is one whole chunk (the
+// common case: what one recv brought), lent until the next input or wait;
+// otherwise it copies into buf as read does.
+func (u *completion) input(fd int, buf []byte) ([]byte, error) {
+	u.returnLent()
+	s := u.slot(fd)
+	if len(s.spill) > 0 || len(s.input) != 1 || s.input[0].off != 0 {
+		n, err := u.read(fd, buf, nil)
+		return buf[:n], err
+	}
+	ch := s.input[0]
+	s.input = s.input[:0]
+	u.lent, u.lending = ch.bid, true
+	return u.bufs.Bytes(ch.bid, int(ch.n)), u.afterRead(fd, s, int(ch.n))
+}
+
+// returnLent recycles the buffer input lent.
+func (u *completion) returnLent() {
+	if u.lending {
+		u.lending = false
+		u.recycle(u.lent)
+	}
+}
+
+// afterRead re-arms a recv stopped at maxHeld, keeps fd reported while
+// input (or its end) remains, and returns the end once n bytes were the
+// last of it.
+func (u *completion) afterRead(fd int, s *ringSlot, n int) error {
+	u.armRecv(fd, s)
 	pending := len(s.spill) > 0 || len(s.input) > 0
 	switch {
 	case pending || s.inErr != nil && n > 0:
@@ -445,10 +485,10 @@ func (u *completion) read(fd int, a, b []byte) (int, error) {
 	case s.inErr == nil:
 		s.due &^= poller.Readable
 	}
-	if n == 0 && !pending && s.inErr != nil {
-		return 0, s.inErr
+	if n == 0 && !pending {
+		return s.inErr
 	}
-	return n, nil
+	return nil
 }
 
 // fill copies data into a, then b, and returns how much it copied and what
@@ -540,9 +580,13 @@ func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
 	}
 }
 
-func (u *completion) sending(fd int) bool {
-	s := u.slot(fd)
-	return s.out != nil && s.out.flight != nil
+func (u *completion) held(fd int) (all, over int) {
+	q := u.slot(fd).out
+	if q == nil {
+		return 0, 0
+	}
+	all = len(q.flight) - q.done + len(q.next)
+	return all, max(0, all-sendAllowance)
 }
 
 // getSendBuf returns an empty send buffer of capacity sendBuf or more.
@@ -557,7 +601,7 @@ func (u *completion) getSendBuf() []byte {
 
 // putSendBuf keeps b for reuse, up to a bound; the rest is garbage.
 func (u *completion) putSendBuf(b []byte) {
-	if len(u.spareBufs) < maxSpareBufs && cap(b) <= sendHeld {
+	if len(u.spareBufs) < maxSpareBufs && cap(b) <= maxSpareSize {
 		u.spareBufs = append(u.spareBufs, b[:0])
 	}
 }
@@ -623,6 +667,7 @@ func (u *completion) closeFd(fd int) error {
 // completions, so that no buffer is unmapped while the kernel may use it,
 // and releases the ring, the buffers and the epoll instance.
 func (u *completion) close() error {
+	u.returnLent()
 	drained := !u.bound
 	if u.bound {
 		u.bound = false
@@ -647,6 +692,8 @@ func (u *completion) close() error {
 	return errors.Join(errs...)
 }
 
-// ioUringHeld is the most the backend holds per connection: input
-// received as the loop paused it, and bytes on their way to the kernel.
-const ioUringHeld = recvLimit + sendHeld
+// ioUringHeld is the most the backend holds per connection beyond what
+// the loop's marks bound in its own ring: input received as the loop
+// paused it, and the sends' allowance (pending output past the marks may
+// sit in sends rather than in the ring, but it is counted there).
+const ioUringHeld = recvLimit + sendAllowance

@@ -66,7 +66,7 @@ func TestCompletionSendsInOrder(t *testing.T) {
 	var want bytes.Buffer
 	var pending []byte
 	deadline := time.Now().Add(waitTimeout)
-	for i := 0; i < 3000 || len(pending) > 0 || u.sending(fds[0]); i++ {
+	for i := 0; i < 3000 || len(pending) > 0 || heldAll(u, fds[0]) > 0; i++ {
 		if time.Now().After(deadline) {
 			t.Fatalf("not sent within %v: %d bytes pending", waitTimeout, len(pending))
 		}
@@ -97,4 +97,9 @@ func TestCompletionSendsInOrder(t *testing.T) {
 	if d := diff(all, want.Bytes()); d != "" {
 		t.Fatalf("peer received: %s", d)
 	}
+}
+
+func heldAll(u *completion, fd int) int {
+	all, _ := u.held(fd)
+	return all
 }
