@@ -1,5 +1,6 @@
 // Package loop is airsock's reactor: an Engine runs N event loops, each a
-// goroutine with its own poller (epoll or kqueue, from package poller),
+// goroutine with its own backend (epoll or kqueue from package poller, or
+// io_uring from package uring),
 // and every connection lives on exactly one loop, which runs all of its
 // Handler callbacks in order. Listeners, outbound dials, a cross-goroutine
 // task queue, timers, backpressure and graceful shutdown are here too.
@@ -53,10 +54,24 @@
 // # Backends
 //
 // backend.go names the seam: the interface through which a loop waits for
-// its sockets and moves their bytes, with its contract. Handlers never see
-// readiness, only data in hand, so a completion-based backend (io_uring)
-// can sit beside the readiness one with no change to Handler, Conn or the
-// packages above.
+// its sockets and moves their bytes, with its contract. Config.Backend
+// picks one per engine (backend_choice.go; docs/backends.md says which
+// "auto" takes and why):
+//
+//   - readiness (eventloop.go), over epoll or kqueue: the path above.
+//   - completion (uring_linux.go), over io_uring, Linux 6.17 and later:
+//     each loop owns a ring on its own OS thread and makes one
+//     io_uring_enter per turn, which submits the turn's sends and recv
+//     re-arms and reaps what completed. Step 2 becomes a multishot recv
+//     into a per-loop provided buffer ring, whose bytes OnData sees in
+//     place; step 5 copies the reply into the connection's send queue and
+//     submits a SEND that the same enter carries, so a request/response
+//     echo costs a fraction of one syscall per message. Listeners and
+//     connects in progress stay on an epoll instance that the ring polls.
+//
+// Handlers never see readiness, only data in hand, so both run the same
+// Handler, Conn and packages above unchanged, and the package's tests run
+// on each (main_test.go).
 //
 // # Limits
 //
