@@ -378,7 +378,9 @@ func (l *eventLoop) flush(c *Conn) error {
 	if c.state == stateClosed {
 		return ErrClosed
 	}
-	waiting := c.interest&poller.Writable != 0
+	// Watching for room with bytes queued: the kernel was full. (With
+	// nothing queued, the watch is for sends in flight: io_uring's.)
+	waiting := c.interest&poller.Writable != 0 && c.out.Len() > 0
 	var n int
 	var err error
 	if l.stageOwner == c && c.out.Len() == 0 && !waiting {

@@ -111,13 +111,12 @@ func (l *eventLoop) run() {
 // non-blocking poll costs far less than a sleep and a wake-up. Otherwise it
 // sleeps until the nearest timer, or a task, or I/O.
 func (l *eventLoop) wait(busy bool) ([]poller.Event, error) {
-	if busy {
+	// A completion backend's blocking wait returns at once when something
+	// completed, so its empty polls would be syscalls for nothing.
+	if busy && !l.io.ownsThread() {
 		events, err := l.io.wait(0)
-		if len(events) == 0 && !l.io.ownsThread() {
-			// Let the goroutines our output woke run first. Not from a
-			// goroutine locked to its thread: there it costs a hand-off
-			// of the thread both ways.
-			runtime.Gosched()
+		if len(events) == 0 {
+			runtime.Gosched() // let the goroutines our output woke run first
 		}
 		return events, err
 	}

@@ -117,13 +117,11 @@ const (
 	maxSpareSize = 64 << 10 // each at most this large: at most 4 MiB
 
 	// recvLimit ends each multishot recv after this many bytes (Linux
-	// 6.17's byte limit); the loop arms it again only while it reads the
-	// connection. So a connection the loop paused receives at most this
+	// 6.17's byte limit), and the next is armed only once the loop has
+	// read all of them. So a connection the loop paused holds at most this
 	// much more, and no connection takes more than its share of buffers
-	// in one round. maxHeld: a recv is not re-armed while this many chunks
-	// wait unread.
+	// in one round.
 	recvLimit = bufSize
-	maxHeld   = 4
 )
 
 // Operations, in the top byte of user data.
@@ -304,7 +302,7 @@ func (u *completion) reap() {
 // has ended.
 func (u *completion) armRecv(fd int, s *ringSlot) {
 	if s.flags&recvArmed != 0 || s.inErr != nil || s.want&poller.Readable == 0 ||
-		len(s.input) >= maxHeld || len(s.spill) > 0 {
+		len(s.input) > 0 || len(s.spill) > 0 {
 		return
 	}
 	sqe := u.sqe()
@@ -473,7 +471,7 @@ func (u *completion) returnLent() {
 	}
 }
 
-// afterRead re-arms a recv stopped at maxHeld, keeps fd reported while
+// afterRead re-arms a recv whose input is all read, keeps fd reported while
 // input (or its end) remains, and returns the end once n bytes were the
 // last of it.
 func (u *completion) afterRead(fd int, s *ringSlot, n int) error {
