@@ -24,7 +24,7 @@ const BackendEnv = "AIRSOCK_IO"
 // run here (nil if it can); such a backend is skipped with that reason,
 // printed. Call it from TestMain only.
 func EveryBackend(m *testing.M, run func(*testing.M), available func(name string) error) {
-	if os.Getenv(BackendEnv) != "" || coverage() {
+	if os.Getenv(BackendEnv) != "" || runOnce() {
 		run(m)
 		return
 	}
@@ -57,12 +57,15 @@ func EveryBackend(m *testing.M, run func(*testing.M), available func(name string
 	os.Exit(0)
 }
 
-// coverage reports whether the binary writes a coverage profile, which two
-// runs would overwrite: then the tests run once, on the default backend.
-func coverage() bool {
+// runOnce reports whether the binary writes a coverage profile, which two
+// runs would overwrite, or fuzzes (a fuzzing run, and each of its workers,
+// explores one target): then the tests run once, on the default backend.
+func runOnce() bool {
 	for _, a := range os.Args[1:] {
-		if strings.HasPrefix(a, "-test.coverprofile") || strings.HasPrefix(a, "-test.gocoverdir") {
-			return true
+		for _, flag := range []string{"-test.coverprofile", "-test.gocoverdir", "-test.fuzz"} {
+			if strings.HasPrefix(a, flag) {
+				return true
+			}
 		}
 	}
 	return false
