@@ -38,6 +38,10 @@ import (
 //     syscall convention of sys_linux.go: (0, nil) means nothing now (the
 //     backend reports fd when there is), io.EOF the peer's end of stream,
 //     and any other error is an *os.SyscallError. Loop goroutine only.
+//   - canWrite reports whether a write now may take bytes, given whether
+//     fd is watched for Writable: readiness, only while it is not (the
+//     kernel was full); io_uring, while the send queue has room (its watch
+//     may be for sends in flight). Loop goroutine only.
 //   - held returns how many bytes write took for fd are still on their way
 //     to the kernel (a completion backend's sends in flight), and how many
 //     of them are over what stands for a socket buffer: those count as the
@@ -71,6 +75,7 @@ type backend interface {
 	input(fd int, buf []byte) ([]byte, error)
 	read(fd int, a, b []byte) (int, error)
 	write(fd int, a, b []byte) (int, error)
+	canWrite(fd int, watching bool) bool
 	held(fd int) (all, over int)
 	closeFd(fd int) error
 	ownsThread() bool

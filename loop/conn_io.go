@@ -340,7 +340,7 @@ func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 	stageFree := l.stageOwner == nil || l.stageOwner == c
 	switch {
 	case (len(p) >= sendNowMin && stageFree || through) && c.out.Len() == 0 &&
-		c.interest&poller.Writable == 0 && (c.state == stateOpen || c.state == stateClosing):
+		l.io.canWrite(int(c.fd), c.interest&poller.Writable != 0) && (c.state == stateOpen || c.state == stateClosing):
 		n, err := l.send(c, l.stagedBytes(c), p)
 		if l.stageOwner == c {
 			l.unstage()
@@ -378,9 +378,7 @@ func (l *eventLoop) flush(c *Conn) error {
 	if c.state == stateClosed {
 		return ErrClosed
 	}
-	// Watching for room with bytes queued: the kernel was full. (With
-	// nothing queued, the watch is for sends in flight: io_uring's.)
-	waiting := c.interest&poller.Writable != 0 && c.out.Len() > 0
+	waiting := !l.io.canWrite(int(c.fd), c.interest&poller.Writable != 0)
 	var n int
 	var err error
 	if l.stageOwner == c && c.out.Len() == 0 && !waiting {
@@ -467,7 +465,10 @@ func (l *eventLoop) unstage() {
 // onWritable runs when a connection with pending output has room in the
 // kernel again.
 func (l *eventLoop) onWritable(c *Conn) {
-	c.progressed = true // room, or (io_uring) a send completed: an OutputWatcher hears it
+	// Room, or (io_uring) a completed send: progress itself, for the write
+	// timeout and an OutputWatcher, even when nothing is left to send.
+	c.progressed = true
+	l.moved(c, 1)
 	n, err := l.sendRing(c)
 	if err != nil {
 		l.closeConn(c, err, true)

@@ -306,5 +306,6 @@ func (r *readiness) input(fd int, buf []byte) ([]byte, error) {
 }
 func (r *readiness) write(fd int, a, b []byte) (int, error) { return sysWritev(fd, a, b) }
 func (r *readiness) held(int) (int, int)                    { return 0, 0 }
+func (r *readiness) canWrite(_ int, watching bool) bool     { return !watching }
 func (r *readiness) closeFd(fd int) error                   { return unix.Close(fd) }
 func (r *readiness) close() error                           { return r.poller.Close() }

@@ -55,7 +55,7 @@ func (l *eventLoop) outTimerCheck(c *Conn) {
 		l.closeFd(c) // the linger time is up
 		return
 	}
-	if c.state == stateClosed || c.out.Len() == 0 {
+	if held, _ := l.io.held(int(c.fd)); c.state == stateClosed || c.out.Len()+held == 0 {
 		return
 	}
 	if due := c.ext.lastProgress + int64(l.cfg.WriteTimeout); due > now() {

@@ -58,7 +58,9 @@ type completion struct {
 	lending   bool
 	epollDue  bool    // the epoll instance may have events
 	starved   []int32 // recvs ended by ENOBUFS, re-armed once buffers come back
+	enobufs   uint64  // how many recvs ended so, for tests
 	recycled  bool    // buffers went back since the last wait
+	free      int     // buffers the kernel may pick
 	inflight  int     // operations whose last completion has not come
 	orphans   map[uint64]*sendQueue
 	spareSend []*sendQueue
@@ -178,6 +180,7 @@ func newCompletion(*Config) (backend, error) {
 		events:  make([]poller.Event, 0, 256),
 		polled:  make([]poller.Event, 64),
 		orphans: make(map[uint64]*sendQueue),
+		free:    bufCount,
 	}, nil
 }
 
@@ -239,10 +242,14 @@ func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 	if u.recycled {
 		u.recycled = false
 		u.bufs.Publish()
-		for _, fd := range u.starved {
+	}
+	if n := min(u.free, len(u.starved)); n > 0 {
+		// At most as many starved recvs as there are buffers, oldest
+		// first: more would only end with ENOBUFS again.
+		for _, fd := range u.starved[:n] {
 			u.armRecv(int(fd), &u.slots[fd])
 		}
-		u.starved = u.starved[:0]
+		u.starved = u.starved[:copy(u.starved, u.starved[n:])]
 	}
 	if len(u.ready) > 0 || u.epollDue {
 		timeout = 0
@@ -318,6 +325,9 @@ func (u *completion) armRecv(fd int, s *ringSlot) {
 func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
 	bid := uint16(flags >> uring.CQEBufferShift)
 	hasBuf := flags&uring.CQEBuffer != 0
+	if hasBuf {
+		u.free--
+	}
 	s := u.slot(fd)
 	if s.gen&0xffffff != gen { // the descriptor was closed since
 		if hasBuf {
@@ -345,6 +355,7 @@ func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
 		u.list(fd, s)
 	case errno == unix.ENOBUFS:
 		u.starved = append(u.starved, int32(fd))
+		u.enobufs++
 	case errno == unix.ECANCELED: // paused by watch; armed again below if wanted since
 	case res < 0:
 		s.inErr = os.NewSyscallError("recv", errno)
@@ -362,6 +373,7 @@ func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
 func (u *completion) recycle(bid uint16) {
 	u.bufs.Recycle(bid)
 	u.recycled = true
+	u.free++
 }
 
 func (u *completion) wake() error { return u.epoll.Wake() }
@@ -576,6 +588,11 @@ func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
 		s.due |= poller.Writable
 		u.list(fd, s)
 	}
+}
+
+func (u *completion) canWrite(fd int, _ bool) bool {
+	all, _ := u.held(fd)
+	return all < sendHeld
 }
 
 func (u *completion) held(fd int) (all, over int) {

@@ -138,6 +138,7 @@ type bufReg struct {
 const (
 	registerEnableRings = 12
 	registerPbufRing    = 22
+	registerPbufStatus  = 26
 	unregisterPbufRing  = 23
 )
 
@@ -151,4 +152,12 @@ type getEventsArg struct {
 	sigmaskSz   uint32
 	minWaitUsec uint32
 	ts          uint64
+}
+
+// bufStatus is struct io_uring_buf_status: the kernel's head of a buffer
+// ring (IORING_REGISTER_PBUF_STATUS).
+type bufStatus struct {
+	bufGroup uint32
+	head     uint32
+	resv     [8]uint32
 }

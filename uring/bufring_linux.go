@@ -75,6 +75,21 @@ func (b *BufRing) Bytes(bid uint16, n int) []byte {
 	return b.data[off : off+n : off+b.size]
 }
 
+// Free returns how many buffers the kernel may still pick: those added
+// (published or not) less those it took, from IORING_REGISTER_PBUF_STATUS
+// (Linux 6.8). More than the ring's count means one was recycled twice.
+func (b *BufRing) Free() (int, error) {
+	st := bufStatus{bufGroup: uint32(b.group)}
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(b.ring.fd), registerPbufStatus, uintptr(unsafe.Pointer(&st)), 1, 0, 0)
+	if errno != 0 {
+		return 0, os.NewSyscallError("io_uring_register", errno)
+	}
+	return int(b.tail - uint16(st.head)), nil
+}
+
+// Mapped reports whether the buffers are still mapped (Close unmapped them).
+func (b *BufRing) Mapped() bool { return b.data != nil }
+
 // Recycle hands buffer bid back to the kernel at the next Publish.
 func (b *BufRing) Recycle(bid uint16) { b.add(bid) }
 
