@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/airsock/airsock/poller"
@@ -38,6 +39,10 @@ import (
 //     syscall convention of sys_linux.go: (0, nil) means nothing now (the
 //     backend reports fd when there is), io.EOF the peer's end of stream,
 //     and any other error is an *os.SyscallError. Loop goroutine only.
+//   - failure returns the error that ended fd's sends in flight, if one
+//     did (completion backends). Such a backend reports it to the loop
+//     with an event of Mask Error alone, whatever is watched, which
+//     readiness never produces. Loop goroutine only.
 //   - canWrite reports whether a write now may take bytes, given whether
 //     fd is watched for Writable: readiness, only while it is not (the
 //     kernel was full); io_uring, while the send queue has room (its watch
@@ -76,6 +81,7 @@ type backend interface {
 	read(fd int, a, b []byte) (int, error)
 	write(fd int, a, b []byte) (int, error)
 	canWrite(fd int, watching bool) bool
+	failure(fd int) error
 	held(fd int) (all, over int)
 	closeFd(fd int) error
 	ownsThread() bool
@@ -83,10 +89,11 @@ type backend interface {
 	close() error
 }
 
-// newBackend makes the backend called name for one loop.
-func newBackend(name string, cfg *Config) (backend, error) {
+// newBackend makes the backend called name for one loop; freed counts the
+// memory it drops, for the scavenger (scavenge.go).
+func newBackend(name string, freed *atomic.Int64) (backend, error) {
 	if name == BackendIOUring {
-		return newCompletion(cfg)
+		return newCompletion(freed)
 	}
 	return newReadiness()
 }

@@ -25,6 +25,10 @@ func (c *Conn) ready(m poller.Mask) {
 		l.finishDial(c)
 		return
 	}
+	if m == poller.Error { // a completion backend's send failed: see backend.go
+		l.closeConn(c, l.io.failure(int(c.fd)), true)
+		return
+	}
 	if m&poller.Writable != 0 && c.interest&poller.Writable != 0 {
 		l.onWritable(c)
 	}

@@ -46,7 +46,7 @@ type eventLoop struct {
 }
 
 func newEventLoop(e *Engine, index int, backendName string) (*eventLoop, error) {
-	io, err := newBackend(backendName, &e.cfg)
+	io, err := newBackend(backendName, &e.freed)
 	if err != nil {
 		return nil, err
 	}
@@ -307,5 +307,6 @@ func (r *readiness) input(fd int, buf []byte) ([]byte, error) {
 func (r *readiness) write(fd int, a, b []byte) (int, error) { return sysWritev(fd, a, b) }
 func (r *readiness) held(int) (int, int)                    { return 0, 0 }
 func (r *readiness) canWrite(_ int, watching bool) bool     { return !watching }
+func (r *readiness) failure(int) error                      { return nil }
 func (r *readiness) closeFd(fd int) error                   { return unix.Close(fd) }
 func (r *readiness) close() error                           { return r.poller.Close() }

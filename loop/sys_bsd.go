@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -131,7 +132,7 @@ const (
 	autoBackend     = BackendKqueue
 )
 
-func newCompletion(*Config) (backend, error) {
+func newCompletion(*atomic.Int64) (backend, error) {
 	return nil, fmt.Errorf("%w: io_uring is Linux's", ErrBackendUnavailable)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -65,6 +66,7 @@ type completion struct {
 	orphans   map[uint64]*sendQueue
 	spareSend []*sendQueue
 	spareBufs [][]byte
+	freed     *atomic.Int64 // the engine's count of dropped memory: see scavenge.go
 }
 
 // ringSlot is the backend's state of one connection descriptor.
@@ -146,7 +148,10 @@ func splitUserData(ud uint64) (op int, gen uint32, fd int) {
 // thread), its buffer ring and the epoll instance. Anything the kernel
 // refuses (no io_uring, a seccomp filter, RLIMIT_MEMLOCK), and a kernel
 // before 6.17, is ErrBackendUnavailable.
-func newCompletion(*Config) (backend, error) {
+func newCompletion(freed *atomic.Int64) (backend, error) {
+	if freed == nil {
+		freed = new(atomic.Int64)
+	}
 	unavailable := func(err error) error { return fmt.Errorf("%w: io_uring: %w", ErrBackendUnavailable, err) }
 	if err := uringProbe(); err != nil {
 		return nil, unavailable(err)
@@ -181,6 +186,7 @@ func newCompletion(*Config) (backend, error) {
 		polled:  make([]poller.Event, 64),
 		orphans: make(map[uint64]*sendQueue),
 		free:    bufCount,
+		freed:   freed,
 	}, nil
 }
 
@@ -273,7 +279,11 @@ func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 	for _, fd := range u.ready {
 		s := &u.slots[fd]
 		s.listed = false
-		if m := s.due & s.want; m != 0 {
+		switch m := s.due & s.want; {
+		case s.due&poller.Error != 0:
+			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: poller.Error})
+			s.due &^= poller.Error
+		case m != 0:
 			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: m})
 			s.due &^= poller.Writable // one report per completed send; input stays due until read
 		}
@@ -431,6 +441,12 @@ func (u *completion) spillInput(s *ringSlot) {
 	s.input = s.input[:0]
 }
 
+// dropSpill lets s's spill go, counted for the scavenger.
+func (u *completion) dropSpill(s *ringSlot) {
+	u.freed.Add(int64(cap(s.spill)))
+	s.spill = nil
+}
+
 // read copies fd's received input into a, then b: the spilled bytes, then
 // the chunks.
 func (u *completion) read(fd int, a, b []byte) (int, error) {
@@ -440,7 +456,7 @@ func (u *completion) read(fd int, a, b []byte) (int, error) {
 		n, a, b = fill(a, b, s.spill)
 		s.spill = s.spill[:copy(s.spill, s.spill[n:])]
 		if len(s.spill) == 0 {
-			s.spill = nil // a paused connection's memory, not kept
+			u.dropSpill(s) // a paused connection's memory, not kept
 		}
 	}
 	for len(s.input) > 0 && len(a)+len(b) > 0 {
@@ -531,6 +547,14 @@ func (u *completion) write(fd int, a, b []byte) (int, error) {
 	if q.next == nil {
 		q.next = u.getSendBuf()
 	}
+	if need := len(q.next) + ka + kb; need > cap(q.next) {
+		// Grown here rather than by append, so that the array left
+		// behind is counted for the scavenger (putSendBuf).
+		grown := make([]byte, len(q.next), max(need, 2*cap(q.next)))
+		copy(grown, q.next)
+		u.putSendBuf(q.next)
+		q.next = grown
+	}
 	q.next = append(append(q.next, a[:ka]...), b[:kb]...)
 	if q.flight == nil {
 		u.startSend(fd, s)
@@ -568,7 +592,9 @@ func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
 		}
 		u.putSendBuf(q.flight)
 		q.flight = nil
-		s.due |= poller.Readable | poller.Writable
+		// Reported whatever the loop watches: a paused connection with
+		// its output all in sends would otherwise never hear of it.
+		s.due |= poller.Error
 		u.list(fd, s)
 		return
 	case q.done+int(res) < len(q.flight):
@@ -588,6 +614,13 @@ func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
 		s.due |= poller.Writable
 		u.list(fd, s)
 	}
+}
+
+func (u *completion) failure(fd int) error {
+	if q := u.slot(fd).out; q != nil {
+		return q.err
+	}
+	return nil
 }
 
 func (u *completion) canWrite(fd int, _ bool) bool {
@@ -614,11 +647,14 @@ func (u *completion) getSendBuf() []byte {
 	return make([]byte, 0, sendBuf)
 }
 
-// putSendBuf keeps b for reuse, up to a bound; the rest is garbage.
+// putSendBuf keeps b for reuse, up to a bound; the rest is garbage,
+// counted for the scavenger.
 func (u *completion) putSendBuf(b []byte) {
 	if len(u.spareBufs) < maxSpareBufs && cap(b) <= maxSpareSize {
 		u.spareBufs = append(u.spareBufs, b[:0])
+		return
 	}
+	u.freed.Add(int64(cap(b)))
 }
 
 func (u *completion) newSendQueue() *sendQueue {
@@ -668,7 +704,8 @@ func (u *completion) closeFd(fd int) error {
 			u.freeSendQueue(q)
 		}
 	}
-	*s = ringSlot{gen: s.gen + 1, input: s.input[:0], listed: s.listed} // spill: garbage
+	u.dropSpill(s)
+	*s = ringSlot{gen: s.gen + 1, input: s.input[:0], listed: s.listed}
 	if !busy {
 		return unix.Close(fd)
 	}
