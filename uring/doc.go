@@ -1,9 +1,10 @@
 // Package uring is a small io_uring binding over golang.org/x/sys/unix: the
 // kernel ABI's structs and constants, a Ring that sets up and maps the
 // submission and completion queues, and the preparation of the operations
-// airsock's loop needs (nop, recv, send, accept, cancel, close). It imports
-// nothing else of airsock's; package loop will build its completion backend
-// on it (issue 11), beside the readiness pollers of package poller.
+// airsock's loop needs (nop, recv, send, accept, poll, cancel, close), with
+// provided buffer rings. It imports nothing else of airsock's; package loop
+// builds its completion backend on it (loop/uring_linux.go), beside the
+// readiness pollers of package poller.
 //
 // A Ring belongs to one goroutine, which must stay on one OS thread
 // (runtime.LockOSThread) when the ring is set up with SetupSingleIssuer: the
