@@ -121,10 +121,13 @@ func (p *ringProbe) state() (ringState, error) {
 	}
 	s.free = free
 	for i := range p.u.slots {
-		sl := &p.u.slots[i]
-		s.held += len(sl.input)
-		s.spill += len(sl.spill)
-		s.maxSpill = max(s.maxSpill, len(sl.spill))
+		in := p.u.slots[i].in
+		if in == nil {
+			continue
+		}
+		s.held += len(in.chunks)
+		s.spill += len(in.spill)
+		s.maxSpill = max(s.maxSpill, len(in.spill))
 	}
 	return s, nil
 }
@@ -344,9 +347,12 @@ func TestURingPausedConnsHoldNoBuffers(t *testing.T) {
 		l.submit(task{kind: taskFunc, fn: func() {
 			msg := ""
 			for _, c := range held {
-				s := &probe.u.slots[c.fd]
-				if c.interest&poller.Readable != 0 || len(s.input) > 0 {
-					msg = fmt.Sprintf("holder fd %d: interest %v, %d buffers of the ring held as input", c.fd, c.interest, len(s.input))
+				chunks := 0
+				if in := probe.u.slots[c.fd].in; in != nil {
+					chunks = len(in.chunks)
+				}
+				if c.interest&poller.Readable != 0 || chunks > 0 {
+					msg = fmt.Sprintf("holder fd %d: interest %v, %d buffers of the ring held as input", c.fd, c.interest, chunks)
 					break
 				}
 			}

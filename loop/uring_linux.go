@@ -66,20 +66,29 @@ type completion struct {
 	orphans   map[uint64]*sendQueue
 	spareSend []*sendQueue
 	spareBufs [][]byte
+	spareIn   []*slotInput
 	freed     *atomic.Int64 // the engine's count of dropped memory: see scavenge.go
 }
 
 // ringSlot is the backend's state of one connection descriptor.
+// It is small (32 bytes, TestRingSlotSize) because the table has one per
+// descriptor number: what a connection has received waits in its
+// slotInput, taken from a spare list while input is pending.
 type ringSlot struct {
 	gen    uint32
 	want   poller.Mask // what the loop watches
 	due    poller.Mask // what to report: input in hand, a send completed
 	flags  uint8
-	input  []recvChunk // received, not yet read, behind spill
-	spill  []byte      // input of a paused connection, copied out of the buffer ring
-	inErr  error       // after the input: io.EOF or the recv's error
-	out    *sendQueue  // nil while nothing is held for sending
 	listed bool
+	in     *slotInput // nil while nothing is received and not read
+	out    *sendQueue // nil while nothing is held for sending
+}
+
+// slotInput is what a connection received and the loop has not read.
+type slotInput struct {
+	chunks []recvChunk // received, behind spill
+	spill  []byte      // input of a paused connection, copied out of the buffer ring
+	err    error       // after the input: io.EOF or the recv's error
 }
 
 const (
@@ -117,6 +126,7 @@ const (
 	// as pending output for the loop's marks (held).
 	sendAllowance = 64 << 10
 
+	maxSpareIn   = 1024     // slotInputs kept per loop
 	maxSpareBufs = 64       // send buffers kept per loop,
 	maxSpareSize = 64 << 10 // each at most this large: at most 4 MiB
 
@@ -318,9 +328,8 @@ func (u *completion) reap() {
 // armRecv starts fd's multishot recv unless one is in flight or its input
 // has ended.
 func (u *completion) armRecv(fd int, s *ringSlot) {
-	if s.flags&recvArmed != 0 || s.inErr != nil || s.want&poller.Readable == 0 ||
-		len(s.input) > 0 || len(s.spill) > 0 {
-		return
+	if s.flags&recvArmed != 0 || s.want&poller.Readable == 0 || s.in != nil {
+		return // armed, not wanted, or input (or its end) not all read
 	}
 	sqe := u.sqe()
 	sqe.PrepRecvMultishot(fd, u.bufs.Group(), userData(opRecv, s.gen, fd))
@@ -351,7 +360,8 @@ func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
 	errno := syscall.Errno(-res)
 	switch {
 	case res > 0 && hasBuf:
-		s.input = append(s.input, recvChunk{bid: bid, n: res})
+		in := u.inputOf(s)
+		in.chunks = append(in.chunks, recvChunk{bid: bid, n: res})
 		hasBuf = false
 		s.due |= poller.Readable
 		if s.want&poller.Readable == 0 {
@@ -360,7 +370,7 @@ func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
 			u.list(fd, s)
 		}
 	case res == 0:
-		s.inErr = io.EOF
+		u.inputOf(s).err = io.EOF
 		s.due |= poller.Readable
 		u.list(fd, s)
 	case errno == unix.ENOBUFS:
@@ -368,7 +378,7 @@ func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
 		u.enobufs++
 	case errno == unix.ECANCELED: // paused by watch; armed again below if wanted since
 	case res < 0:
-		s.inErr = os.NewSyscallError("recv", errno)
+		u.inputOf(s).err = os.NewSyscallError("recv", errno)
 		s.due |= poller.Readable
 		u.list(fd, s)
 	}
@@ -378,6 +388,32 @@ func (u *completion) received(fd int, gen uint32, res int32, flags uint32) {
 	if errno != unix.ENOBUFS {
 		u.armRecv(fd, s)
 	}
+}
+
+// inputOf returns s's input, taking one from the spares if s has none.
+func (u *completion) inputOf(s *ringSlot) *slotInput {
+	if s.in == nil {
+		if n := len(u.spareIn); n > 0 {
+			s.in = u.spareIn[n-1]
+			u.spareIn = u.spareIn[:n-1]
+		} else {
+			s.in = &slotInput{}
+		}
+	}
+	return s.in
+}
+
+// releaseInput gives back s's input once it is all read and did not end.
+func (u *completion) releaseInput(s *ringSlot) {
+	in := s.in
+	if in == nil || len(in.chunks) > 0 || len(in.spill) > 0 || in.err != nil {
+		return
+	}
+	s.in = nil
+	if cap(in.chunks) > 8 || len(u.spareIn) >= maxSpareIn {
+		return // a large one, or enough spares: garbage
+	}
+	u.spareIn = append(u.spareIn, in)
 }
 
 func (u *completion) recycle(bid uint16) {
@@ -410,7 +446,7 @@ func (u *completion) watch(fd int, _, want poller.Mask) error {
 		u.stopRecv(fd, s)
 		u.spillInput(s)
 	}
-	if added&poller.Readable != 0 && (len(s.spill) > 0 || len(s.input) > 0 || s.inErr != nil) {
+	if added&poller.Readable != 0 && s.in != nil {
 		u.list(fd, s)
 	}
 	if all, _ := u.held(fd); added&poller.Writable != 0 && all == 0 {
@@ -434,33 +470,41 @@ func (u *completion) stopRecv(fd int, s *ringSlot) {
 // buffers. What it holds is what arrived before the recv's cancel took
 // effect: at most recvLimit bytes.
 func (u *completion) spillInput(s *ringSlot) {
-	for _, ch := range s.input {
-		s.spill = append(s.spill, u.bufs.Bytes(ch.bid, int(ch.off+ch.n))[ch.off:]...)
+	in := s.in
+	if in == nil {
+		return
+	}
+	for _, ch := range in.chunks {
+		in.spill = append(in.spill, u.bufs.Bytes(ch.bid, int(ch.off+ch.n))[ch.off:]...)
 		u.recycle(ch.bid)
 	}
-	s.input = s.input[:0]
+	in.chunks = in.chunks[:0]
 }
 
-// dropSpill lets s's spill go, counted for the scavenger.
-func (u *completion) dropSpill(s *ringSlot) {
-	u.freed.Add(int64(cap(s.spill)))
-	s.spill = nil
+// dropSpill lets in's spill go, counted for the scavenger.
+func (u *completion) dropSpill(in *slotInput) {
+	u.freed.Add(int64(cap(in.spill)))
+	in.spill = nil
 }
 
 // read copies fd's received input into a, then b: the spilled bytes, then
 // the chunks.
 func (u *completion) read(fd int, a, b []byte) (int, error) {
 	s := u.slot(fd)
+	in := s.in
+	if in == nil {
+		return 0, nil
+	}
 	n := 0
-	if len(s.spill) > 0 {
-		n, a, b = fill(a, b, s.spill)
-		s.spill = s.spill[:copy(s.spill, s.spill[n:])]
-		if len(s.spill) == 0 {
-			u.dropSpill(s) // a paused connection's memory, not kept
+	if len(in.spill) > 0 {
+		n, a, b = fill(a, b, in.spill)
+		in.spill = in.spill[:copy(in.spill, in.spill[n:])]
+		if len(in.spill) == 0 {
+			u.dropSpill(in) // a paused connection's memory, not kept
 		}
 	}
-	for len(s.input) > 0 && len(a)+len(b) > 0 {
-		ch := &s.input[0]
+	for len(in.chunks) > 0 && len(a)+len(b) > 0 {
+		ch := &in.chunks[0]
 		k, a2, b2 := fill(a, b, u.bufs.Bytes(ch.bid, int(ch.off+ch.n))[ch.off:])
 		a, b = a2, b2
 		n += k
@@ -470,23 +514,26 @@ func (u *completion) read(fd int, a, b []byte) (int, error) {
 			break
 		}
 		u.recycle(ch.bid)
-		s.input = s.input[:copy(s.input, s.input[1:])]
+		in.chunks = in.chunks[:copy(in.chunks, in.chunks[1:])]
 	}
 	return n, u.afterRead(fd, s, n)
 }
 
-// input hands over fd's input in place when it is one whole chunk (the
-// common case: what one recv brought), lent until the next input or wait;
-// otherwise it copies into buf as read does.
+// input hands over fd's input in place when it is one whole chunk that
+// fits buf (the common case: what one recv brought), lent until the next
+// input or wait; otherwise it copies into buf as read does.
 func (u *completion) input(fd int, buf []byte) ([]byte, error) {
 	u.returnLent()
 	s := u.slot(fd)
-	if len(s.spill) > 0 || len(s.input) != 1 || s.input[0].off != 0 {
+	in := s.in
+	// Not more than buf would hold: the loop keeps what OnData leaves in a
+	// ring sized for one read of buf's size.
+	if in == nil || len(in.spill) > 0 || len(in.chunks) != 1 || in.chunks[0].off != 0 || int(in.chunks[0].n) > len(buf) {
 		n, err := u.read(fd, buf, nil)
 		return buf[:n], err
 	}
-	ch := s.input[0]
-	s.input = s.input[:0]
+	ch := in.chunks[0]
+	in.chunks = in.chunks[:0]
 	u.lent, u.lending = ch.bid, true
 	return u.bufs.Bytes(ch.bid, int(ch.n)), u.afterRead(fd, s, int(ch.n))
 }
@@ -499,22 +546,23 @@ func (u *completion) returnLent() {
 	}
 }
 
-// afterRead re-arms a recv whose input is all read, keeps fd reported while
-// input (or its end) remains, and returns the end once n bytes were the
-// last of it.
+// afterRead gives back an input all read, re-arms the recv, keeps fd
+// reported while input (or its end) remains, and returns the end once n
+// bytes were the last of it.
 func (u *completion) afterRead(fd int, s *ringSlot, n int) error {
+	u.releaseInput(s)
 	u.armRecv(fd, s)
-	pending := len(s.spill) > 0 || len(s.input) > 0
-	switch {
-	case pending || s.inErr != nil && n > 0:
-		u.list(fd, s) // more in hand, or the end after it: report it next turn
-	case s.inErr == nil:
+	in := s.in
+	if in == nil {
 		s.due &^= poller.Readable
+		return nil
 	}
-	if n == 0 && !pending {
-		return s.inErr
+	pending := len(in.spill) > 0 || len(in.chunks) > 0
+	if pending || n > 0 {
+		u.list(fd, s) // more in hand, or the end after it: report it next turn
+		return nil
 	}
-	return nil
+	return in.err
 }
 
 // fill copies data into a, then b, and returns how much it copied and what
@@ -587,8 +635,8 @@ func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
 	switch {
 	case res < 0:
 		q.err = os.NewSyscallError("send", syscall.Errno(-res))
-		if s.inErr == nil {
-			s.inErr = q.err // so a connection that only reads hears of it too
+		if in := u.inputOf(s); in.err == nil {
+			in.err = q.err // so the recv is not re-armed, and a read hears of it
 		}
 		u.putSendBuf(q.flight)
 		q.flight = nil
@@ -692,8 +740,14 @@ func (u *completion) freeSendQueue(q *sendQueue) {
 // flight on it, otherwise by SQE after cancelling what is.
 func (u *completion) closeFd(fd int) error {
 	s := u.slot(fd)
-	for _, ch := range s.input {
-		u.recycle(ch.bid)
+	if in := s.in; in != nil {
+		for _, ch := range in.chunks {
+			u.recycle(ch.bid)
+		}
+		in.chunks = in.chunks[:0]
+		u.dropSpill(in)
+		in.err = nil
+		u.releaseInput(s)
 	}
 	busy := s.flags&recvArmed != 0
 	if q := s.out; q != nil {
@@ -704,8 +758,7 @@ func (u *completion) closeFd(fd int) error {
 			u.freeSendQueue(q)
 		}
 	}
-	u.dropSpill(s)
-	*s = ringSlot{gen: s.gen + 1, input: s.input[:0], listed: s.listed}
+	*s = ringSlot{gen: s.gen + 1, listed: s.listed}
 	if !busy {
 		return unix.Close(fd)
 	}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -102,4 +103,12 @@ func TestCompletionSendsInOrder(t *testing.T) {
 func heldAll(u *completion, fd int) int {
 	all, _ := u.held(fd)
 	return all
+}
+
+// TestRingSlotSize pins the per-descriptor table entry: the table has one
+// for every descriptor number, idle or not (docs/limits.md).
+func TestRingSlotSize(t *testing.T) {
+	if s := unsafe.Sizeof(ringSlot{}); s != 32 {
+		t.Errorf("ringSlot is %d bytes, want 32", s)
+	}
 }
