@@ -30,9 +30,10 @@ import (
 //   - poll is watch for a descriptor on which the loop makes its own
 //     syscalls (a listener, a connect in progress): plain readiness. Any
 //     goroutine (a Listener is closed from its caller's).
-//   - input returns fd's next input where the backend has it: read into
-//     buf (readiness), or in the backend's own memory (a completion
-//     buffer), valid until the next call of input or wait. read takes
+//   - input returns fd's next input, at most len(buf) bytes, where the
+//     backend has it: read into buf (readiness), or in the backend's own
+//     memory (a completion buffer), valid until the next call of input or
+//     wait. read takes
 //     input for fd into a, then b (the free halves of a connection's
 //     ring, behind leftovers); write hands a, then b, over
 //     for sending, and the caller may reuse both on return. Both follow the
@@ -54,8 +55,12 @@ import (
 //     waits for all of them, watching Writable, which is reported when a
 //     send completes. Loop goroutine only.
 //   - closeFd closes a connection's descriptor, ending whatever the backend
-//     has in flight on it; its number may be reused only once the backend
-//     is done with it. Loop goroutine only.
+//     has in flight on it; what completes for it later, once the number
+//     may belong to a new connection, must not reach that one. Loop
+//     goroutine only.
+//   - pollApart reports that poll and watch are different mechanisms
+//     (io_uring: epoll and the ring), so a descriptor moving from one to the
+//     other must leave the first. Any goroutine.
 //   - ownsThread reports that the loop goroutine must stay on one OS
 //     thread; bind runs first on that goroutine, and close releases the
 //     backend once its loop has stopped.
@@ -66,8 +71,8 @@ import (
 //
 // completion (uring_linux.go) is the backend over io_uring: wait submits
 // what the turn prepared and reaps completions in one io_uring_enter; a
-// connection's input arrives by multishot recv into a per-loop buffer ring
-// and read copies it out; write copies into a per-connection send buffer
+// connection's input arrives by multishot recv into a per-loop buffer ring,
+// which input lends in place (read copies it); write copies into a per-connection send buffer
 // that stays alive until its send completes. Listeners and connects in
 // progress are watched by an epoll instance that the ring polls, so poll
 // works from any goroutine. Above the seam nothing changes: the Handler
@@ -85,6 +90,7 @@ type backend interface {
 	held(fd int) (all, over int)
 	closeFd(fd int) error
 	ownsThread() bool
+	pollApart() bool
 	bind() error
 	close() error
 }

@@ -110,7 +110,8 @@ func (c *Conn) InboundBuffered() int {
 	return int(c.winEnd - c.winOff)
 }
 
-// window returns the unconsumed part of the loop's read buffer.
+// window returns the unconsumed part of the input OnData was given (the
+// loop's read buffer, or the backend's memory: eventLoop.win).
 func (c *Conn) window() []byte { return c.loop.win[c.winOff:c.winEnd] }
 
 // Peek returns the first n unconsumed bytes without consuming them (n <= 0:
@@ -185,12 +186,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// keepLeftovers copies what OnData left unconsumed from the shared buffer
-// into the connection's ring and gives back a reservation the handler no
+// keepLeftovers copies what OnData left unconsumed from the window into
+// the connection's ring and gives back a reservation the handler no
 // longer needs. Every caller flushes next, or calls updateReading itself.
 func (l *eventLoop) keepLeftovers(c *Conn) {
 	if c.winEnd > c.winOff {
-		c.in.Write(c.window()) // cannot fail: the ring's limit is at least one read
+		c.in.Write(c.window()) // cannot fail: the ring's limit is at least one read, and a window no more (backend.go: input)
 	}
 	c.winOff, c.winEnd = 0, 0
 	if c.ext != nil && c.ext.reserved > 0 && !l.keepReservation(c) {
@@ -376,8 +377,8 @@ func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 
 // flush hands c's pending output to the kernel: the stage with one write,
 // or the ring's two halves with one writev. It does not write while the
-// backend watches c for room (the kernel buffer was full): onWritable sends
-// then.
+// backend cannot take bytes (canWrite: under readiness, while it watches
+// for room after the kernel buffer was full): onWritable sends then.
 func (l *eventLoop) flush(c *Conn) error {
 	if c.state == stateClosed {
 		return ErrClosed

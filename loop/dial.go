@@ -148,7 +148,9 @@ func (l *eventLoop) finishDial(c *Conn) {
 		return
 	}
 	l.timers.stop(c.ext.dial.timer)
-	l.setInterest(c, 0) // polled while connecting; watched as a stream from here
+	if l.io.pollApart() {
+		l.setInterest(c, 0) // polled while connecting; watched as a stream from here
+	}
 	l.open(c)
 	l.dialDone(c)
 }

@@ -17,7 +17,7 @@ type Engine struct {
 	conns   atomic.Int64 // open connections over all loops
 
 	reserved  atomic.Int64 // inbound room granted beyond MaxInbound (ReserveInbound)
-	freed     atomic.Int64 // bytes of arrays too large for the pool released since the last scavenge
+	freed     atomic.Int64 // bytes dropped to the collector since the last scavenge: arrays the pool would not keep, the io_uring backend's buffers
 	scavenged atomic.Int64 // monotonic time of the last scavenge
 	scavenges sync.WaitGroup
 

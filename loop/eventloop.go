@@ -22,7 +22,7 @@ type eventLoop struct {
 	index   int
 	engine  *Engine
 	cfg     *Config
-	io      backend     // readiness (below) today; see backend.go
+	io      backend     // readiness (below) or completion (uring_linux.go): backend.go
 	fds     []fdHandler // indexed by descriptor
 	readBuf []byte      // shared by every connection: see Conn.Peek
 	win     []byte      // the input OnData is given: readBuf's, or the backend's memory
@@ -273,6 +273,7 @@ func newReadiness() (*readiness, error) {
 }
 
 func (r *readiness) ownsThread() bool { return false }
+func (r *readiness) pollApart() bool  { return false }
 func (r *readiness) bind() error      { return nil }
 
 func (r *readiness) wait(timeout time.Duration) ([]poller.Event, error) {

@@ -22,9 +22,11 @@ import (
 //
 // Input: a multishot recv per readable connection picks buffers from the
 // loop's provided buffer ring; each completion is kept as a chunk until
-// read copies it out and recycles the buffer. Pausing a connection cancels
-// its recv; what had arrived stays in its chunks. A recv that ran out of
-// buffers (ENOBUFS) is re-armed once some are recycled.
+// input lends it to OnData in place (or read copies it out) and the buffer
+// is recycled. Each recv ends at recvLimit bytes and is re-armed once they
+// are read. Pausing a connection cancels its recv, and what had arrived is
+// copied out of the buffer ring (spillInput). A recv that ran out of
+// buffers (ENOBUFS) is re-armed once some are free.
 //
 // Output: write copies into the connection's send queue (at most sendHeld
 // bytes) and one SEND is in flight per connection, from a buffer that
@@ -40,10 +42,11 @@ import (
 // and wake work from any goroutine as with the readiness backend.
 //
 // Every operation carries user data op<<56 | generation<<32 | fd. closeFd
-// cancels what is in flight on the descriptor and closes it by SQE after
-// the cancel, so its number cannot be reused while a completion for it may
-// still come; the slot's generation moves on, and completions of an older
-// one are dropped (their buffers recycled).
+// cancels what is in flight on the descriptor and closes it, by SQE after
+// the cancel when something is in flight (the cancel finds its operations
+// by the descriptor, which must still be open then). Their completions may
+// come after the number was reused: the slot's generation has moved on, so
+// completions of an older one are dropped (their buffers recycled).
 type completion struct {
 	ring  *uring.Ring
 	bufs  *uring.BufRing
@@ -126,9 +129,8 @@ const (
 	// as pending output for the loop's marks (held).
 	sendAllowance = 64 << 10
 
-	maxSpareIn   = 1024     // slotInputs kept per loop
-	maxSpareBufs = 64       // send buffers kept per loop,
-	maxSpareSize = 64 << 10 // each at most this large: at most 4 MiB
+	maxSpareIn   = 1024 // slotInputs kept per loop
+	maxSpareBufs = 256  // send buffers of sendBuf kept per loop: 4 MiB
 
 	// recvLimit ends each multishot recv after this many bytes (Linux
 	// 6.17's byte limit), and the next is armed only once the loop has
@@ -204,6 +206,7 @@ func newCompletion(freed *atomic.Int64) (backend, error) {
 var uringProbe = func() error { return nil }
 
 func (u *completion) ownsThread() bool { return true }
+func (u *completion) pollApart() bool  { return true }
 
 // bind makes the loop's thread the ring's only submitter and starts
 // watching the epoll instance.
@@ -649,6 +652,10 @@ func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
 		q.done += int(res)
 		u.sqe().PrepSend(fd, q.flight[q.done:], unix.MSG_NOSIGNAL, ud)
 		u.inflight++
+		if res > 0 && s.want&poller.Writable != 0 {
+			s.due |= poller.Writable // progress: for the write timeout and the marks
+			u.list(fd, s)
+		}
 		return
 	}
 	u.putSendBuf(q.flight)
@@ -698,7 +705,7 @@ func (u *completion) getSendBuf() []byte {
 // putSendBuf keeps b for reuse, up to a bound; the rest is garbage,
 // counted for the scavenger.
 func (u *completion) putSendBuf(b []byte) {
-	if len(u.spareBufs) < maxSpareBufs && cap(b) <= maxSpareSize {
+	if len(u.spareBufs) < maxSpareBufs && cap(b) == sendBuf {
 		u.spareBufs = append(u.spareBufs, b[:0])
 		return
 	}
