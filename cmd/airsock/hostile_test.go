@@ -21,10 +21,10 @@ import (
 // code before the fix did; each bound is explained where it is asserted.
 
 // hostileBackends are the backends served: ours first, then the peers.
-var hostileBackends = []string{"loop", "serversocket", "gnet", "net"}
+var hostileBackends = []string{"loop", "serversocket", "gnet", "nbio", "net"}
 
 // ours reports whether backend b is airsock's own, whose memory bounds are
-// asserted; gnet and net are peers whose figures are only logged.
+// asserted; gnet, nbio and net are peers whose figures are only logged.
 func ours(b string) bool { return b == "loop" || b == "serversocket" }
 
 // respServer starts `serve --proto resp --loops 1` on backend b in a child.

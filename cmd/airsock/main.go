@@ -1,5 +1,5 @@
 // Command airsock tries airsock out and measures servers: it serves a
-// protocol on airsock's event loop (or on gnet or Go's net package, for
+// protocol on airsock's event loop (or on gnet, nbio or Go's net package, for
 // comparison), load-tests any server with a closed- or open-loop
 // generator that can verify every reply byte, merges latency logs, and
 // runs a self-contained demo.
@@ -34,11 +34,11 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 const usage = `usage: airsock <command> [flags]
 
 commands:
-  serve   serve echo, discard or RESP on a backend (loop, serversocket, gnet, net)
+  serve   serve echo, discard or RESP on a backend (loop, serversocket, gnet, nbio, net)
   load    load-test a server: closed or open loop, optionally verifying every byte
   merge   merge HdrHistogram interval logs (.hlog) into one summary
   demo    start an echo server in-process and drive it for a few seconds
-  bench   run the comparison matrix against gnet, net and redis-server (see bench/README.md)
+  bench   run the comparison matrix against gnet, nbio, net and redis-server (see bench/README.md)
 
 Run 'airsock <command> -h' for the flags of a command.
 `

@@ -31,11 +31,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	maxBulk := fs.Int("max-bulk", proto.DefaultMaxBulk, "RESP: largest bulk string accepted, bytes")
 	maxArray := fs.Int("max-array", proto.DefaultMaxArgs, "RESP: most elements in a request array")
 	maxInline := fs.Int("max-inline", proto.DefaultMaxInline, "RESP: longest inline command accepted, bytes")
-	idle := fs.Duration("idle-timeout", 0, "close a connection that moved no byte for this long (redis: timeout); 0: never (not gnet)")
+	idle := fs.Duration("idle-timeout", 0, "close a connection that moved no byte for this long (redis: timeout); 0: never (not gnet, nbio)")
 	maxInbound := fs.Int("max-inbound", 64<<10, "unconsumed input held per connection before reading pauses, bytes; larger requests reserve room (loop, serversocket)")
 	writeHigh := fs.Int("write-high", 64<<10, "pending output per connection at which pipelined requests wait, bytes")
 	writeLow := fs.Int("write-low", 32<<10, "pending output at which they go on, bytes (below --write-high)")
-	maxConns := fs.Int("max-conns", 0, "most open connections; newcomers wait in the backlog (redis: maxclients); 0: no cap (not gnet)")
+	maxConns := fs.Int("max-conns", 0, "most open connections; newcomers wait in the backlog (redis: maxclients); 0: no cap (not gnet, nbio)")
 	join := fs.Bool("reuseport-join", false, "share a port another process already serves with SO_REUSEPORT (a hand-over); by default a taken port is refused")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	if code := parse(fs, args); code >= 0 {
@@ -53,7 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usageError(fs, "--max-inbound, --write-high and --write-low must be at least 1 with --write-low below --write-high; --idle-timeout and --max-conns not negative")
 	}
 	limits := backend.Limits{IdleTimeout: *idle, WriteHighWater: *writeHigh, WriteLowWater: *writeLow, MaxConns: *maxConns, JoinReusePort: *join}
-	if *backendName != "gnet" { // gnet cannot bound its input; it is told nothing rather than refused
+	if *backendName != "gnet" && *backendName != "nbio" { // they cannot bound their input; they are told nothing rather than refused
 		limits.MaxInbound = *maxInbound
 	}
 

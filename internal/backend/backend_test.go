@@ -176,7 +176,7 @@ func TestUnknownBackend(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Name != "nope" || !strings.Contains(err.Error(), `"loop"`) {
 		t.Fatalf("nope: %v, want an UnknownError listing the backends", err)
 	}
-	if want := []string{"gnet", "loop", "net", "serversocket"}; !slices.Equal(Names(), want) {
+	if want := []string{"gnet", "loop", "nbio", "net", "serversocket"}; !slices.Equal(Names(), want) {
 		t.Errorf("Names() = %q, want %q", Names(), want)
 	}
 }

@@ -5,6 +5,7 @@
 //
 //   - "loop": airsock's own reactor, package loop;
 //   - "gnet": github.com/panjf2000/gnet/v2;
+//   - "nbio": github.com/lesismal/nbio;
 //   - "net": Go's net package, one goroutine per connection;
 //   - "serversocket": the AIR API of package serversocket, over loop.
 //

@@ -94,8 +94,8 @@ func (s *gnetStream) Write(p []byte) (int, error) {
 }
 
 func serveGnet(ctx context.Context, cfg Config) (Server, error) {
-	if cfg.Limits.IdleTimeout > 0 || cfg.Limits.MaxConns > 0 || cfg.Limits.MaxInbound > 0 {
-		return nil, errors.New("gnet: the idle timeout, MaxConns and MaxInbound are not supported by this backend")
+	if err := cfg.Limits.unbounded("gnet"); err != nil {
+		return nil, err
 	}
 	addr, err := fixedPort(cfg.Addr, cfg.Limits.JoinReusePort)
 	if err != nil {
@@ -115,7 +115,7 @@ func serveGnet(ctx context.Context, cfg Config) (Server, error) {
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithReadBufferCap(ReadBufferSize),
 			gnet.WithTicker(true), // only to learn that start-up is complete
-			gnet.WithLogger(quietLogger{}),
+			gnet.WithLogger(quietLogger{"gnet"}),
 		)
 	}()
 	select {
@@ -265,21 +265,27 @@ func (s *gnetServer) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// quietLogger passes gnet's warnings and errors to slog and drops its
-// debug and info lines (gnet's default logger prints to stdout).
-type quietLogger struct{}
+// quietLogger passes a peer library's warnings and errors to slog, headed
+// by its name, and drops its debug and info lines (gnet's and nbio's
+// default loggers print to stdout). It serves gnet's logging interface
+// (the ...f methods) and nbio's (the others), from any goroutine.
+type quietLogger struct{ name string }
 
 func (quietLogger) Debugf(string, ...any) {}
 func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Warnf(format string, args ...any) {
-	slog.Warn("gnet: " + fmt.Sprintf(format, args...))
+func (l quietLogger) Warnf(format string, args ...any) {
+	slog.Warn(l.name + ": " + fmt.Sprintf(format, args...))
 }
-func (quietLogger) Errorf(format string, args ...any) {
-	slog.Error("gnet: " + fmt.Sprintf(format, args...))
+func (l quietLogger) Errorf(format string, args ...any) {
+	slog.Error(l.name + ": " + fmt.Sprintf(format, args...))
 }
-func (quietLogger) Fatalf(format string, args ...any) {
-	slog.Error("gnet: fatal: " + fmt.Sprintf(format, args...))
+func (l quietLogger) Fatalf(format string, args ...any) {
+	slog.Error(l.name + ": fatal: " + fmt.Sprintf(format, args...))
 }
+func (quietLogger) Debug(string, ...any)               {}
+func (quietLogger) Info(string, ...any)                {}
+func (l quietLogger) Warn(format string, args ...any)  { l.Warnf(format, args...) }
+func (l quietLogger) Error(format string, args ...any) { l.Errorf(format, args...) }
 
 // ProcessGoroutines names the top functions of goroutines that gnet's
 // dependencies start when the package is initialised and keep for the life

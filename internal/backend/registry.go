@@ -74,6 +74,15 @@ func (l Limits) marks() (high, low int) {
 	return high, low
 }
 
+// unbounded refuses the bounds that a peer backend, called name, cannot
+// apply: the idle timeout, MaxConns and MaxInbound.
+func (l Limits) unbounded(name string) error {
+	if l.IdleTimeout > 0 || l.MaxConns > 0 || l.MaxInbound > 0 {
+		return fmt.Errorf("%s: the idle timeout, MaxConns and MaxInbound are not supported by this backend", name)
+	}
+	return nil
+}
+
 // loopConfig is the loop.Config of the loop and serversocket backends.
 func (cfg Config) loopConfig() loop.Config {
 	high, low := cfg.Limits.marks()
@@ -108,6 +117,7 @@ type Server interface {
 var backends = map[string]func(ctx context.Context, cfg Config) (Server, error){
 	"loop":         serveLoop,
 	"gnet":         serveGnet,
+	"nbio":         serveNbio,
 	"net":          serveNet,
 	"serversocket": serveServerSocket,
 }

@@ -1,0 +1,310 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/logging"
+	"golang.org/x/sys/unix"
+
+	"github.com/airsock/airsock/internal/proto"
+)
+
+// nbioServer is the "nbio" backend: github.com/lesismal/nbio in its
+// fastest mode for this work: level-triggered epoll (kqueue on the BSDs),
+// Config.Loops pollers that read into one ReadBufferSize buffer each and run
+// the protocol inline (no goroutine pool, no goroutine per connection), and
+// nbio's single accepting goroutine handing connections to the pollers.
+//
+// nbio hands OnData the poller's buffer, valid for that call only: the
+// protocol runs over it in place and only a partial request left over is
+// copied into the connection's own buffer (nbioStream.in). nbio writes at
+// once and keeps what the kernel does not take; its OnWrittenSize hook
+// reports each write, from which the stream keeps its pending output for
+// the marks.
+type nbioServer struct {
+	engine    *nbio.Engine
+	addr      net.Addr
+	proto     proto.Server
+	high, low int
+	count     counters
+	stopOnce  sync.Once
+	stopped   chan struct{} // closed when engine.Stop has returned
+}
+
+// nbioStream is one connection as a proto.Stream, made by its first OnData.
+// The session runs on the connection's poller, and, to resume after the
+// output drained (which nbio reports inside its write lock, where no write
+// may be made), on nbio's Async goroutine: mu serialises the two. The
+// atomics are also read by OnWrittenSize, under nbio's write lock, which
+// must not take mu (Serve holds mu while it writes).
+type nbioStream struct {
+	mu      sync.Mutex
+	c       *nbio.Conn
+	srv     *nbioServer
+	session proto.Session
+	in      []byte // input kept between reads (in[inR:]): a partial request, or all of it while stopped
+	inR     int    // bytes of in consumed; compacted away when they are half of it
+	buf     []byte // the input Serve sees: in, or the poller's buffer during OnData
+	r       int    // bytes of buf consumed
+	out     int    // bytes Serve wrote in this call
+	stopped bool   // Writable said false: the session waits for the low mark
+	failed  bool   // Serve failed: input is dropped until the close
+
+	pending atomic.Int64 // bytes written but not yet taken by the kernel
+	waiting atomic.Bool  // stopped: the write that drains to the low mark resumes it
+	closing atomic.Bool  // failed with output pending: the write that drains it closes
+}
+
+// nbioLogging quiets nbio's package-wide logger (it prints its start and
+// stop lines to stdout) before the first engine starts.
+var nbioLogging sync.Once
+
+// serveNbio starts the nbio backend; it returns once nbio listens.
+func serveNbio(_ context.Context, cfg Config) (Server, error) {
+	if err := cfg.Limits.unbounded("nbio"); err != nil {
+		return nil, err
+	}
+	nbioLogging.Do(func() { logging.SetLogger(quietLogger{"nbio"}) })
+	loops := cfg.Loops
+	if loops <= 0 {
+		loops = runtime.NumCPU()
+	}
+	listen := net.Listen
+	if cfg.Limits.JoinReusePort {
+		lc := net.ListenConfig{Control: setReusePort}
+		listen = func(network, addr string) (net.Listener, error) {
+			return lc.Listen(context.Background(), network, addr)
+		}
+	}
+	srv := &nbioServer{proto: cfg.Proto, stopped: make(chan struct{})}
+	srv.high, srv.low = cfg.Limits.marks()
+	srv.engine = nbio.NewEngine(nbio.Config{
+		Network:        "tcp",
+		Addrs:          []string{cfg.Addr},
+		NPoller:        loops,
+		ReadBufferSize: ReadBufferSize,
+		EpollMod:       nbio.EPOLLLT,
+		Listen:         listen,
+	})
+	srv.engine.OnOpen(srv.onOpen)
+	srv.engine.OnData(srv.onData)
+	srv.engine.OnWrittenSize(srv.onWritten)
+	srv.engine.OnClose(func(*nbio.Conn, error) { srv.count.closed() })
+	if err := srv.engine.Start(); err != nil {
+		return nil, fmt.Errorf("nbio: %w", err)
+	}
+	addr, err := net.ResolveTCPAddr("tcp", srv.engine.Addrs[0])
+	if err != nil {
+		srv.engine.Stop()
+		return nil, fmt.Errorf("nbio: %w", err)
+	}
+	srv.addr = addr
+	return srv, nil
+}
+
+// onOpen counts the connection; it runs on nbio's accepting goroutine,
+// before the connection reaches its poller.
+func (s *nbioServer) onOpen(c *nbio.Conn) {
+	c.SetNoDelay(true) // Go's default for the accepted socket, stated for fairness
+	s.count.opened()
+}
+
+// onData serves what arrived; it runs on the connection's poller.
+func (s *nbioServer) onData(c *nbio.Conn, data []byte) {
+	st, _ := c.Session().(*nbioStream)
+	if st == nil {
+		st = &nbioStream{c: c, srv: s, session: s.proto.NewSession()}
+		c.SetSession(st)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.failed {
+		return
+	}
+	inPlace := st.inR == len(st.in)
+	if inPlace {
+		st.buf, st.r = data, 0
+	} else {
+		if st.inR > 0 && st.inR >= len(st.in)/2 {
+			st.in, st.inR = st.in[:copy(st.in, st.in[st.inR:])], 0
+		}
+		st.in = append(st.in, data...)
+		st.buf, st.r = st.in, st.inR
+	}
+	if !st.stopped {
+		st.run()
+	}
+	st.keep(inPlace)
+}
+
+// onWritten follows each write nbio makes for a connection, on whichever
+// goroutine made it, with nbio's write lock held: it only moves the pending
+// count and hands a resume or a close to nbio's Async goroutine.
+func (s *nbioServer) onWritten(c *nbio.Conn, _ []byte, n int) {
+	st, _ := c.Session().(*nbioStream)
+	if st == nil {
+		return
+	}
+	left := st.pending.Add(-int64(n))
+	if left <= int64(s.low) && st.waiting.Load() && st.waiting.CompareAndSwap(true, false) {
+		s.engine.Async(st.resume)
+	}
+	if left == 0 && st.closing.Load() && st.closing.CompareAndSwap(true, false) {
+		s.engine.Async(func() { c.Close() })
+	}
+}
+
+// run serves the input in buf, again as long as the output drains below
+// the low mark before anyone could be told to resume it. It is called with
+// mu held.
+func (st *nbioStream) run() {
+	for {
+		st.stopped = false
+		in := len(st.buf) - st.r
+		st.out = 0
+		err := st.session.Serve(st)
+		st.srv.count.add(st.c.Hash(), in-(len(st.buf)-st.r), st.out)
+		if err != nil {
+			st.fail()
+			return
+		}
+		if !st.stopped {
+			return
+		}
+		st.waiting.Store(true)
+		if st.pending.Load() > int64(st.srv.low) || !st.waiting.CompareAndSwap(true, false) {
+			return // onWritten resumes it
+		}
+	}
+}
+
+// resume goes on with a stopped session once its output has drained to the
+// low mark; it runs on nbio's Async goroutine.
+func (st *nbioStream) resume() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.failed || !st.stopped {
+		return
+	}
+	st.buf, st.r = st.in, st.inR
+	st.run()
+	st.keep(false)
+}
+
+// keep records what Serve left of buf (with mu held). buf is in itself
+// unless inPlace, when it is the poller's buffer and the rest is copied.
+func (st *nbioStream) keep(inPlace bool) {
+	if inPlace {
+		st.in, st.inR = append(st.in[:0], st.buf[st.r:]...), 0
+	} else {
+		st.inR = st.r
+	}
+	if st.inR == len(st.in) {
+		st.in, st.inR = st.in[:0], 0
+		if cap(st.in) > 4*ReadBufferSize {
+			st.in = nil // one huge request, or a long stop, grew it
+		}
+	}
+	st.buf, st.r = nil, 0
+}
+
+// fail closes the connection after a protocol error, once the replies
+// already written have gone (with mu held, on the session's goroutine).
+func (st *nbioStream) fail() {
+	st.failed = true
+	st.closing.Store(true)
+	if st.pending.Load() == 0 && st.closing.CompareAndSwap(true, false) {
+		st.c.Close()
+	}
+}
+
+// Writable reports whether the pending output is below the high mark; the
+// session calls it with mu held.
+func (st *nbioStream) Writable() bool {
+	if st.pending.Load() < int64(st.srv.high) {
+		return true
+	}
+	st.stopped = true
+	return false
+}
+
+// InboundBuffered, Peek and Discard are proto.Stream's over buf, called
+// by the session with mu held.
+func (st *nbioStream) InboundBuffered() int { return len(st.buf) - st.r }
+
+func (st *nbioStream) Peek(n int) ([]byte, error) {
+	avail := len(st.buf) - st.r
+	if n <= 0 {
+		n = avail
+	}
+	if n > avail {
+		return nil, io.ErrShortBuffer
+	}
+	return st.buf[st.r : st.r+n], nil
+}
+
+func (st *nbioStream) Discard(n int) (int, error) {
+	if avail := len(st.buf) - st.r; n <= 0 || n > avail {
+		n = avail
+	}
+	st.r += n
+	return n, nil
+}
+
+// Write (the session's, with mu held) hands p to nbio, which writes it at once and keeps what the kernel
+// does not take. The pending count grows first: nbio reports the write
+// (onWritten) before it returns.
+func (st *nbioStream) Write(p []byte) (int, error) {
+	st.pending.Add(int64(len(p)))
+	n, err := st.c.Write(p)
+	if err != nil {
+		st.pending.Add(-int64(len(p)))
+		return 0, err
+	}
+	st.out += n
+	return n, nil
+}
+
+// Addr returns the address nbio bound; any goroutine.
+func (s *nbioServer) Addr() net.Addr { return s.addr }
+
+// Stats returns the counters; any goroutine.
+func (s *nbioServer) Stats() Stats { return s.count.stats() }
+
+// Shutdown, from any goroutine, stops nbio (Engine.Stop: the listener, then every connection,
+// then the pollers) and waits for it even if ctx ends first, then
+// returning ctx.Err(). nbio closes each connection at once: output it still
+// holds because the kernel had no room is dropped, as with gnet.
+func (s *nbioServer) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		go func() {
+			s.engine.Stop()
+			close(s.stopped)
+		}()
+	})
+	select {
+	case <-s.stopped:
+		return nil
+	case <-ctx.Done():
+		<-s.stopped
+		return ctx.Err()
+	}
+}
+
+// setReusePort sets SO_REUSEPORT on a listening socket before its bind, to
+// join a port another process serves (Limits.JoinReusePort).
+func setReusePort(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) }); err != nil {
+		return err
+	}
+	return serr
+}
