@@ -67,46 +67,105 @@ type nbioStream struct {
 // stop lines to stdout) before the first engine starts.
 var nbioLogging sync.Once
 
-// serveNbio starts the nbio backend; it returns once nbio listens.
-func serveNbio(_ context.Context, cfg Config) (Server, error) {
+// nbio's pollers and its acceptor clear their stop flag when their
+// goroutine begins, so an Engine.Stop that comes first is lost: the
+// acceptor then spins on its closed listener and a poller on its undrained
+// eventfd, and Stop waits for ever. Start-up therefore waits until each has
+// begun: the acceptor's first Accept (after it cleared its flag), and each
+// poller's "start" debug line, which it logs just before (a poller taken
+// off its CPU in those few instructions for as long as Stop takes to reach
+// the pollers, milliseconds, would still hang it). nbioBegun maps an
+// engine's name to the channel those signals go to while it starts.
+var (
+	nbioBegun   sync.Map // engine name -> chan struct{}
+	nbioEngines atomic.Int64
+)
+
+// nbioLogger is quietLogger, also passing on the pollers' start lines.
+type nbioLogger struct{ quietLogger }
+
+// Debug signals a poller's start to its engine's start-up; any goroutine.
+func (nbioLogger) Debug(format string, args ...any) {
+	if format != "NBIO[%v][%v_%v] start" || len(args) != 3 || args[1] != "POLLER" {
+		return
+	}
+	if ch, ok := nbioBegun.Load(args[0]); ok {
+		ch.(chan struct{}) <- struct{}{}
+	}
+}
+
+// nbioListener signals the acceptor's first Accept to start-up.
+type nbioListener struct {
+	net.Listener
+	begun chan<- struct{}
+	once  sync.Once
+}
+
+// Accept is the listener's, on nbio's acceptor goroutine.
+func (l *nbioListener) Accept() (net.Conn, error) {
+	l.once.Do(func() { l.begun <- struct{}{} })
+	return l.Listener.Accept()
+}
+
+// serveNbio starts the nbio backend; it returns once nbio listens and its
+// goroutines have begun (ctx bounds the wait).
+func serveNbio(ctx context.Context, cfg Config) (Server, error) {
 	if err := cfg.Limits.unbounded("nbio"); err != nil {
 		return nil, err
 	}
-	nbioLogging.Do(func() { logging.SetLogger(quietLogger{"nbio"}) })
+	nbioLogging.Do(func() { logging.SetLogger(nbioLogger{quietLogger{"nbio"}}) })
 	loops := cfg.Loops
 	if loops <= 0 {
 		loops = runtime.NumCPU()
 	}
-	listen := net.Listen
+	name := fmt.Sprintf("airsock-%d", nbioEngines.Add(1))
+	begun := make(chan struct{}, loops+1) // the pollers' and the acceptor's signals
+	nbioBegun.Store(name, begun)
+	var lc net.ListenConfig
 	if cfg.Limits.JoinReusePort {
-		lc := net.ListenConfig{Control: setReusePort}
-		listen = func(network, addr string) (net.Listener, error) {
-			return lc.Listen(context.Background(), network, addr)
-		}
+		lc.Control = setReusePort
 	}
 	srv := &nbioServer{proto: cfg.Proto, stopped: make(chan struct{})}
 	srv.high, srv.low = cfg.Limits.marks()
 	srv.engine = nbio.NewEngine(nbio.Config{
+		Name:           name,
 		Network:        "tcp",
 		Addrs:          []string{cfg.Addr},
 		NPoller:        loops,
 		ReadBufferSize: ReadBufferSize,
 		EpollMod:       nbio.EPOLLLT,
-		Listen:         listen,
+		Listen: func(network, addr string) (net.Listener, error) {
+			ln, err := lc.Listen(context.Background(), network, addr)
+			if err != nil {
+				return nil, err
+			}
+			srv.addr = ln.Addr()
+			return &nbioListener{Listener: ln, begun: begun}, nil
+		},
 	})
 	srv.engine.OnOpen(srv.onOpen)
 	srv.engine.OnData(srv.onData)
 	srv.engine.OnWrittenSize(srv.onWritten)
 	srv.engine.OnClose(func(*nbio.Conn, error) { srv.count.closed() })
 	if err := srv.engine.Start(); err != nil {
+		nbioBegun.Delete(name)
 		return nil, fmt.Errorf("nbio: %w", err)
 	}
-	addr, err := net.ResolveTCPAddr("tcp", srv.engine.Addrs[0])
-	if err != nil {
-		srv.engine.Stop()
-		return nil, fmt.Errorf("nbio: %w", err)
+	for got := 0; got < loops+1; got++ {
+		select {
+		case <-begun:
+		case <-ctx.Done():
+			go func() { // stop it once it can be stopped
+				for ; got < loops+1; got++ {
+					<-begun
+				}
+				nbioBegun.Delete(name)
+				srv.Shutdown(context.Background())
+			}()
+			return nil, ctx.Err()
+		}
 	}
-	srv.addr = addr
+	nbioBegun.Delete(name)
 	return srv, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // startNbio serves protocol name on the nbio backend with limits, one
@@ -159,5 +160,23 @@ func TestNbioJoinsReusePort(t *testing.T) {
 	}
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNbioStopsRightAfterStart: a Shutdown right after the start must not
+// be lost. nbio's goroutines clear their stop flag when they begin, so
+// before start-up waited for them, a Stop that came first left the acceptor
+// spinning on its closed listener and Stop waiting for ever.
+func TestNbioStopsRightAfterStart(t *testing.T) {
+	for range 50 {
+		s, err := Start(context.Background(), "nbio", Config{Addr: "127.0.0.1:0", Loops: 4, Proto: proto.Echo{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Shutdown(context.Background()) }()
+		if err := testutil.Recv(t, done, "Shutdown right after the start"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
