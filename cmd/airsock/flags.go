@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/airsock/airsock/loop"
 )
 
 // newFlags returns a FlagSet for a command that reports errors instead of
@@ -56,3 +58,6 @@ func noArgs(fs *flag.FlagSet) error {
 	}
 	return nil
 }
+
+// ioBackends are the values of serve's and load's --io: loop.Config.Backend's.
+var ioBackends = []string{loop.BackendAuto, loop.BackendEpoll, loop.BackendKqueue, loop.BackendIOUring}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/airsock/airsock/internal/loadgen"
 	"github.com/airsock/airsock/internal/report"
+	"github.com/airsock/airsock/loop"
 )
 
 // loadDone, when set (by tests), receives the results of every load run.
@@ -37,12 +38,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "print the summary as one JSON object")
 	hlogPath := fs.String("hlog", "", "write an HdrHistogram interval log (one interval a second) to this file")
 	fs.IntVar(&cfg.Loops, "loops", runtime.NumCPU(), "event loops of the generator")
+	fs.StringVar(&cfg.IO, "io", loop.BackendAuto, "the generator's I/O backend: auto, epoll, kqueue or io_uring; AIRSOCK_IO overrides auto")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
 	if err := errors.Join(noArgs(fs),
 		oneOf("proto", cfg.Proto, "echo", "resp", "discard"),
-		oneOf("resp-cmd", *respCmd, "ping", "set", "get", "setget")); err != nil {
+		oneOf("resp-cmd", *respCmd, "ping", "set", "get", "setget"),
+		oneOf("io", cfg.IO, ioBackends...)); err != nil {
 		return usageError(fs, "%v", err)
 	}
 	if cfg.Proto == "resp" {

@@ -28,12 +28,13 @@ func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 // server is `airsock serve` running in-process.
 type server struct {
-	addr   string
-	cancel context.CancelFunc
-	done   chan int
-	stdout *io.PipeReader
-	lines  chan string
-	stderr *testutil.SyncBuffer
+	addr      string
+	listening string // the "listening on" line
+	cancel    context.CancelFunc
+	done      chan int
+	stdout    *io.PipeReader
+	lines     chan string
+	stderr    *testutil.SyncBuffer
 }
 
 // startServe runs `airsock serve args...` until the test ends (or stop),
@@ -62,6 +63,7 @@ func startServe(t *testing.T, args ...string) *server {
 		t.Fatalf("serve printed %q first; stderr %q", line, s.stderr)
 	}
 	s.addr, _, _ = strings.Cut(rest, " ")
+	s.listening = line
 	return s
 }
 

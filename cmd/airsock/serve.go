@@ -16,6 +16,7 @@ import (
 
 	"github.com/airsock/airsock/internal/backend"
 	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/loop"
 )
 
 // runServe is `airsock serve`: it serves a protocol until ctx ends, then
@@ -36,6 +37,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	writeHigh := fs.Int("write-high", 64<<10, "pending output per connection at which pipelined requests wait, bytes")
 	writeLow := fs.Int("write-low", 32<<10, "pending output at which they go on, bytes (below --write-high)")
 	maxConns := fs.Int("max-conns", 0, "most open connections; newcomers wait in the backlog (redis: maxclients); 0: no cap (not gnet, nbio)")
+	ioName := fs.String("io", loop.BackendAuto, "the loop's I/O backend (loop and serversocket): auto, epoll, kqueue or io_uring; AIRSOCK_IO overrides auto")
 	join := fs.Bool("reuseport-join", false, "share a port another process already serves with SO_REUSEPORT (a hand-over); by default a taken port is refused")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	if code := parse(fs, args); code >= 0 {
@@ -43,8 +45,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if err := errors.Join(noArgs(fs),
 		oneOf("proto", *protoName, proto.Names()...),
-		oneOf("backend", *backendName, backend.Names()...)); err != nil {
+		oneOf("backend", *backendName, backend.Names()...),
+		oneOf("io", *ioName, ioBackends...)); err != nil {
 		return usageError(fs, "%v", err)
+	}
+	if *ioName != loop.BackendAuto && !backend.OnLoop(*backendName) {
+		return usageError(fs, "--io applies to the loop and serversocket backends, not %s", *backendName)
 	}
 	if *loops < 1 || *statsEvery < 0 || *grace < 0 || *maxBulk < 1 || *maxArray < 1 || *maxInline < 1 {
 		return usageError(fs, "--loops and the RESP limits must be at least 1, --stats and --grace not negative")
@@ -53,8 +59,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usageError(fs, "--max-inbound, --write-high and --write-low must be at least 1 with --write-low below --write-high; --idle-timeout and --max-conns not negative")
 	}
 	limits := backend.Limits{IdleTimeout: *idle, WriteHighWater: *writeHigh, WriteLowWater: *writeLow, MaxConns: *maxConns, JoinReusePort: *join}
-	if *backendName != "gnet" && *backendName != "nbio" { // they cannot bound their input; they are told nothing rather than refused
+	if backend.OnLoop(*backendName) { // the peers cannot bound their input; they are told nothing rather than refused
 		limits.MaxInbound = *maxInbound
+		if *ioName != loop.BackendAuto {
+			limits.IO = *ioName
+		}
 	}
 
 	srv, err := proto.NewServer(*protoName, proto.Config{MaxBulk: *maxBulk, MaxArgs: *maxArray, MaxInline: *maxInline})
@@ -86,7 +95,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
-	fmt.Fprintf(stdout, "listening on %s (backend=%s proto=%s loops=%d)\n", s.Addr(), *backendName, *protoName, *loops)
+	ioLine := ""
+	if used := backend.IOBackend(s); used != "" {
+		ioLine = " io=" + used
+	}
+	fmt.Fprintf(stdout, "listening on %s (backend=%s proto=%s loops=%d%s)\n", s.Addr(), *backendName, *protoName, *loops, ioLine)
 	var tick <-chan time.Time
 	if *statsEvery > 0 {
 		t := time.NewTicker(*statsEvery)

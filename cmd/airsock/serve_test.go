@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/airsock/airsock/internal/backend"
+	"github.com/airsock/airsock/internal/loadgen"
+	"github.com/airsock/airsock/loop"
 )
 
 // TestServeLoad: every backend serves every protocol to a short verifying
 // load run.
 func TestServeLoad(t *testing.T) {
-	for _, b := range backend.Names() { // loop, gnet, net, serversocket
+	for _, b := range backend.Names() {
 		for _, p := range []struct {
 			proto string
 			load  []string
@@ -26,6 +28,9 @@ func TestServeLoad(t *testing.T) {
 			{"discard", []string{"--proto", "discard", "--rate", "2000"}},
 		} {
 			t.Run(b+"/"+p.proto, func(t *testing.T) {
+				if strings.HasSuffix(b, "-uring") {
+					skipWithoutIOUring(t)
+				}
 				s := startServe(t, "--backend", b, "--proto", p.proto, "--addr", "127.0.0.1:0", "--loops", "1")
 				args := append([]string{"--addr", s.addr, "-c", "8", "--duration", "1s", "--warmup", "100ms",
 					"--verify", "--loops", "1"}, p.load...)
@@ -123,5 +128,55 @@ func TestServeBadRESP(t *testing.T) {
 			t.Fatalf("%q got %q, %v; want a protocol error and EOF", bad, all, err)
 		}
 		exchange("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", "+OK\r\n")
+	}
+}
+
+// skipWithoutIOUring skips a test where the kernel (or a seccomp filter)
+// refuses io_uring, saying so.
+func skipWithoutIOUring(t *testing.T) {
+	t.Helper()
+	e, err := loop.New(loop.Config{Loops: 1, Backend: loop.BackendIOUring})
+	if err != nil {
+		t.Skipf("io_uring unavailable here: %v", err)
+	}
+	e.Close()
+}
+
+// TestServeIO: --io chooses the loop's I/O backend, which the listening
+// line names; load --io runs the generator on it, every byte verified; a
+// -uring backend refuses another choice.
+func TestServeIO(t *testing.T) {
+	skipWithoutIOUring(t)
+	var runs []*loadgen.Results
+	loadDone = func(r *loadgen.Results) { runs = append(runs, r) }
+	defer func() { loadDone = nil }()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--backend", "loop", "--io", "io_uring"}, "io=io_uring)"},
+		{[]string{"--backend", "serversocket", "--io", "io_uring"}, "io=io_uring)"},
+		{[]string{"--backend", "loop-uring"}, "io=io_uring)"},
+		{[]string{"--backend", "serversocket", "--io", "epoll"}, "io=epoll)"},
+	} {
+		s := startServe(t, append(tc.args, "--proto", "echo", "--addr", "127.0.0.1:0", "--loops", "1")...)
+		if !strings.HasSuffix(s.listening, tc.want) {
+			t.Errorf("serve %q printed %q, want it to end %q", tc.args, s.listening, tc.want)
+		}
+		code, _, errOut := cli(t, "load", "--addr", s.addr, "--io", "io_uring", "-c", "4", "--depth", "2", "--size", "100",
+			"--duration", "300ms", "--warmup", "0s", "--verify", "--loops", "1")
+		if code != 0 {
+			t.Fatalf("load --io io_uring against serve %q exited %d: %s", tc.args, code, errOut)
+		}
+		r := runs[len(runs)-1]
+		if r.IO != "io_uring" || r.VerifiedBytes == 0 || r.Lost != 0 || r.Errors != 0 {
+			t.Errorf("load --io io_uring against serve %q: generator on %q, %d bytes verified, %d lost, %d errors",
+				tc.args, r.IO, r.VerifiedBytes, r.Lost, r.Errors)
+		}
+		s.stop(t)
+	}
+	code, _, errOut := cli(t, "serve", "--backend", "loop-uring", "--io", "epoll", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "run on io_uring") {
+		t.Errorf("serve --backend loop-uring --io epoll: exit %d, stderr %q; want 1 and why", code, errOut)
 	}
 }

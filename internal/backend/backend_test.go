@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/airsock/airsock/internal/proto"
 	"github.com/airsock/airsock/internal/testutil"
+	"github.com/airsock/airsock/loop"
 )
 
 func TestMain(m *testing.M) {
@@ -37,6 +39,7 @@ func start(t *testing.T, b, name string) Server {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := Serve(ctx, b, srv, "127.0.0.1:0", 2)
+	skipUnavailable(t, err)
 	if err != nil {
 		t.Fatalf("Serve(%s): %v", b, err)
 	}
@@ -48,6 +51,15 @@ func start(t *testing.T, b, name string) Server {
 		}
 	})
 	return s
+}
+
+// skipUnavailable skips a test of a -uring backend where the kernel (or a
+// seccomp filter, or the OS) refuses io_uring, saying so.
+func skipUnavailable(t *testing.T, err error) {
+	t.Helper()
+	if errors.Is(err, loop.ErrBackendUnavailable) {
+		t.Skipf("io_uring unavailable here: %v", err)
+	}
 }
 
 func dial(t *testing.T, s Server) net.Conn {
@@ -141,6 +153,7 @@ func TestShutdownClosesConns(t *testing.T) {
 			fds := testutil.OpenFDs(t)
 			srv, _ := proto.NewServer("echo", proto.Config{})
 			s, err := Serve(context.Background(), b, srv, "127.0.0.1:0", 1)
+			skipUnavailable(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,7 +189,7 @@ func TestUnknownBackend(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Name != "nope" || !strings.Contains(err.Error(), `"loop"`) {
 		t.Fatalf("nope: %v, want an UnknownError listing the backends", err)
 	}
-	if want := []string{"gnet", "loop", "nbio", "net", "serversocket"}; !slices.Equal(Names(), want) {
+	if want := []string{"gnet", "loop", "loop-uring", "nbio", "net", "serversocket", "serversocket-uring"}; !slices.Equal(Names(), want) {
 		t.Errorf("Names() = %q, want %q", Names(), want)
 	}
 }
@@ -191,5 +204,37 @@ func waitStats(s Server, want Stats) Stats {
 			return st
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestIOBackend: the -uring backends run on io_uring, the others on what
+// Limits.IO says, and the peers refuse a choice they cannot make.
+func TestIOBackend(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("epoll and io_uring are Linux's")
+	}
+	for _, tc := range []struct{ backend, io, want string }{
+		{"loop-uring", "", "io_uring"},
+		{"serversocket-uring", "", "io_uring"},
+		{"loop", "epoll", "epoll"},
+		{"serversocket", "io_uring", "io_uring"},
+	} {
+		s, err := Start(context.Background(), tc.backend, Config{Addr: "127.0.0.1:0", Loops: 1, Proto: proto.Echo{}, Limits: Limits{IO: tc.io}})
+		skipUnavailable(t, err)
+		if err != nil {
+			t.Fatalf("%s with IO %q: %v", tc.backend, tc.io, err)
+		}
+		if got := IOBackend(s); got != tc.want {
+			t.Errorf("%s with IO %q runs on %q, want %q", tc.backend, tc.io, got, tc.want)
+		}
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range []string{"gnet", "nbio", "net", "loop-uring"} {
+		if s, err := Start(context.Background(), b, Config{Addr: "127.0.0.1:0", Proto: proto.Echo{}, Limits: Limits{IO: "epoll"}}); err == nil {
+			s.Shutdown(context.Background())
+			t.Errorf("%s accepted IO epoll", b)
+		}
 	}
 }

@@ -7,7 +7,10 @@
 //   - "gnet": github.com/panjf2000/gnet/v2;
 //   - "nbio": github.com/lesismal/nbio;
 //   - "net": Go's net package, one goroutine per connection;
-//   - "serversocket": the AIR API of package serversocket, over loop.
+//   - "serversocket": the AIR API of package serversocket, over loop;
+//   - "loop-uring", "serversocket-uring": those two with the loop's
+//     io_uring backend (loop.Config.Backend "io_uring"), where the others
+//     take Limits.IO ("" is the loop's "auto").
 //
 // Every backend sets TCP_NODELAY, reads into a 64 KiB buffer, runs the
 // protocol handler inline on the goroutine that read the bytes, and logs

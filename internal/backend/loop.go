@@ -75,4 +75,7 @@ func (s *loopServer) Addr() net.Addr { return s.ln.Addr() }
 
 func (s *loopServer) Stats() Stats { return s.count.stats() }
 
+// Engine returns the server's engine (for IOBackend); any goroutine.
+func (s *loopServer) Engine() *loop.Engine { return s.engine }
+
 func (s *loopServer) Shutdown(ctx context.Context) error { return s.engine.Shutdown(ctx) }

@@ -54,6 +54,11 @@ type Limits struct {
 	// serves with SO_REUSEPORT (a zero-downtime hand-over); by default a
 	// taken port is refused with "address already in use".
 	JoinReusePort bool
+	// IO is loop.Config.Backend for the loop and serversocket backends
+	// ("auto", "epoll", "kqueue", "io_uring"; "" is "auto", which the
+	// AIRSOCK_IO environment variable overrides). The -uring backends set
+	// it to "io_uring"; the peers refuse any other value than "".
+	IO string
 }
 
 // Default output marks, as loop.Config's.
@@ -95,6 +100,7 @@ func (cfg Config) loopConfig() loop.Config {
 		WriteLowWater:  low,
 		MaxConns:       cfg.Limits.MaxConns,
 		JoinReusePort:  cfg.Limits.JoinReusePort,
+		Backend:        cfg.Limits.IO,
 	}
 }
 
@@ -115,11 +121,46 @@ type Server interface {
 // bounds the start-up only, and the server runs until Shutdown. It is
 // never written after initialisation, so any goroutine may read it.
 var backends = map[string]func(ctx context.Context, cfg Config) (Server, error){
-	"loop":         serveLoop,
-	"gnet":         serveGnet,
-	"nbio":         serveNbio,
-	"net":          serveNet,
-	"serversocket": serveServerSocket,
+	"loop":               serveLoop,
+	"loop-uring":         onIOUring(serveLoop),
+	"gnet":               serveGnet,
+	"nbio":               serveNbio,
+	"net":                serveNet,
+	"serversocket":       serveServerSocket,
+	"serversocket-uring": onIOUring(serveServerSocket),
+}
+
+// onIOUring is start with loop.Config.Backend "io_uring", which fails
+// (loop.ErrBackendUnavailable) where the kernel refuses it.
+func onIOUring(start func(context.Context, Config) (Server, error)) func(context.Context, Config) (Server, error) {
+	return func(ctx context.Context, cfg Config) (Server, error) {
+		if cfg.Limits.IO != "" && cfg.Limits.IO != loop.BackendIOUring {
+			return nil, fmt.Errorf("the -uring backends run on io_uring, not %q", cfg.Limits.IO)
+		}
+		cfg.Limits.IO = loop.BackendIOUring
+		return start(ctx, cfg)
+	}
+}
+
+// IOBackend reports the loop backend (loop.Engine.Backend: "epoll",
+// "kqueue", "io_uring") a server of the loop or serversocket backends runs
+// on, and "" for the peers, which have no such choice. Safe from any
+// goroutine.
+func IOBackend(s Server) string {
+	if e, ok := s.(interface{ Engine() *loop.Engine }); ok {
+		return e.Engine().Backend()
+	}
+	return ""
+}
+
+// OnLoop reports whether the backend called name runs on airsock's loop,
+// and so takes Limits.IO and MaxInbound. Safe from any goroutine.
+func OnLoop(name string) bool {
+	switch name {
+	case "loop", "loop-uring", "serversocket", "serversocket-uring":
+		return true
+	}
+	return false
 }
 
 // Names returns the backend names, sorted. Safe from any goroutine.
@@ -148,6 +189,9 @@ func Start(ctx context.Context, name string, cfg Config) (Server, error) {
 	}
 	if cfg.Proto == nil {
 		return nil, fmt.Errorf("backend %s: no protocol server", name)
+	}
+	if cfg.Limits.IO != "" && !OnLoop(name) {
+		return nil, fmt.Errorf("backend %s: the I/O backend (%q) can be chosen only for loop and serversocket", name, cfg.Limits.IO)
 	}
 	return start(ctx, cfg)
 }

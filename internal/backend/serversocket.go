@@ -113,6 +113,9 @@ func (s *serverSocketServer) Addr() net.Addr {
 
 func (s *serverSocketServer) Stats() Stats { return s.count.stats() }
 
+// Engine returns the server's engine (for IOBackend); any goroutine.
+func (s *serverSocketServer) Engine() *loop.Engine { return s.engine }
+
 func (s *serverSocketServer) Shutdown(ctx context.Context) error { return s.engine.Shutdown(ctx) }
 
 // socketStream is one connection of the backend: a Socket as a

@@ -48,6 +48,10 @@ type Config struct {
 	Verify bool
 	// Loops is the number of event loops (default 1 per CPU).
 	Loops int
+	// IO is the generator's loop backend, loop.Config.Backend: "auto"
+	// (also ""; the AIRSOCK_IO variable overrides it), "epoll", "kqueue"
+	// or "io_uring".
+	IO string
 	// DialTimeout bounds each connect (default 10 s).
 	DialTimeout time.Duration
 	// DrainTimeout bounds the wait for replies still due after the end

@@ -33,6 +33,7 @@ type Results struct {
 	Elapsed  time.Duration // the whole run, connect to shutdown
 	CPU      report.CPU    // client (this process's) CPU time over the run
 	Stopped  bool          // ended early by the caller's context
+	IO       string        // the loop backend the generator ran on (loop.Engine.Backend)
 
 	// Failure is the verification failure that ended the run, if any.
 	Failure *VerifyError

@@ -29,6 +29,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	engine, err := loop.New(loop.Config{
 		Loops:          cfg.Loops,
+		Backend:        cfg.IO,
 		ReadBufferSize: 64 << 10,
 		// One reply must fit in what a connection may hold unconsumed.
 		MaxInbound: max(4<<20, 2*cfg.Size+4096),
@@ -108,6 +109,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		Elapsed:       elapsed,
 		CPU:           cpu1.Sub(cpu0),
 		Stopped:       stopped,
+		IO:            engine.Backend(),
 		Failure:       g.failure,
 	}
 	if r.noReplies {
