@@ -39,8 +39,8 @@ type nbioServer struct {
 	stopped   chan struct{} // closed when engine.Stop has returned
 }
 
-// nbioStream is one connection as a proto.Stream, made by its first OnData.
-// The session runs on the connection's poller, and, to resume after the
+// nbioStream is one connection as a proto.Stream, made in OnOpen. The
+// session runs on the connection's poller, and, to resume after the
 // output drained (which nbio reports inside its write lock, where no write
 // may be made), on nbio's Async goroutine: mu serialises the two. The
 // atomics are also read by OnWrittenSize, under nbio's write lock, which
@@ -169,20 +169,24 @@ func serveNbio(ctx context.Context, cfg Config) (Server, error) {
 	return srv, nil
 }
 
-// onOpen counts the connection; it runs on nbio's accepting goroutine,
-// before the connection reaches its poller.
+// onOpen counts the connection and gives it its stream; it runs on nbio's
+// accepting goroutine, before the connection reaches its poller. The
+// stream is made under its lock, which the poller takes before it reads
+// it: nbio's hand-over (epoll_ctl) is no synchronisation the race
+// detector sees.
 func (s *nbioServer) onOpen(c *nbio.Conn) {
 	c.SetNoDelay(true) // Go's default for the accepted socket, stated for fairness
+	st := new(nbioStream)
+	st.mu.Lock()
+	st.c, st.srv, st.session = c, s, s.proto.NewSession()
+	c.SetSession(st)
+	st.mu.Unlock()
 	s.count.opened()
 }
 
 // onData serves what arrived; it runs on the connection's poller.
 func (s *nbioServer) onData(c *nbio.Conn, data []byte) {
-	st, _ := c.Session().(*nbioStream)
-	if st == nil {
-		st = &nbioStream{c: c, srv: s, session: s.proto.NewSession()}
-		c.SetSession(st)
-	}
+	st := c.Session().(*nbioStream)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.failed {
