@@ -3,6 +3,7 @@ package loop
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 )
 
@@ -62,3 +63,15 @@ func chooseBackend(asked string) (backendChoice, error) {
 // Backend returns the name of the backend the engine's loops run on:
 // "epoll", "kqueue" or "io_uring". Safe from any goroutine.
 func (e *Engine) Backend() string { return e.backend }
+
+// BackendAvailable reports why an engine cannot run on the named backend
+// here (nil if it can), by starting and closing a one-loop engine on it.
+// Any goroutine; it costs the backend's setup (for io_uring, a ring and
+// its buffer ring).
+func BackendAvailable(name string) error {
+	e, err := New(Config{Loops: 1, Backend: name, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	return e.Close()
+}

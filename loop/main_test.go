@@ -25,16 +25,7 @@ import (
 // TestMain runs the package's tests on every backend this machine has
 // (testutil.EveryBackend), each run checked for leaked goroutines.
 func TestMain(m *testing.M) {
-	testutil.EveryBackend(m, func(m *testing.M) { goleak.VerifyTestMain(m) }, backendAvailable)
-}
-
-// backendAvailable reports why an engine cannot run on the named backend.
-func backendAvailable(name string) error {
-	e, err := New(Config{Loops: 1, Backend: name, Logger: quiet})
-	if err != nil {
-		return err
-	}
-	return e.Close()
+	testutil.EveryBackend(m, func(m *testing.M) { goleak.VerifyTestMain(m) }, BackendAvailable)
 }
 
 // waitTimeout bounds every wait for an event that should come promptly.

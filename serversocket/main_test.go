@@ -1,7 +1,6 @@
 package serversocket
 
 import (
-	"log/slog"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -14,11 +13,5 @@ import (
 // (testutil.EveryBackend), each run failing if a test leaves a goroutine
 // behind.
 func TestMain(m *testing.M) {
-	testutil.EveryBackend(m, func(m *testing.M) { goleak.VerifyTestMain(m) }, func(name string) error {
-		e, err := loop.New(loop.Config{Loops: 1, Backend: name, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return err
-		}
-		return e.Close()
-	})
+	testutil.EveryBackend(m, func(m *testing.M) { goleak.VerifyTestMain(m) }, loop.BackendAvailable)
 }

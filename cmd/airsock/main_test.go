@@ -11,9 +11,15 @@ import (
 
 	"github.com/airsock/airsock/internal/leakcheck"
 	"github.com/airsock/airsock/internal/testutil"
+	"github.com/airsock/airsock/loop"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+// TestMain runs the command's tests, and the servers they start, on every
+// loop backend this machine has (testutil.EveryBackend), each run checked
+// for leaked goroutines.
+func TestMain(m *testing.M) {
+	testutil.EveryBackend(m, leakcheck.Main, loop.BackendAvailable)
+}
 
 // cli runs airsock in-process with args and returns its exit code and
 // output. The command must end within a minute.
