@@ -171,7 +171,7 @@ func maxBacklog() int {
 
 // The readiness poller of this OS, whether the io_uring backend is built
 // here, and what "auto" picks: io_uring, which the floor measured at a
-// tenth of epoll's syscalls per message and 0.7-0.8x its CPU
+// tenth of epoll's syscalls per message or fewer and 0.7-0.9x its CPU
 // (docs/backends.md); epoll where the kernel refuses it.
 const (
 	readinessName   = BackendEpoll

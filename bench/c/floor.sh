@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/c/floor.sh [ROUNDS]: the C reference servers beside airsock's loop (on
-# epoll and on io_uring: loop-uring) and gnet, echo, 100 connections, 16 B, depth 1 and 16; server on CPU 1 and load
+# epoll and on io_uring: loop-uring), gnet and nbio, echo, 100 connections, 16 B, depth 1 and 16; server on CPU 1 and load
 # on CPU 0 (GOMAXPROCS=1 both); perf stat on the server over 3 s of each 6-s
 # run. Prints syscalls and server CPU per message. Needs taskset, perf and
 # python3; builds airsock and the C servers into a temporary directory.
@@ -13,10 +13,11 @@ trap 'rm -rf "$tmp"' EXIT
 bash "$root/bench/c/build.sh" "$tmp" >/dev/null
 for round in $(seq "$rounds"); do
 for depth in 1 16; do
-for srv in c-epoll c-uring loop loop-uring gnet; do
+for srv in c-epoll c-uring loop loop-uring gnet nbio; do
   case $srv in
     c-epoll) cmd="$tmp/epoll_echo 0";;
     c-uring) cmd="$tmp/uring_echo 0";;
+    loop) cmd="$tmp/airsock serve --backend loop --io epoll --proto echo --addr 127.0.0.1:0 --loops 1";;
     loop-uring) cmd="env AIRSOCK_IO=io_uring $tmp/airsock serve --backend loop --proto echo --addr 127.0.0.1:0 --loops 1";;
     *) cmd="$tmp/airsock serve --backend $srv --proto echo --addr 127.0.0.1:0 --loops 1";;
   esac
