@@ -295,7 +295,9 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 // WriteThrough is Write followed by Flush, without the copy: when nothing
 // else of the connection is pending, p goes to the kernel straight from the
 // caller's memory, whatever its size, and only what the kernel does not
-// take is copied. p may be reused on return.
+// take is copied. p may be reused on return. Under io_uring the send
+// completes after WriteThrough returns, so an error the kernel reports then
+// closes the connection (OnClose's reason) instead of being returned.
 func (c *Conn) WriteThrough(p []byte) (int, error) {
 	if c.writeClosed || c.state >= stateClosed {
 		return 0, ErrClosed
