@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd
+
 package backend
 
 import (
@@ -16,6 +18,11 @@ import (
 
 	"github.com/airsock/airsock/internal/proto"
 )
+
+// nbio builds only where it has a poller (its kqueue code needs
+// EVFILT_USER, which Go's syscall lacks on NetBSD, OpenBSD and DragonFly); it joins
+// the backends map from here, at initialisation.
+func init() { backends["nbio"] = serveNbio }
 
 // nbioServer is the "nbio" backend: github.com/lesismal/nbio in its
 // fastest mode for this work: level-triggered epoll (kqueue on the BSDs),

@@ -124,7 +124,6 @@ var backends = map[string]func(ctx context.Context, cfg Config) (Server, error){
 	"loop":               serveLoop,
 	"loop-uring":         onIOUring(serveLoop),
 	"gnet":               serveGnet,
-	"nbio":               serveNbio,
 	"net":                serveNet,
 	"serversocket":       serveServerSocket,
 	"serversocket-uring": onIOUring(serveServerSocket),
