@@ -45,8 +45,11 @@ func TestClosedLoopVerified(t *testing.T) {
 			if tc.proto == "echo" && r.BytesReceived != r.Received*100 {
 				t.Fatalf("%d bytes for %d echoes of 100", r.BytesReceived, r.Received)
 			}
-			if len(snaps) < 2 || !snaps[0].Warmup || !snaps[len(snaps)-1].Final {
-				t.Fatalf("snapshots: %d, first warmup %v, last final %v", len(snaps), snaps[0].Warmup, snaps[len(snaps)-1].Final)
+			// Whether a snapshot falls inside the 200 ms warmup depends on
+			// how the machine schedules the run: not asserted; the ones
+			// that do are checked below.
+			if len(snaps) < 2 || !snaps[len(snaps)-1].Final {
+				t.Fatalf("snapshots: %d, last final %v", len(snaps), len(snaps) > 0 && snaps[len(snaps)-1].Final)
 			}
 			var recorded int64
 			for _, s := range snaps {
