@@ -290,13 +290,19 @@ func (r *readiness) wake() error { return r.poller.Wake() }
 func (r *readiness) poll(fd int, old, want poller.Mask) error { return r.watch(fd, old, want) }
 
 func (r *readiness) watch(fd int, old, want poller.Mask) error {
+	return pollerWatch(r.poller, fd, old, want)
+}
+
+// pollerWatch changes fd's interest on p from old to want, as backend.watch
+// does: old 0 adds, want 0 deletes.
+func pollerWatch(p *poller.Poller, fd int, old, want poller.Mask) error {
 	switch {
 	case old == 0:
-		return r.poller.Add(fd, want)
+		return p.Add(fd, want)
 	case want == 0:
-		return r.poller.Delete(fd, old)
+		return p.Delete(fd, old)
 	}
-	return r.poller.Modify(fd, old, want)
+	return p.Modify(fd, old, want)
 }
 
 func (r *readiness) read(fd int, a, b []byte) (int, error) { return sysReadv(fd, a, b) }

@@ -428,13 +428,7 @@ func (u *completion) recycle(bid uint16) {
 func (u *completion) wake() error { return u.epoll.Wake() }
 
 func (u *completion) poll(fd int, old, want poller.Mask) error {
-	switch {
-	case old == 0:
-		return u.epoll.Add(fd, want)
-	case want == 0:
-		return u.epoll.Delete(fd, old)
-	}
-	return u.epoll.Modify(fd, old, want)
+	return pollerWatch(u.epoll, fd, old, want)
 }
 
 // watch arms or cancels fd's recv and reports at the next wait what became
