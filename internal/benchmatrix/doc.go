@@ -4,7 +4,8 @@
 // nbio and Go's net package, the C floor servers of bench/c (c-epoll,
 // c-uring) and, for RESP, redis-server, run the way the project's bench
 // protocol asks. The default backends are serversocket, loop, loop-uring,
-// gnet, nbio and net.
+// gnet, nbio and net; loop and serversocket are served with --io epoll,
+// since "auto" is io_uring on Linux.
 //
 // Every backend runs as its own process (`airsock serve --loops 1`,
 // GOMAXPROCS=1, pinned with taskset to the server CPU) and the load

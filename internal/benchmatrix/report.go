@@ -108,7 +108,8 @@ func writeHeader(b *strings.Builder, mc *machine, o Options, results []*result) 
 			mc.Started.Format("2006-01-02 15:04"), mc.Finished.Format("15:04"), mc.LoadBefore, mc.LoadAfter)
 	}
 	fmt.Fprintf(b, "Placement: each server `taskset -c %d`, GOMAXPROCS=1, `--loops 1`, fresh process per run; "+
-		"load generator `taskset -c %d`, GOMAXPROCS=1, `--loops %d`. Backend order rotated each round.\n\n",
+		"load generator `taskset -c %d`, GOMAXPROCS=1, `--loops %d`. Backend order rotated each round. "+
+		"loop and serversocket run with `--io epoll`, the -uring backends on io_uring.\n\n",
 		o.ServerCPU, o.ClientCPU, o.ClientLoops)
 	fmt.Fprintf(b, "Cells give the median over rounds and (min–max). Ratios are medians of per-round ratios "+
 		"(A/B measured in the same round). %d results, %d failed.\n\n", len(results), countFailed(results))
