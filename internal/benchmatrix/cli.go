@@ -118,7 +118,7 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	fs.BoolVar(quick, "quick", false, "a reduced matrix, about 4 minutes (2 rounds, fewer cells, shorter runs)")
+	fs.BoolVar(quick, "quick", false, "a reduced matrix, about 2.5 minutes (2 rounds, fewer cells, shorter runs)")
 	fs.StringVar(report, "report", "", "only rewrite tables and plots from this runs.jsonl")
 	fs.StringVar(&o.Out, "out", o.Out, "results directory")
 	fs.StringVar(&o.Bin, "bin", "", "airsock binary to run (default: this one)")

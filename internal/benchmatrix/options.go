@@ -57,11 +57,9 @@ type Options struct {
 	RedisScale     float64 // multiplies each cell's -n
 }
 
-// DefaultOptions returns the full matrix (49 minutes on the project's
-// 2-CPU machine with its six backends, 16 of them in loop-uring's runs at
-// 1 and 50 connections, which the loop's io_uring backend serves slowly
-// today, so that their windows are lengthened to hold MinReplies) or, with
-// quick, a reduced one (about 4). It may be called from any goroutine.
+// DefaultOptions returns the full matrix (33 minutes on the project's
+// 2-CPU machine with its six backends) or, with quick, a reduced one
+// (2.5). It may be called from any goroutine.
 func DefaultOptions(quick bool) Options {
 	o := Options{
 		Taskset:         "taskset",
