@@ -1,6 +1,6 @@
 // Package bench compares airsock's two server APIs (package loop, and the
-// AIR-style package serversocket above it) with gnet v2 and Go's net package
-// doing exactly the same work: the protocols of internal/proto served by the
+// AIR-style package serversocket above it) with gnet v2, nbio and Go's net
+// package doing exactly the same work: the protocols of internal/proto served by the
 // backends of internal/backend.
 //
 // Two views, both following the rules of the project's bench protocol:

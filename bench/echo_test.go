@@ -13,7 +13,7 @@ import (
 // The matrix of BenchmarkEcho; backends in the order the README's tables
 // use, airsock's own first.
 var (
-	backends = []string{"serversocket", "loop", "gnet", "net"}
+	backends = []string{"serversocket", "loop", "gnet", "nbio", "net"}
 	connsSet = []int{1, 100, 1000}
 	sizes    = []int{16, 512, 16384}
 	depths   = []int{1, 16}

@@ -2,8 +2,8 @@
 # run.sh builds airsock into a temporary directory (never into the tree) and
 # runs the comparison matrix with it, writing to bench/results/<name>/:
 #
-#   bench/run.sh              the full matrix (about 20 minutes), results/full
-#   bench/run.sh --quick      the reduced matrix (about 3 minutes), results/quick
+#   bench/run.sh              the full matrix (about 35 minutes), results/full
+#   bench/run.sh --quick      the reduced matrix (about 2.5 minutes), results/quick
 #   bench/run.sh --scenarios throughput --rounds 3 ...   any `airsock bench` flags
 #
 # Output directory: --out DIR if given, else results/quick with --quick, else

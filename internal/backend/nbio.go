@@ -70,9 +70,24 @@ type nbioStream struct {
 	closing atomic.Bool  // failed with output pending: the write that drains it closes
 }
 
-// nbioLogging quiets nbio's package-wide logger (it prints its start and
-// stop lines to stdout) before the first engine starts.
-var nbioLogging sync.Once
+// nbioSetup quiets nbio's package-wide logger (it prints its start and
+// stop lines to stdout) and sizes its table of connections, before the
+// first engine starts.
+var nbioSetup sync.Once
+
+// setupNbio is nbioSetup's work. Each engine indexes its connections by
+// descriptor in a slice of nbio.MaxOpenFiles pointers (2M by default: 16
+// MiB that every GC cycle scans); no descriptor reaches the process's
+// limit, so that is the size asked for (nbio exports the variable for it).
+func setupNbio() {
+	logging.SetLogger(nbioLogger{quietLogger{"nbio"}})
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil {
+		if cur := int64(lim.Cur); cur > 0 && cur < int64(nbio.MaxOpenFiles) { // RLIM_INFINITY is -1 here
+			nbio.MaxOpenFiles = int(cur)
+		}
+	}
+}
 
 // nbio's pollers and its acceptor clear their stop flag when their
 // goroutine begins, so an Engine.Stop that comes first is lost: the
@@ -120,7 +135,7 @@ func serveNbio(ctx context.Context, cfg Config) (Server, error) {
 	if err := cfg.Limits.unbounded("nbio"); err != nil {
 		return nil, err
 	}
-	nbioLogging.Do(func() { logging.SetLogger(nbioLogger{quietLogger{"nbio"}}) })
+	nbioSetup.Do(setupNbio)
 	loops := cfg.Loops
 	if loops <= 0 {
 		loops = runtime.NumCPU()

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lesismal/nbio"
+	"golang.org/x/sys/unix"
+
 	"github.com/airsock/airsock/internal/proto"
 	"github.com/airsock/airsock/internal/testutil"
 )
@@ -180,5 +183,19 @@ func TestNbioStopsRightAfterStart(t *testing.T) {
 		if err := testutil.Recv(t, done, "Shutdown right after the start"); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestNbioTableFitsTheDescriptorLimit: nbio's per-engine table of
+// connections is sized to the descriptor limit, not its default of 2M
+// pointers that every GC cycle would scan.
+func TestNbioTableFitsTheDescriptorLimit(t *testing.T) {
+	startNbio(t, "echo", Limits{})
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if cur := int64(lim.Cur); cur > 0 && int64(nbio.MaxOpenFiles) > cur {
+		t.Errorf("nbio.MaxOpenFiles %d, above the descriptor limit %d", nbio.MaxOpenFiles, cur)
 	}
 }

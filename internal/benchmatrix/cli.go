@@ -118,13 +118,13 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	fs.BoolVar(quick, "quick", false, "a reduced matrix, about 3 minutes (2 rounds, fewer cells, shorter runs)")
+	fs.BoolVar(quick, "quick", false, "a reduced matrix, about 2.5 minutes (2 rounds, fewer cells, shorter runs)")
 	fs.StringVar(report, "report", "", "only rewrite tables and plots from this runs.jsonl")
 	fs.StringVar(&o.Out, "out", o.Out, "results directory")
 	fs.StringVar(&o.Bin, "bin", "", "airsock binary to run (default: this one)")
 	fs.StringVar(&o.CDir, "c-dir", "", "directory of the C reference servers (bench/c/build.sh DIR), for the backends c-epoll and c-uring")
 	fs.Func("scenarios", "comma-separated scenarios "+listDefault(o.Scenarios), listOf(&o.Scenarios, word))
-	fs.Func("backends", "comma-separated backends, in table order: airsock serve's, and c-epoll and c-uring (with --c-dir) "+listDefault(o.Backends), listOf(&o.Backends, word))
+	fs.Func("backends", "comma-separated backends, in table order: airsock serve's (loop, loop-uring, serversocket, serversocket-uring, gnet, nbio, net), and c-epoll and c-uring (with --c-dir) "+listDefault(o.Backends), listOf(&o.Backends, word))
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds of the throughput, latency and churn scenarios")
 	fs.IntVar(&o.MemoryRounds, "memory-rounds", o.MemoryRounds, "rounds of the memory scenario")
 	fs.IntVar(&o.RedisRounds, "redis-rounds", o.RedisRounds, "rounds of the redis scenario")
@@ -146,6 +146,7 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 	fs.IntVar(&o.ChurnConns, "churn-conns", o.ChurnConns, "churn: connections in flight at once")
 	fs.StringVar(&o.RedisServer, "redis-server", o.RedisServer, "redis-server binary for the reference ('' to skip it)")
 	fs.StringVar(&o.RedisBenchmark, "redis-benchmark", o.RedisBenchmark, "redis-benchmark binary")
+	fs.StringVar(&o.Perf, "perf", o.Perf, "perf binary, to count the servers' syscalls per message in the throughput scenario ('' to skip it)")
 	fs.Float64Var(&o.RedisScale, "redis-scale", o.RedisScale, "redis: multiplies each invocation's request count")
 	return fs
 }

@@ -57,3 +57,16 @@ func TestOptionsCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestServeArgs: loop and serversocket are served on epoll ("auto" is
+// io_uring on Linux), the -uring backends and the peers as named.
+func TestServeArgs(t *testing.T) {
+	m := &matrix{opts: Options{Bin: "/x/airsock"}}
+	for be, want := range map[string]string{"loop": "--io epoll", "serversocket": "--io epoll", "loop-uring": "", "nbio": ""} {
+		args := strings.Join(m.serveArgs(be, "echo"), " ")
+		if !strings.HasPrefix(args, "/x/airsock serve --backend "+be+" --proto echo ") ||
+			strings.Contains(args, "--io") != (want != "") || !strings.Contains(args, want) {
+			t.Errorf("%s: %q", be, args)
+		}
+	}
+}

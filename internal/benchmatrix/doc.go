@@ -1,7 +1,11 @@
 // Package benchmatrix is `airsock bench`: the side-by-side comparison of
-// airsock's servers (the loop and serversocket backends) with gnet v2, Go's
-// net package and, for RESP, redis-server, run the way the project's bench
-// protocol asks.
+// airsock's servers (the loop and serversocket backends, on epoll and, as
+// loop-uring and serversocket-uring, on io_uring) with the peers gnet v2,
+// nbio and Go's net package, the C floor servers of bench/c (c-epoll,
+// c-uring) and, for RESP, redis-server, run the way the project's bench
+// protocol asks. The default backends are serversocket, loop, loop-uring,
+// gnet, nbio and net; loop and serversocket are served with --io epoll,
+// since "auto" is io_uring on Linux.
 //
 // Every backend runs as its own process (`airsock serve --loops 1`,
 // GOMAXPROCS=1, pinned with taskset to the server CPU) and the load
@@ -9,8 +13,10 @@
 // or redis-benchmark) is pinned to the other CPU. Each run gets a fresh
 // server and a correctness pass with every reply byte verified before it is
 // timed; backend order rotates each round; the CPU time of both processes
-// over the measured window is read from /proc/PID/stat, and memory from
-// /proc/PID/status.
+// over the measured window is read from /proc/PID/stat, memory from
+// /proc/PID/status, and in the throughput scenario the server's syscalls
+// and context switches by perf stat (perf.go) where perf is installed and
+// may count the raw_syscalls tracepoint.
 //
 // Scenarios: closed-loop throughput (throughput.go), open-loop latency at
 // fixed rates (latency.go), RSS per idle connection (memory.go, idle.go),

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/airsock/airsock/loop"
 )
 
 // TestMatrixEndToEnd builds the real airsock binary and runs a tiny matrix
@@ -38,7 +40,16 @@ func TestMatrixEndToEnd(t *testing.T) {
 	}
 	o := DefaultOptions(true)
 	o.Bin, o.Out = bin, filepath.Join(dir, "results")
-	o.Backends = []string{"loop", "net"}
+	o.Backends = []string{"loop", "nbio", "net"}
+	if e, err := loop.New(loop.Config{Loops: 1, Backend: loop.BackendIOUring}); err == nil {
+		e.Close()
+		o.Backends = append(o.Backends, "loop-uring")
+	}
+	// Syscalls are counted where perf may count the tracepoint.
+	withPerf := exec.Command("perf", "stat", "-x,", "-e", perfEvents, "--", "true").Run() == nil
+	if !withPerf {
+		o.Perf = ""
+	}
 	o.Scenarios = []string{"throughput", "latency", "memory", "churn"}
 	o.Rounds, o.MemoryRounds, o.RedisRounds = 1, 1, 1
 	o.Conns, o.Sizes, o.Depths = []int{2}, []int{64}, []int{1, 4}
@@ -82,10 +93,14 @@ func TestMatrixEndToEnd(t *testing.T) {
 	want := []string{
 		"BenchmarkMatrix/scenario=throughput/backend=loop/conns=2/size=64/depth=4 1 ",
 		"BenchmarkMatrix/scenario=throughput/backend=net/conns=2/size=64/depth=1 1 ",
+		"BenchmarkMatrix/scenario=throughput/backend=nbio/conns=2/size=64/depth=4 1 ",
 		"BenchmarkMatrix/scenario=latency/backend=net/load=50%/",
 		"BenchmarkMatrix/scenario=memory/backend=loop/conns=30 1 ",
 		"BenchmarkMatrix/scenario=churn/backend=net/slots=4/size=16 1 ",
 		" server-us/msg ", " p99.9-us ", " rss-B/conn ", " conns/s ",
+	}
+	if withPerf {
+		want = append(want, " server-syscalls/msg ")
 	}
 	if withC {
 		want = append(want, "BenchmarkMatrix/scenario=throughput/backend=c-epoll/conns=2/size=64/depth=4 1 ",

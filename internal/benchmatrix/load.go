@@ -25,6 +25,7 @@ type loadSpec struct {
 	warmup   time.Duration
 	duration time.Duration
 	verify   bool
+	perf     bool   // count the server's syscalls over the window (perf stat)
 	hlog     string // path of an interval log to write, or ""
 }
 
@@ -35,6 +36,8 @@ type loadOutcome struct {
 	serverCPU report.CPU
 	clientCPU report.CPU
 	window    time.Duration
+	perf      *perfCounts // the server's syscalls, if counted
+	perfErr   error       // why they were not, if asked for
 }
 
 // args returns the command line of the load run against addr.
@@ -103,12 +106,17 @@ func (m *matrix) runLoad(ctx context.Context, srv *serverProc, l loadSpec) (*loa
 		edges = append(edges, sample{s, c})
 	}
 	ended := false // before its window closed: the checks below say why
+	var perf *perfRun
+	var perfErr error
 edges:
-	for _, at := range []time.Duration{l.warmup, l.warmup + l.duration} {
+	for i, at := range []time.Duration{l.warmup, l.warmup + l.duration} {
 		t := time.NewTimer(time.Until(start.Add(at)))
 		select {
 		case <-t.C:
 			take()
+			if i == 0 && l.perf && !l.verify {
+				perf, perfErr = m.startPerf(srv.pid, perfWindow(l.duration))
+			}
 		case <-exited:
 			// It started after us, so it ends after this edge unless it ended
 			// early; past the edge, the late sample still reads it.
@@ -133,6 +141,7 @@ edges:
 		case <-limit.C:
 			cmd.Process.Kill()
 			reap()
+			perf.kill()
 			return nil, fmt.Errorf("load did not end within 90 s of its window: %s", stderr)
 		case <-ctx.Done():
 			cmd.Process.Kill()
@@ -141,9 +150,17 @@ edges:
 	}
 	err = reap()
 	if ctx.Err() != nil {
+		perf.kill()
 		return nil, ctx.Err()
 	}
-	out := &loadOutcome{window: l.duration}
+	out := &loadOutcome{window: l.duration, perfErr: perfErr}
+	if perf != nil {
+		counts, perr := perf.wait()
+		if perr == nil {
+			out.perf = &counts
+		}
+		out.perfErr = perr
+	}
 	if jerr := json.Unmarshal(stdout.Bytes(), &out.sum); jerr != nil || out.sum.LoadCounts == nil {
 		return nil, fmt.Errorf("load printed %q (%v): %s", strings.TrimSpace(stdout.String()), err, stderr)
 	}
@@ -210,6 +227,10 @@ func (m *matrix) verify(ctx context.Context, srv *serverProc, l loadSpec) error 
 	}
 	return nil
 }
+
+// perfWindow is how long perf stat counts in a measured window of d: it
+// starts a few milliseconds into the window and must end inside it.
+func perfWindow(d time.Duration) time.Duration { return d * 8 / 10 }
 
 func lastLine(s string) string {
 	s = strings.TrimSpace(s)

@@ -23,6 +23,8 @@ type matrix struct {
 	start  time.Time
 	runs   atomic.Int64
 	failed atomic.Int64
+
+	perfWarned bool // a perf stat failure was reported
 }
 
 // scenarios in the order they run: latency needs throughput's peaks.
@@ -75,6 +77,9 @@ func Run(ctx context.Context, opts Options, stderr io.Writer) error {
 	m := &matrix{opts: opts, log: &resultLog{bench: bench, jsonl: jsonl}, stderr: stderr, start: time.Now()}
 	m.logf("airsock bench: %s; server on CPU %d, load generator on CPU %d; results in %s",
 		strings.Join(opts.Scenarios, ", "), opts.ServerCPU, opts.ClientCPU, opts.Out)
+	if opts.Perf == "" {
+		m.logf("server syscalls not counted: no perf (--perf; Debian's linux-perf)")
+	}
 	// A scenario that cannot run (latency without a peak, say) is reported
 	// and the others still run; only an ended ctx stops them.
 	var scenarioErrs []error

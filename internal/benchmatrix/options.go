@@ -19,6 +19,7 @@ type Options struct {
 	Taskset        string // taskset(1), to pin each process to its CPU
 	RedisServer    string // redis-server for the RESP reference; "" skips it
 	RedisBenchmark string // redis-benchmark; "" skips the redis scenario
+	Perf           string // perf(1), to count the servers' syscalls; "" (or not found) counts none
 	Out            string // results directory
 
 	Scenarios []string // of ScenarioNames
@@ -56,17 +57,18 @@ type Options struct {
 	RedisScale     float64 // multiplies each cell's -n
 }
 
-// DefaultOptions returns the full matrix (about 20 minutes on the
-// project's 2-CPU machine) or, with quick, a reduced one (about 3). It may
-// be called from any goroutine.
+// DefaultOptions returns the full matrix (33 minutes on the project's
+// 2-CPU machine with its six backends) or, with quick, a reduced one
+// (2.5). It may be called from any goroutine.
 func DefaultOptions(quick bool) Options {
 	o := Options{
 		Taskset:         "taskset",
 		RedisServer:     "redis-server",
 		RedisBenchmark:  "redis-benchmark",
+		Perf:            "perf",
 		Out:             "bench/results/full",
 		Scenarios:       ScenarioNames(),
-		Backends:        []string{"serversocket", "loop", "gnet", "net"},
+		Backends:        []string{"serversocket", "loop", "loop-uring", "gnet", "nbio", "net"},
 		Rounds:          5,
 		ServerCPU:       1,
 		ClientCPU:       0,
@@ -152,6 +154,13 @@ func (o *Options) check() error {
 		if f <= 0 || f > 1 {
 			errs = append(errs, fmt.Errorf("rate fraction %v not in (0, 1]", f))
 		}
+	}
+	if o.Perf != "" {
+		p, err := exec.LookPath(o.Perf)
+		if err != nil {
+			p = "" // Run says that syscalls are not counted
+		}
+		o.Perf = p
 	}
 	if p, err := exec.LookPath(o.Taskset); err != nil {
 		errs = append(errs, fmt.Errorf("taskset is needed to pin the processes: %w", err))

@@ -10,14 +10,19 @@ import (
 )
 
 // The report: tables.md (one table per scenario, medians with their range
-// over the rounds and per-round ratios against gnet and net), a check of
-// each target, and the plots.
+// over the rounds and per-round ratios against the peers and the C floor),
+// a check of each target, and the plots.
 
 // baselines are the backends airsock's are compared with, in column order.
-var baselines = []string{"gnet", "net", "c-epoll", "c-uring"}
+var baselines = []string{"gnet", "nbio", "net", "c-epoll", "c-uring"}
 
 // tableOrder is the column order of backends; others follow.
-var tableOrder = []string{"serversocket", "loop", "gnet", "net", "c-epoll", "c-uring", redisBackend}
+var tableOrder = []string{"serversocket", "serversocket-uring", "loop", "loop-uring", "gnet", "nbio", "net", "c-epoll", "c-uring", redisBackend}
+
+// counterparts pair each of airsock's backends with the one it is measured
+// against besides the baselines: serversocket with the loop it adapts, an
+// io_uring backend with its epoll (or kqueue) form.
+var counterparts = [][2]string{{"serversocket", "loop"}, {"loop-uring", "loop"}, {"serversocket-uring", "serversocket"}}
 
 // backendsOf lists the backends that have results, in table order.
 func backendsOf(results []*result) []string {
@@ -103,7 +108,8 @@ func writeHeader(b *strings.Builder, mc *machine, o Options, results []*result) 
 			mc.Started.Format("2006-01-02 15:04"), mc.Finished.Format("15:04"), mc.LoadBefore, mc.LoadAfter)
 	}
 	fmt.Fprintf(b, "Placement: each server `taskset -c %d`, GOMAXPROCS=1, `--loops 1`, fresh process per run; "+
-		"load generator `taskset -c %d`, GOMAXPROCS=1, `--loops %d`. Backend order rotated each round.\n\n",
+		"load generator `taskset -c %d`, GOMAXPROCS=1, `--loops %d`. Backend order rotated each round. "+
+		"loop and serversocket run with `--io epoll`, the -uring backends on io_uring.\n\n",
 		o.ServerCPU, o.ClientCPU, o.ClientLoops)
 	fmt.Fprintf(b, "Cells give the median over rounds and (min–max). Ratios are medians of per-round ratios "+
 		"(A/B measured in the same round). %d results, %d failed.\n\n", len(results), countFailed(results))
@@ -145,7 +151,7 @@ func ratioCell(d cellData, a, base, unit string) string {
 }
 
 // ratioPairs are the ratio columns: each of ours against each baseline, and
-// serversocket against loop when both ran.
+// against its counterpart when both ran.
 func ratioPairs(bs []string) [][2]string {
 	ours, bases := split(bs)
 	var pairs [][2]string
@@ -154,8 +160,10 @@ func ratioPairs(bs []string) [][2]string {
 			pairs = append(pairs, [2]string{o, b})
 		}
 	}
-	if slices.Contains(bs, "serversocket") && slices.Contains(bs, "loop") {
-		pairs = append(pairs, [2]string{"serversocket", "loop"})
+	for _, p := range counterparts {
+		if slices.Contains(bs, p[0]) && slices.Contains(bs, p[1]) {
+			pairs = append(pairs, p)
+		}
 	}
 	return pairs
 }
@@ -224,6 +232,26 @@ func throughputTables(b *strings.Builder, cells []string, data map[string]cellDa
 	metricTable(b, "### msgs/s", "msgs/s", cells, data, bs, shortNum, clientBoundNote, true)
 	metricTable(b, "### server CPU µs per message (user+system; lower is better)", "server-us/msg", cells, data, bs, fixed(2), nil, true)
 	metricTable(b, "### server user-time share, % of its CPU time (the rest is the kernel's)", "server-user-%", cells, data, bs, fixed(0), nil, false)
+	if hasUnit(data, "server-syscalls/msg") {
+		b.WriteString("Syscalls and context switches of the server process, counted by `perf stat -e " + perfEvents +
+			" -p PID` over most of each measured window, per message of the load's rate.\n\n")
+		metricTable(b, "### server syscalls per message (lower is better)", "server-syscalls/msg", cells, data, bs, fixed(3), nil, true)
+		metricTable(b, "### server context switches per message", "server-cs/msg", cells, data, bs, fixed(3), nil, false)
+	}
+}
+
+// hasUnit reports whether any result of the cells has a figure in unit.
+func hasUnit(data map[string]cellData, unit string) bool {
+	for _, d := range data {
+		for _, rounds := range d {
+			for _, r := range rounds {
+				if _, ok := r.Get(unit); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func fixed(prec int) func(float64) string {

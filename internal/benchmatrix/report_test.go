@@ -73,9 +73,7 @@ func TestWriteReport(t *testing.T) {
 		"| server CPU/msg within 5% of loop | serversocket | 4/4 |",
 		"FAILED: server exited",
 	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("tables.md lacks %q", want)
-		}
+		wantIn(t, "tables.md", md, want)
 	}
 	if t.Failed() {
 		t.Log(md)
@@ -114,5 +112,72 @@ func TestShortNum(t *testing.T) {
 	}
 	if niceCeil(0.7) != 1 || niceCeil(130) != 200 || niceCeil(4000) != 5000 {
 		t.Error("niceCeil")
+	}
+}
+
+// TestTargetsPeersAndIOUring: the rows of issue 11's targets. Two rounds
+// in which loop-uring makes 0.4 and 0.04 syscalls per message at depth 1
+// and 16 (c-uring 0.4 and 0.03), and costs 0.8× and then 0.9× gnet's CPU
+// per message where loop costs 0.9× and then 0.8×; nbio costs 1.2× gnet's.
+func TestTargetsPeersAndIOUring(t *testing.T) {
+	var rs []*result
+	add := func(be string, round int, depth string, cpu, sys float64) {
+		rs = append(rs, &result{Scenario: "throughput", Backend: be, Round: round,
+			Params:  []string{"conns=100", "size=16", "depth=" + depth},
+			Metrics: []metric{{"server-us/msg", cpu}, {"server-syscalls/msg", sys}, {"msgs/s", 1000}}})
+	}
+	for round := 1; round <= 2; round++ {
+		uring, loop := 0.8, 0.9
+		if round == 2 {
+			uring, loop = 0.9, 0.8
+		}
+		for _, depth := range []string{"1", "16"} {
+			sys, csys := 0.4, 0.4
+			if depth == "16" {
+				sys, csys = 0.04, 0.03
+			}
+			add("gnet", round, depth, 1, 1.9)
+			add("nbio", round, depth, 1.2, 1.9)
+			add("loop", round, depth, loop, 1.9)
+			add("loop-uring", round, depth, uring, sys)
+			add("c-uring", round, depth, 0.7, csys)
+		}
+	}
+	var b strings.Builder
+	_, data := group(rs, "throughput")
+	throughputTables(&b, []string{"throughput/conns=100/size=16/depth=16"}, data, backendsOf(rs))
+	writeTargets(&b, rs)
+	md := b.String()
+	for _, want := range []string{
+		"| cell | loop | loop-uring | gnet | nbio | c-uring | loop/gnet | loop/nbio | loop/c-uring | loop-uring/gnet | loop-uring/nbio | loop-uring/c-uring | loop-uring/loop |",
+		"### server syscalls per message",
+		"| conns=100 size=16 depth=16 | 1.900 | 0.040 | 1.900 | 1.900 | 0.030 |",
+		// The best of loop and loop-uring is 0.8 in both rounds.
+		"| server CPU/msg ≤ 0.85× gnet (100, 1,000 conns; 16, 512 B) | best airsock | 2/2 | 0.80 (conns=100 size=16 depth=1) | holds |",
+		"| server CPU/msg ≤ 0.85× nbio (100, 1,000 conns; 16, 512 B) | best airsock | 2/2 | 0.67 (conns=100 size=16 depth=1) | holds |",
+		"| syscalls/msg ≤ 0.5 (100 conns, 16 B, depth 1) | loop-uring | 1/1 | 0.40 (conns=100 size=16 depth=1) | holds |",
+		"| syscalls/msg ≤ 0.05 (100 conns, 16 B, depth 16) | loop-uring | 1/1 | 0.040 (conns=100 size=16 depth=16) | holds |",
+		"| syscalls/msg ≤ 1.1× c-uring | loop-uring | 1/2 | 1.33 (conns=100 size=16 depth=16) | fails in 1 |",
+		// Per-round ratios 0.89 and 1.125: their median is above 1.
+		"| server CPU/msg ≤ the epoll form's | loop-uring | 0/2 | 1.01 (conns=100 size=16 depth=1) | fails in 2 |",
+		"| server CPU/msg ≤ 1.1× c-uring | loop-uring | 0/2 | 1.21 (conns=100 size=16 depth=1) | fails in 2 |",
+	} {
+		wantIn(t, "the report", md, want)
+	}
+	for _, never := range []string{"| syscalls/msg ≤ 0.5 (100 conns, 16 B, depth 1) | loop |", "| server CPU/msg ≤ 0.85× gnet (100, 1,000 conns; 16, 512 B) | loop |"} {
+		if strings.Contains(md, never) {
+			t.Errorf("report has %q", never)
+		}
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+}
+
+// wantIn fails the test if text (called name) lacks want.
+func wantIn(t *testing.T, name, text, want string) {
+	t.Helper()
+	if !strings.Contains(text, want) {
+		t.Errorf("%s lacks %q", name, want)
 	}
 }

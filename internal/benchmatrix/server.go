@@ -25,6 +25,12 @@ import (
 // connection count) or redis.
 var cServers = map[string]string{"c-epoll": "epoll_echo", "c-uring": "uring_echo"}
 
+// readinessIO pins the loop backend of airsock's servers named after their
+// API alone to the readiness poller: "auto" is io_uring on Linux, and the
+// matrix's loop and serversocket are the epoll forms beside loop-uring and
+// serversocket-uring.
+var readinessIO = map[string]string{"loop": "epoll", "serversocket": "epoll"}
+
 // redisBackend is the name of the reference server in the RESP scenario:
 // redis-server itself, pinned like the others.
 const redisBackend = "redis"
@@ -61,8 +67,7 @@ func (m *matrix) startServer(ctx context.Context, backend, protocol string) (*se
 		args = []string{filepath.Join(m.opts.CDir, name), "0", "127.0.0.1"}
 		ready = regexp.MustCompile(`^listening on (\S+)`)
 	} else {
-		args = []string{m.opts.Bin, "serve", "--backend", backend, "--proto", protocol,
-			"--loops", "1", "--addr", "127.0.0.1:0", "--grace", "2s"}
+		args = m.serveArgs(backend, protocol)
 		ready = regexp.MustCompile(`^listening on (\S+)`)
 	}
 	s := &serverProc{backend: backend, lines: make(chan string, 64), stderr: &tailBuffer{}, exited: make(chan struct{})}
@@ -115,6 +120,17 @@ func (m *matrix) startServer(ctx context.Context, backend, protocol string) (*se
 		s.kill()
 		return nil, ctx.Err()
 	}
+}
+
+// serveArgs is the command line of `airsock serve` for one of airsock's
+// backends (or a peer) serving protocol.
+func (m *matrix) serveArgs(backend, protocol string) []string {
+	args := []string{m.opts.Bin, "serve", "--backend", backend, "--proto", protocol,
+		"--loops", "1", "--addr", "127.0.0.1:0", "--grace", "2s"}
+	if io, ok := readinessIO[backend]; ok {
+		args = append(args, "--io", io)
+	}
+	return args
 }
 
 // cpu returns the server's CPU time so far.

@@ -50,7 +50,7 @@ func (m *matrix) throughputRun(ctx context.Context, r *result, cell throughputCe
 		return err
 	}
 	spec := loadSpec{proto: "echo", conns: cell.conns, size: cell.size, depth: cell.depth,
-		warmup: m.opts.Warmup, duration: m.opts.Duration}
+		warmup: m.opts.Warmup, duration: m.opts.Duration, perf: true}
 	err = m.verify(ctx, srv, spec)
 	var out *loadOutcome
 	if err == nil {
@@ -73,6 +73,14 @@ func (m *matrix) throughputRun(ctx context.Context, r *result, cell throughputCe
 	r.add(100*out.clientCPU.Total()/secs, "client-cpu-%")
 	if out.clientCPU.Total()/secs >= clientBound {
 		r.Note = "client-bound"
+	}
+	if p := out.perf; p != nil && out.sum.MsgsPerSec > 0 {
+		perfMsgs := out.sum.MsgsPerSec * p.window.Seconds()
+		r.add(p.syscalls/perfMsgs, "server-syscalls/msg")
+		r.add(p.switches/perfMsgs, "server-cs/msg")
+	} else if out.perfErr != nil && !m.perfWarned {
+		m.perfWarned = true
+		m.logf("server syscalls not counted: %v", out.perfErr)
 	}
 	return nil
 }
