@@ -55,7 +55,7 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		}
 		return nil, false
 	}
-	fd, family, peer, err := sysAccept(lf.fd)
+	fd, family, peer, err := l.io.accept(lf)
 	switch {
 	case err == nil && fd < 0: // none pending
 		lf.backoff = 0

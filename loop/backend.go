@@ -58,6 +58,17 @@ import (
 //     has in flight on it; what completes for it later, once the number
 //     may belong to a new connection, must not reach that one. Loop
 //     goroutine only.
+//   - listen starts (on) or stops taking connections on a listening
+//     descriptor, and accept returns the next connection it took, with the
+//     sysAccept convention (fd -1 and a nil error: none now; the backend
+//     reports the listener's fd Readable when there is). readiness watches
+//     the descriptor and calls accept4; io_uring keeps a multishot accept
+//     armed and hands over what it accepted. Loop goroutine only.
+//   - unlisten runs before a listening descriptor is closed, on any
+//     goroutine, with lf.mu held; it returns a channel that is closed once
+//     the backend holds the socket no more (an armed accept holds a
+//     reference, so the port stays taken until it ends), or nil. forget
+//     drops what the backend kept for it, on the loop goroutine, after.
 //   - pollApart reports that poll and watch are different mechanisms
 //     (io_uring: epoll and the ring), so a descriptor moving from one to the
 //     other must leave the first. Any goroutine.
@@ -85,6 +96,10 @@ type backend interface {
 	input(fd int, buf []byte) ([]byte, error)
 	read(fd int, a, b []byte) (int, error)
 	write(fd int, a, b []byte) (int, error)
+	listen(lf *listenFD, on bool) error
+	accept(lf *listenFD) (fd, family int, peer sockAddr, err error)
+	unlisten(lf *listenFD) <-chan struct{}
+	forget(lf *listenFD)
 	canWrite(fd int, watching bool) bool
 	failure(fd int) error
 	held(fd int) (all, over int)

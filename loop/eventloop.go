@@ -40,8 +40,9 @@ type eventLoop struct {
 	conns    atomic.Int32 // registered connections, read by other goroutines to balance load
 	now      int64        // monotonic time at the start of this iteration
 
-	listeners []*listenFD // listening sockets this loop accepts on
-	stopping  bool        // Shutdown: exit once every connection has closed
+	listeners []*listenFD  // listening sockets this loop accepts on
+	thread    atomic.Int32 // the OS thread of the loop goroutine, when the backend owns one
+	stopping  bool         // Shutdown: exit once every connection has closed
 	done      chan struct{}
 }
 
@@ -64,6 +65,13 @@ func newEventLoop(e *Engine, index int, backendName string) (*eventLoop, error) 
 	return l, nil
 }
 
+// onThread reports whether the caller is the loop goroutine of a backend
+// that owns its thread (the only one that thread runs).
+func (l *eventLoop) onThread() bool {
+	t := l.thread.Load()
+	return t != 0 && int32(threadID()) == t
+}
+
 // run is the loop: wait for readiness, serve each ready descriptor, then the
 // queued tasks, the due timers, and the output of connections touched from
 // elsewhere. Everything a connection does happens here, on one goroutine.
@@ -72,6 +80,9 @@ func (l *eventLoop) run() {
 	if l.cfg.LockOSThread || l.io.ownsThread() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+	}
+	if l.io.ownsThread() {
+		l.thread.Store(int32(threadID()))
 	}
 	if err := l.io.bind(); err != nil {
 		// The backend cannot serve from this goroutine (it could when New
@@ -312,8 +323,25 @@ func (r *readiness) input(fd int, buf []byte) ([]byte, error) {
 	return buf[:n], err
 }
 func (r *readiness) write(fd int, a, b []byte) (int, error) { return sysWritev(fd, a, b) }
-func (r *readiness) held(int) (int, int)                    { return 0, 0 }
-func (r *readiness) canWrite(_ int, watching bool) bool     { return !watching }
-func (r *readiness) failure(int) error                      { return nil }
-func (r *readiness) closeFd(fd int) error                   { return unix.Close(fd) }
-func (r *readiness) close() error                           { return r.poller.Close() }
+func (r *readiness) listen(lf *listenFD, on bool) error {
+	if on {
+		return r.watch(lf.fd, 0, poller.Readable)
+	}
+	return r.watch(lf.fd, poller.Readable, 0)
+}
+
+func (r *readiness) accept(lf *listenFD) (int, int, sockAddr, error) { return sysAccept(lf.fd) }
+
+func (r *readiness) unlisten(lf *listenFD) <-chan struct{} {
+	if lf.watched {
+		r.watch(lf.fd, poller.Readable, 0)
+	}
+	return nil
+}
+
+func (r *readiness) forget(*listenFD)                   {}
+func (r *readiness) held(int) (int, int)                { return 0, 0 }
+func (r *readiness) canWrite(_ int, watching bool) bool { return !watching }
+func (r *readiness) failure(int) error                  { return nil }
+func (r *readiness) closeFd(fd int) error               { return unix.Close(fd) }
+func (r *readiness) close() error                       { return r.poller.Close() }

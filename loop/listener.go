@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/airsock/airsock/poller"
 )
 
 // Listener is a bound (and, after Serve, listening) socket of an Engine.
@@ -48,9 +46,12 @@ type listenFD struct {
 	mu      sync.Mutex
 	fd      int
 	closed  bool
-	watched bool // registered with the poller
-	backoff time.Duration
-	retry   *timer
+	watched bool // the backend takes connections on it
+	// released is closed when the backend's accept in flight has ended
+	// (io_uring), set by its listen under mu; nil when nothing was armed.
+	released chan struct{}
+	backoff  time.Duration
+	retry    *timer
 }
 
 // Bind creates the listening socket(s) and binds them to address, without
@@ -251,6 +252,7 @@ func (ln *Listener) closeFDs() {
 
 // dropListener forgets a closed listening descriptor.
 func (l *eventLoop) dropListener(lf *listenFD) {
+	l.io.forget(lf)
 	if lf.fd < len(l.fds) && l.fds[lf.fd] == fdHandler(lf) {
 		l.fds[lf.fd] = nil
 	}
@@ -263,19 +265,30 @@ func (l *eventLoop) dropListener(lf *listenFD) {
 }
 
 // closeFD stops watching and closes one listening descriptor; safe from any
-// goroutine, and idempotent.
+// goroutine, and idempotent. It returns once the backend holds the socket
+// no more, so that the port is free (on the listener's own loop goroutine,
+// where waiting would stall the loop, the port is free at the end of the
+// turn).
 func (lf *listenFD) closeFD() {
 	lf.mu.Lock()
-	defer lf.mu.Unlock()
 	if lf.closed {
+		lf.mu.Unlock()
 		return
 	}
 	lf.closed = true
-	if lf.watched {
-		lf.loop.io.poll(lf.fd, poller.Readable, 0)
-		lf.watched = false
+	var released <-chan struct{}
+	if lf.loop != nil {
+		released = lf.loop.io.unlisten(lf)
 	}
+	lf.watched = false
 	unix.Close(lf.fd)
+	lf.mu.Unlock()
+	if released != nil && !lf.loop.onThread() {
+		select {
+		case <-released:
+		case <-time.After(time.Second): // a loop stuck in a handler: do not hang with it
+		}
+	}
 }
 
 // adoptListener puts lf in l's descriptor table and starts watching it.
@@ -298,7 +311,7 @@ func (lf *listenFD) watch() {
 	if lf.closed || lf.watched {
 		return
 	}
-	if err := lf.loop.io.poll(lf.fd, 0, poller.Readable); err != nil {
+	if err := lf.loop.io.listen(lf, true); err != nil {
 		lf.loop.cfg.Logger.Error("loop: cannot watch listener", "addr", lf.ln.addr, "err", err)
 		return
 	}
@@ -308,7 +321,7 @@ func (lf *listenFD) watch() {
 // unwatch stops accepting on lf for now; lf.mu must be held.
 func (lf *listenFD) unwatch() {
 	if lf.watched {
-		lf.loop.io.poll(lf.fd, poller.Readable, 0)
+		lf.loop.io.listen(lf, false)
 		lf.watched = false
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -147,6 +148,36 @@ func TestListenerCloseWhileAccepting(t *testing.T) {
 	pl, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("port still held after Close: %v", err)
+	}
+	pl.Close()
+}
+
+// TestListenerClosedInOnOpen: a handler may close its own listener on the
+// loop goroutine (where Close cannot wait for the loop): new connects are
+// refused once it returns, the port is free by the end of that turn, and
+// the connection that closed it is served on.
+func TestListenerClosedInOnOpen(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	var served atomic.Pointer[Listener]
+	closed := make(chan error, 1)
+	ln := listen(t, e, "tcp4", "127.0.0.1:0", Funcs{
+		Open: func(c *Conn) { closed <- served.Load().Close() },
+		Data: echo().Data,
+	})
+	served.Store(ln)
+	addr := ln.Addr().String()
+	nc := dialClient(t, "tcp4", addr)
+	if err := testutil.Recv(t, closed, "OnOpen's Close"); err != nil {
+		t.Fatalf("Close in OnOpen: %v", err)
+	}
+	if _, err := net.Dial("tcp4", addr); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial after Close in OnOpen: %v, want ECONNREFUSED", err)
+	}
+	echoOnce(t, nc, "still served")
+	// The echo came back, so the turn that closed the listener is over.
+	pl, err := net.Listen("tcp4", addr)
+	if err != nil {
+		t.Fatalf("net.Listen after the turn that closed the listener: %v", err)
 	}
 	pl.Close()
 }

@@ -116,6 +116,9 @@ func socketFamily(sa unix.Sockaddr) int {
 	return unix.AF_UNIX
 }
 
+// threadID is 0: no backend here owns its loop's thread (onThread).
+func threadID() int { return 0 }
+
 // maxBacklog is the kernel's listen backlog cap (kern.ipc.somaxconn).
 func maxBacklog() int {
 	if n, err := unix.SysctlUint32("kern.ipc.somaxconn"); err == nil && n > 0 {

@@ -106,10 +106,8 @@ func callName(trap uintptr, second int) string {
 }
 
 // sysAccept accepts one connection, non-blocking and close-on-exec in one
-// call, and returns its family and peer; fd is -1 with a nil error when
-// none is pending. The peer's address is read from a buffer on the stack:
-// unlike unix.Accept4 this allocates nothing, which matters for connection
-// churn.
+// call (accept4), and returns its family and peer; fd is -1 with a nil
+// error when none is pending.
 func sysAccept(lfd int) (fd, family int, peer sockAddr, err error) {
 	for {
 		var rsa unix.RawSockaddrAny
@@ -125,20 +123,42 @@ func sysAccept(lfd int) (fd, family int, peer sockAddr, err error) {
 		default:
 			return -1, 0, sockAddr{}, os.NewSyscallError("accept4", errno)
 		}
-		fd, family = int(r), int(rsa.Addr.Family)
-		switch family {
-		case unix.AF_INET:
-			a := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
-			peer.ip[10], peer.ip[11] = 0xff, 0xff
-			copy(peer.ip[12:], a.Addr[:])
-			peer.port = ntohs(a.Port)
-		case unix.AF_INET6:
-			a := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
-			peer = sockAddr{ip: a.Addr, port: ntohs(a.Port), v6: true}
-		}
-		return fd, family, peer, nil
+		family, peer = rawSockAddr(&rsa)
+		return int(r), family, peer, nil
 	}
 }
+
+// sysPeer returns the family and peer of a connected socket (getpeername),
+// for connections accepted without their address (io_uring).
+func sysPeer(fd int) (family int, peer sockAddr, err error) {
+	var rsa unix.RawSockaddrAny
+	size := uint32(unsafe.Sizeof(rsa))
+	_, _, errno := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
+	if errno != 0 {
+		return 0, sockAddr{}, os.NewSyscallError("getpeername", errno)
+	}
+	family, peer = rawSockAddr(&rsa)
+	return family, peer, nil
+}
+
+// rawSockAddr reads the family and address the kernel wrote to rsa.
+func rawSockAddr(rsa *unix.RawSockaddrAny) (family int, peer sockAddr) {
+	family = int(rsa.Addr.Family)
+	switch family {
+	case unix.AF_INET:
+		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		peer.ip[10], peer.ip[11] = 0xff, 0xff
+		copy(peer.ip[12:], a.Addr[:])
+		peer.port = ntohs(a.Port)
+	case unix.AF_INET6:
+		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		peer = sockAddr{ip: a.Addr, port: ntohs(a.Port), v6: true}
+	}
+	return family, peer
+}
+
+// threadID is the calling OS thread's id (onThread).
+func threadID() int { return unix.Gettid() }
 
 // ntohs converts a port from network byte order as the kernel stores it.
 func ntohs(p uint16) uint16 {

@@ -37,7 +37,8 @@ import (
 // kernel has not given yet, and held tells the loop what is still on its
 // way (pending output for the marks; a close waits for it).
 //
-// Listeners and connects in progress, whose syscalls the loop makes itself,
+// TCP listeners accept by multishot accept (uring_accept_linux.go). Unix
+// listeners and connects in progress, whose syscalls the loop makes itself,
 // are watched by an epoll instance that the ring polls (multishot), so poll
 // and wake work from any goroutine as with the readiness backend.
 //
@@ -58,19 +59,22 @@ type completion struct {
 	events []poller.Event
 	polled []poller.Event // the epoll instance's events
 
-	lent      uint16 // the buffer input handed over in place, while lending
-	lending   bool
-	epollDue  bool    // the epoll instance may have events
-	starved   []int32 // recvs ended by ENOBUFS, re-armed once buffers come back
-	enobufs   uint64  // how many recvs ended so, for tests
-	recycled  bool    // buffers went back since the last wait
-	free      int     // buffers the kernel may pick
-	inflight  int     // operations whose last completion has not come
-	orphans   map[uint64]*sendQueue
-	spareSend []*sendQueue
-	spareBufs [][]byte
-	spareIn   []*slotInput
-	freed     *atomic.Int64 // the engine's count of dropped memory: see scavenge.go
+	lent         uint16 // the buffer input handed over in place, while lending
+	lending      bool
+	epollDue     bool    // the epoll instance may have events
+	starved      []int32 // recvs ended by ENOBUFS, re-armed once buffers come back
+	enobufs      uint64  // how many recvs ended so, for tests
+	recycled     bool    // buffers went back since the last wait
+	free         int     // buffers the kernel may pick
+	inflight     int     // operations whose last completion has not come
+	orphans      map[uint64]*sendQueue
+	accepts      []*ringAccept // listeners: uring_accept_linux.go
+	acceptIDs    uint32
+	ringAccepted uint64 // connections the ring's accepts took, for tests
+	spareSend    []*sendQueue
+	spareBufs    [][]byte
+	spareIn      []*slotInput
+	freed        *atomic.Int64 // the engine's count of dropped memory: see scavenge.go
 }
 
 // ringSlot is the backend's state of one connection descriptor.
@@ -145,6 +149,7 @@ const (
 	opRecv = iota + 1
 	opSend
 	opEpoll
+	opAccept
 	opOther // cancel, close: nothing to do with the result
 )
 
@@ -239,10 +244,14 @@ func (u *completion) sqe() *uring.SQE {
 	}
 }
 
-// slot returns fd's slot, growing the table.
+// slot returns fd's slot, growing the table by a quarter (in steps of
+// 1,024): one slot per descriptor number of the process, which each loop's
+// table covers, so doubling would cost up to 32 bytes more per connection.
 func (u *completion) slot(fd int) *ringSlot {
-	for fd >= len(u.slots) {
-		u.slots = append(u.slots, make([]ringSlot, len(u.slots))...)
+	if fd >= len(u.slots) {
+		grown := make([]ringSlot, (max(fd+1, len(u.slots)+len(u.slots)/4)+1023)&^1023)
+		copy(grown, u.slots)
+		u.slots = grown
 	}
 	return &u.slots[fd]
 }
@@ -270,7 +279,8 @@ func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 		}
 		u.starved = u.starved[:copy(u.starved, u.starved[n:])]
 	}
-	if len(u.ready) > 0 || u.epollDue {
+	u.armAccepts()
+	if len(u.ready) > 0 || u.epollDue || u.acceptsDue(false) {
 		timeout = 0
 	}
 	var err error
@@ -280,6 +290,7 @@ func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 		err = u.ring.SubmitAndWait(timeout)
 	}
 	u.reap()
+	u.acceptsDue(true)
 	if u.epollDue {
 		n, perr := u.epoll.Wait(u.polled, 0)
 		// More may be ready than one call returns (level-triggered
@@ -319,6 +330,8 @@ func (u *completion) reap() {
 			u.received(fd, gen, res, flags)
 		case opSend:
 			u.sent(ud, fd, gen, res)
+		case opAccept:
+			u.accepted(gen, res, flags)
 		case opEpoll:
 			u.epollDue = true
 			if flags&uring.CQEMore == 0 && u.bound {
@@ -790,6 +803,7 @@ func (u *completion) close() error {
 		}
 		drained = u.inflight <= 0
 	}
+	u.closeAccepts()
 	var errs []error
 	if drained {
 		errs = append(errs, u.bufs.Close())
