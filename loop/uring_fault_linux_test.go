@@ -120,8 +120,8 @@ func (p *ringProbe) state() (ringState, error) {
 		return s, err
 	}
 	s.free = free
-	for i := range p.u.slots {
-		in := p.u.slots[i].in
+	for i := range len(p.u.slots) * slotPage {
+		in := p.u.slot(i).in
 		if in == nil {
 			continue
 		}
@@ -348,7 +348,7 @@ func TestURingPausedConnsHoldNoBuffers(t *testing.T) {
 			msg := ""
 			for _, c := range held {
 				chunks := 0
-				if in := probe.u.slots[c.fd].in; in != nil {
+				if in := probe.u.slot(int(c.fd)).in; in != nil {
 					chunks = len(in.chunks)
 				}
 				if c.interest&poller.Readable != 0 || chunks > 0 {
@@ -571,7 +571,7 @@ func TestURingCloseWithSendsInFlight(t *testing.T) {
 		l.submit(task{kind: taskFunc, fn: func() {
 			n := 0
 			for _, c := range held {
-				if q := probe.u.slots[c.fd].out; q != nil && q.flight != nil {
+				if q := probe.u.slot(int(c.fd)).out; q != nil && q.flight != nil {
 					n++
 				}
 			}

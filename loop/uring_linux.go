@@ -54,7 +54,7 @@ type completion struct {
 	epoll *poller.Poller
 	bound bool
 
-	slots  []ringSlot
+	slots  [][]ringSlot // pages of slotPage, by descriptor number: slot
 	ready  []int32 // fds with something due, each listed once
 	events []poller.Event
 	polled []poller.Event // the epoll instance's events
@@ -198,7 +198,6 @@ func newCompletion(freed *atomic.Int64) (backend, error) {
 	}
 	return &completion{
 		ring: ring, bufs: bufs, epoll: ep,
-		slots:   make([]ringSlot, 1024),
 		events:  make([]poller.Event, 0, 256),
 		polled:  make([]poller.Event, 64),
 		orphans: make(map[uint64]*sendQueue),
@@ -244,16 +243,20 @@ func (u *completion) sqe() *uring.SQE {
 	}
 }
 
-// slot returns fd's slot, growing the table by a quarter (in steps of
-// 1,024): one slot per descriptor number of the process, which each loop's
-// table covers, so doubling would cost up to 32 bytes more per connection.
+// slotPage is how many descriptor numbers one page of the slot table
+// covers. Every loop's table covers the descriptor numbers of the whole
+// process, so it is paged, not one slice that doubles: it grows by a page
+// at a time and never leaves a copy behind (32 bytes a descriptor number,
+// not up to 96 with the old copies not yet returned to the OS).
+const slotPage = 1024
+
+// slot returns fd's slot, adding pages to the table as needed.
 func (u *completion) slot(fd int) *ringSlot {
-	if fd >= len(u.slots) {
-		grown := make([]ringSlot, (max(fd+1, len(u.slots)+len(u.slots)/4)+1023)&^1023)
-		copy(grown, u.slots)
-		u.slots = grown
+	p := fd / slotPage
+	for p >= len(u.slots) {
+		u.slots = append(u.slots, make([]ringSlot, slotPage))
 	}
-	return &u.slots[fd]
+	return &u.slots[p][fd%slotPage]
 }
 
 // list puts fd on the ready list once.
@@ -275,7 +278,7 @@ func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 		// At most as many starved recvs as there are buffers, oldest
 		// first: more would only end with ENOBUFS again.
 		for _, fd := range u.starved[:n] {
-			u.armRecv(int(fd), &u.slots[fd])
+			u.armRecv(int(fd), u.slot(int(fd)))
 		}
 		u.starved = u.starved[:copy(u.starved, u.starved[n:])]
 	}
@@ -301,7 +304,7 @@ func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 		err = errors.Join(err, perr)
 	}
 	for _, fd := range u.ready {
-		s := &u.slots[fd]
+		s := u.slot(int(fd))
 		s.listed = false
 		switch m := s.due & s.want; {
 		case s.due&poller.Error != 0:
