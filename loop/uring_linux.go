@@ -55,7 +55,7 @@ type completion struct {
 	bound bool
 
 	slots  [][]ringSlot // pages of slotPage, by descriptor number: slot
-	ready  []int32 // fds with something due, each listed once
+	ready  []int32      // fds with something due, each listed once
 	events []poller.Event
 	polled []poller.Event // the epoll instance's events
 
