@@ -69,9 +69,11 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", err)
 		return nil, false
 	}
-	if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
-		unix.Close(fd)
-		return nil, true
+	if !acceptedInheritNoDelay {
+		if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
+			unix.Close(fd)
+			return nil, true
+		}
 	}
 	target := l
 	if len(lf.ln.fds) == 1 {

@@ -187,6 +187,11 @@ func (ln *Listener) Serve(h Handler, backlog int) error {
 				return err
 			}
 		}
+		if acceptedInheritNoDelay && ln.path == "" && !e.cfg.Nagle {
+			if err := setNoDelay(lf.fd, unix.AF_INET, true); err != nil {
+				return err
+			}
+		}
 		if err := listenOn(lf.fd, backlog); err != nil {
 			return err
 		}

@@ -181,3 +181,24 @@ func TestListenerClosedInOnOpen(t *testing.T) {
 	}
 	pl.Close()
 }
+
+// TestAcceptedNoDelay: accepted TCP connections have Nagle's algorithm
+// off by default (on Linux inherited from the listener, with no
+// setsockopt per connection), and on with Config.Nagle.
+func TestAcceptedNoDelay(t *testing.T) {
+	for _, nagle := range []bool{false, true} {
+		e := newEngine(t, Config{Loops: 1, Nagle: nagle})
+		got := make(chan int, 1)
+		ln := listen(t, e, "tcp4", "127.0.0.1:0", Funcs{Open: func(c *Conn) {
+			v, err := unix.GetsockoptInt(int(c.fd), unix.IPPROTO_TCP, unix.TCP_NODELAY)
+			if err != nil {
+				t.Errorf("getsockopt TCP_NODELAY: %v", err)
+			}
+			got <- v
+		}})
+		dialClient(t, "tcp4", ln.Addr().String())
+		if v := testutil.Recv(t, got, "OnOpen"); (v != 0) == nagle {
+			t.Errorf("Nagle %v: TCP_NODELAY on the accepted connection is %d", nagle, v)
+		}
+	}
+}

@@ -116,6 +116,10 @@ func socketFamily(sa unix.Sockaddr) int {
 	return unix.AF_UNIX
 }
 
+// acceptedInheritNoDelay is false: accept sets TCP_NODELAY on each
+// connection (sys_linux.go has why Linux need not).
+const acceptedInheritNoDelay = false
+
 // threadID is 0: no backend here owns its loop's thread (onThread).
 func threadID() int { return 0 }
 

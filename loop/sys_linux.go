@@ -157,6 +157,11 @@ func rawSockAddr(rsa *unix.RawSockaddrAny) (family int, peer sockAddr) {
 	return family, peer
 }
 
+// acceptedInheritNoDelay: Linux copies a listening socket's TCP_NODELAY to
+// the sockets it accepts, so Serve sets it once on the listener and accept
+// makes no setsockopt per connection (TestAcceptedNoDelay).
+const acceptedInheritNoDelay = true
+
 // threadID is the calling OS thread's id (onThread).
 func threadID() int { return unix.Gettid() }
 
