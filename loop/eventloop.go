@@ -65,11 +65,20 @@ func newEventLoop(e *Engine, index int, backendName string) (*eventLoop, error) 
 	return l, nil
 }
 
-// onThread reports whether the caller is the loop goroutine of a backend
-// that owns its thread (the only one that thread runs).
-func (l *eventLoop) onThread() bool {
-	t := l.thread.Load()
-	return t != 0 && int32(threadID()) == t
+// onLoopThread reports whether the caller is one of e's loop goroutines,
+// when the backend owns their threads (a locked thread runs only its
+// goroutine, so its id tells).
+func (e *Engine) onLoopThread() bool {
+	if e.loops[0].thread.Load() == 0 {
+		return false
+	}
+	tid := int32(threadID())
+	for _, l := range e.loops {
+		if l.thread.Load() == tid {
+			return true
+		}
+	}
+	return false
 }
 
 // run is the loop: wait for readiness, serve each ready descriptor, then the
@@ -83,6 +92,7 @@ func (l *eventLoop) run() {
 	}
 	if l.io.ownsThread() {
 		l.thread.Store(int32(threadID()))
+		defer l.thread.Store(0) // the thread may run other goroutines once unlocked
 	}
 	if err := l.io.bind(); err != nil {
 		// The backend cannot serve from this goroutine (it could when New

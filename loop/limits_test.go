@@ -187,6 +187,36 @@ func TestMaxConns(t *testing.T) {
 	}
 }
 
+// TestMaxConnsHoldsNoBacklog: a burst of connections that reaches the
+// listener while its loop is busy in one turn leaves MaxConns of them
+// accepted and the rest in the kernel's backlog, not as descriptors of the
+// server (a multishot accept would take them all).
+func TestMaxConnsHoldsNoBacklog(t *testing.T) {
+	const maxConns, clients = 10, 200
+	e := newEngine(t, Config{Loops: 1, MaxConns: maxConns})
+	ln := listen(t, e, "tcp4", "127.0.0.1:0", Funcs{})
+	before := testutil.OpenFDs(t)
+	l := ln.fds[0].loop
+	busy, carryOn := make(chan struct{}), make(chan struct{})
+	l.submit(task{kind: taskFunc, fn: func() { close(busy); <-carryOn }})
+	testutil.Recv(t, busy, "the busy turn")
+	for range clients {
+		dialClient(t, "tcp4", ln.Addr().String()) // the handshake completes in the backlog
+	}
+	close(carryOn)
+	for deadline := time.Now().Add(waitTimeout); e.Conns() < maxConns; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections opened, want %d", e.Conns(), maxConns)
+		}
+	}
+	turned := make(chan struct{})
+	l.submit(task{kind: taskFunc, fn: func() { close(turned) }})
+	testutil.Recv(t, turned, "a turn after the cap") // what the kernel accepted meanwhile is reaped
+	if server := testutil.OpenFDs(t) - before - clients; server > maxConns+2 {
+		t.Fatalf("the server holds %d descriptors for %d connections at MaxConns %d", server, e.Conns(), maxConns)
+	}
+}
+
 // TestIdleTimeout: an idle connection is closed with ErrIdleTimeout; one
 // with steady traffic is not.
 func TestIdleTimeout(t *testing.T) {

@@ -271,9 +271,10 @@ func (l *eventLoop) dropListener(lf *listenFD) {
 
 // closeFD stops watching and closes one listening descriptor; safe from any
 // goroutine, and idempotent. It returns once the backend holds the socket
-// no more, so that the port is free (on the listener's own loop goroutine,
-// where waiting would stall the loop, the port is free at the end of the
-// turn).
+// no more, so that the port is free, waiting at most a second for a loop
+// busy in a handler. On a loop goroutine of the engine, where waiting would
+// stall that loop (and two loops could wait for each other), it does not
+// wait: the port is free once the listener's loop ends its turn.
 func (lf *listenFD) closeFD() {
 	lf.mu.Lock()
 	if lf.closed {
@@ -288,7 +289,7 @@ func (lf *listenFD) closeFD() {
 	lf.watched = false
 	unix.Close(lf.fd)
 	lf.mu.Unlock()
-	if released != nil && !lf.loop.onThread() {
+	if released != nil && !lf.loop.engine.onLoopThread() {
 		select {
 		case <-released:
 		case <-time.After(time.Second): // a loop stuck in a handler: do not hang with it

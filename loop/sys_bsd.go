@@ -120,7 +120,7 @@ func socketFamily(sa unix.Sockaddr) int {
 // connection (sys_linux.go has why Linux need not).
 const acceptedInheritNoDelay = false
 
-// threadID is 0: no backend here owns its loop's thread (onThread).
+// threadID is 0: no backend here owns its loop's thread (onLoopThread).
 func threadID() int { return 0 }
 
 // maxBacklog is the kernel's listen backlog cap (kern.ipc.somaxconn).

@@ -162,7 +162,7 @@ func rawSockAddr(rsa *unix.RawSockaddrAny) (family int, peer sockAddr) {
 // makes no setsockopt per connection (TestAcceptedNoDelay).
 const acceptedInheritNoDelay = true
 
-// threadID is the calling OS thread's id (onThread).
+// threadID is the calling OS thread's id (onLoopThread).
 func threadID() int { return unix.Gettid() }
 
 // ntohs converts a port from network byte order as the kernel stores it.

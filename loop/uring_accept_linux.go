@@ -27,7 +27,8 @@ import (
 // accept's last completion is reaped (the socket is gone by then), which is
 // what Listener.Close waits for. Unix listeners stay on the epoll instance:
 // shutting one down does not end the listening state, and its accept
-// would retry in the kernel.
+// would retry in the kernel. So do the listeners of an engine with
+// MaxConns (byEpoll).
 
 // ringAccept is the backend's state of one listening descriptor.
 type ringAccept struct {
@@ -43,11 +44,16 @@ type ringAccept struct {
 	err      error // ended the accept: accept returns it once the queue is empty
 }
 
-// byUnix reports whether lf is served through the epoll instance.
-func byUnix(lf *listenFD) bool { return lf.ln.path != "" || lf.ln.network == "unix" }
+// byEpoll reports whether lf is served through the epoll instance: a
+// unix listener, or any listener of an engine with MaxConns, where the
+// connections past the cap must wait in the kernel's backlog (a multishot
+// accept would take the whole backlog in one go, as descriptors).
+func byEpoll(lf *listenFD) bool {
+	return lf.ln.path != "" || lf.ln.network == "unix" || lf.ln.engine.cfg.MaxConns > 0
+}
 
 func (u *completion) listen(lf *listenFD, on bool) error {
-	if byUnix(lf) {
+	if byEpoll(lf) {
 		if on {
 			return u.poll(lf.fd, 0, poller.Readable)
 		}
@@ -101,8 +107,13 @@ func (u *completion) armAccepts() {
 	}
 }
 
-// armAccept submits a's multishot accept; lf.mu is held, which guards
-// lf.released for closeFD.
+// armAccept submits a's multishot accept at once, with lf.mu held: left
+// for the turn's enter, it would reach the kernel after the lock is
+// released, and a Close on another goroutine could close the descriptor
+// in between, its number taken by another socket, whose connections the
+// accept would then take. The lock also guards lf.released for closeFD.
+// Arming is rare (a listener starts, resumes, or retries), so the syscall
+// is not on any per-connection path.
 func (u *completion) armAccept(a *ringAccept) {
 	sqe := u.sqe()
 	sqe.PrepMultishotAccept(a.lf.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, userData(opAccept, a.id, a.lf.fd))
@@ -111,6 +122,10 @@ func (u *completion) armAccept(a *ringAccept) {
 	a.armed, a.stopping = true, false
 	a.released = make(chan struct{})
 	a.lf.released = a.released
+	if _, err := u.ring.Submit(0); err != nil {
+		// It stays queued for the turn's enter, which reports the error.
+		a.lf.loop.cfg.Logger.Warn("loop: io_uring submit of an accept failed", "addr", a.lf.ln.addr, "err", err)
+	}
 }
 
 // accepted handles an accept completion: a connection joins the queue; an
@@ -146,7 +161,12 @@ func (u *completion) accepted(id uint32, res int32, flags uint32) {
 	case errno == unix.ECONNABORTED, errno == unix.EPROTO, errno == unix.EINTR, errno == unix.EAGAIN:
 		// That connection gave up while queued; the next may not.
 	default:
-		a.err = os.NewSyscallError("accept", errno)
+		a.lf.mu.Lock()
+		closed := a.lf.closed
+		a.lf.mu.Unlock()
+		if !closed { // a closed one ends with EINVAL (its shutdown): nothing to report
+			a.err = os.NewSyscallError("accept", errno)
+		}
 	}
 }
 
@@ -183,7 +203,7 @@ func (u *completion) acceptsDue(report bool) bool {
 
 // accept hands over the next connection lf's accept took, with its peer.
 func (u *completion) accept(lf *listenFD) (int, int, sockAddr, error) {
-	if byUnix(lf) {
+	if byEpoll(lf) {
 		return sysAccept(lf.fd)
 	}
 	a := u.acceptOf(lf)
@@ -207,7 +227,7 @@ func (u *completion) accept(lf *listenFD) (int, int, sockAddr, error) {
 // unlisten ends lf's listening state before its descriptor closes (any
 // goroutine, lf.mu held): see the comment at the top.
 func (u *completion) unlisten(lf *listenFD) <-chan struct{} {
-	if byUnix(lf) {
+	if byEpoll(lf) {
 		if lf.watched {
 			u.poll(lf.fd, poller.Readable, 0)
 		}
@@ -220,7 +240,7 @@ func (u *completion) unlisten(lf *listenFD) <-chan struct{} {
 // forget closes what lf's accept took and the loop did not, and keeps its
 // state only until its accept ends.
 func (u *completion) forget(lf *listenFD) {
-	if byUnix(lf) {
+	if byEpoll(lf) {
 		return
 	}
 	for i, a := range u.accepts {
