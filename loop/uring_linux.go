@@ -707,11 +707,16 @@ func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
 		}
 		return
 	}
-	u.putSendBuf(q.flight)
+	sentBuf := q.flight[:0]
 	q.flight = nil
 	if len(q.next) > 0 {
 		u.startSend(fd, s)
+		// The sent buffer fills behind the new send: a pipelining
+		// connection's two buffers take turns, grown once to what it
+		// needs, rather than a larger array made for each send.
+		q.next = sentBuf
 	} else {
+		u.putSendBuf(sentBuf)
 		u.dropSendQueue(s)
 	}
 	if s.want&poller.Writable != 0 {
