@@ -97,7 +97,7 @@ func probeRing(t *testing.T, l *eventLoop) *ringProbe {
 }
 
 // ringState is the buffer ring's accounting at one moment: buffers the
-// kernel may pick (provided, or recycled for the next Publish), buffers
+// kernel may pick (provided, or idle for the next provide), buffers
 // held as chunks of connections' unread input, and the bytes copied out
 // of the ring for paused connections (in all, and the most of one).
 type ringState struct {
@@ -112,14 +112,15 @@ func (s ringState) String() string {
 
 // state reads the accounting; on the loop goroutine only (a task), where
 // every completion posted so far has been reaped. free counts the buffers
-// the kernel may pick: more than bufCount means one was recycled twice.
+// the kernel may pick or the backend keeps for it (idle): more than
+// bufCount means one was recycled twice.
 func (p *ringProbe) state() (ringState, error) {
 	var s ringState
 	free, err := p.u.bufs.Free()
 	if err != nil {
 		return s, err
 	}
-	s.free = free
+	s.free = free + len(p.u.idle) // the kernel's, and those kept for it
 	for i := range len(p.u.slots) * slotPage {
 		in := p.u.slot(i).in
 		if in == nil {

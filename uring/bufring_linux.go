@@ -29,7 +29,15 @@ type BufRing struct {
 // NewBufRing registers a buffer ring of count buffers (a power of two, at
 // most 32768) of size bytes each as group, with every buffer provided.
 func (r *Ring) NewBufRing(group uint16, count, size int) (*BufRing, error) {
-	if count <= 0 || count > 1<<15 || count&(count-1) != 0 || size <= 0 {
+	return r.NewBufRingProviding(group, count, size, count)
+}
+
+// NewBufRingProviding is NewBufRing with only the first provided buffers
+// (ids 0 to provided-1) handed to the kernel; the caller holds the others
+// and hands them over with Recycle, so that it can choose which buffers
+// the kernel writes next (the most recently used, still in the cache).
+func (r *Ring) NewBufRingProviding(group uint16, count, size, provided int) (*BufRing, error) {
+	if count <= 0 || count > 1<<15 || count&(count-1) != 0 || size <= 0 || provided < 0 || provided > count {
 		return nil, os.NewSyscallError("io_uring_register", unix.EINVAL)
 	}
 	b := &BufRing{ring: r, group: group, size: size, mask: uint16(count - 1)}
@@ -48,7 +56,7 @@ func (r *Ring) NewBufRing(group uint16, count, size int) (*BufRing, error) {
 		b.unmap()
 		return nil, os.NewSyscallError("io_uring_register", errno)
 	}
-	for i := range count {
+	for i := range provided {
 		b.add(uint16(i))
 	}
 	b.Publish()

@@ -139,3 +139,26 @@ func TestMultishotRecvLimit(t *testing.T) {
 		t.Fatalf("after the end %d bytes wait in the socket (err %v); want 0: nothing was written since", inq, err)
 	}
 }
+
+// TestBufRingProviding: a ring made with only some buffers provided gives
+// the kernel those, and each buffer the owner hands over with Recycle is
+// one more the kernel may pick once published.
+func TestBufRingProviding(t *testing.T) {
+	r := newRing(t, 16, 0)
+	br, err := r.NewBufRingProviding(1, 8, 64, 2)
+	if err != nil {
+		t.Fatalf("NewBufRingProviding: %v", err)
+	}
+	defer br.Close()
+	if n, err := br.Free(); err != nil || n != 2 {
+		t.Fatalf("Free() = %d, %v; want the 2 provided", n, err)
+	}
+	br.Recycle(5)
+	br.Publish()
+	if n, err := br.Free(); err != nil || n != 3 {
+		t.Fatalf("Free() after handing over one more = %d, %v; want 3", n, err)
+	}
+	if _, err := r.NewBufRingProviding(2, 8, 64, 9); err == nil {
+		t.Fatal("NewBufRingProviding with more provided than buffers: no error")
+	}
+}
