@@ -66,8 +66,10 @@
 //     into a per-loop provided buffer ring, whose bytes OnData sees in
 //     place; step 5 copies the reply into the connection's send queue and
 //     submits a SEND that the same enter carries, so a request/response
-//     echo costs a fraction of one syscall per message. Listeners and
-//     connects in progress stay on an epoll instance that the ring polls.
+//     echo costs a fraction of one syscall per message. TCP listeners
+//     accept by multishot accept (uring_accept_linux.go); unix listeners,
+//     those of an engine with MaxConns, and connects in progress stay on an
+//     epoll instance that the ring polls.
 //
 // Handlers never see readiness, only data in hand, so both run the same
 // Handler, Conn and packages above unchanged, and the package's tests run
