@@ -52,7 +52,8 @@ func (m *matrix) churnRun(ctx context.Context, r *result) error {
 }
 
 // runChurnClient runs the churn client against srv, reading the server's
-// CPU time at the edges of the measured window.
+// CPU time at the edges of the measured window, which the client marks on
+// its stderr (windowMarks).
 func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSummary, report.CPU, error) {
 	args := []string{m.opts.Bin, "bench", "churn", "--addr", srv.addr, "--conns", strconv.Itoa(m.opts.ChurnConns),
 		"--warmup", m.opts.Warmup.String(), "--duration", m.opts.Duration.String()}
@@ -61,21 +62,18 @@ func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSum
 	}
 	cmd := m.pinned(m.opts.ClientCPU, args...)
 	var stdout bytes.Buffer
-	stderr := &tailBuffer{}
+	var edges []report.CPU
+	stderr := &windowMarks{marked: func() {
+		if c, err := srv.cpu(); err == nil {
+			edges = append(edges, c)
+		}
+	}}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	if err := cmd.Start(); err != nil {
 		return nil, report.CPU{}, err
 	}
-	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var edges []report.CPU
-	for _, at := range []time.Duration{m.opts.Warmup, m.opts.Warmup + m.opts.Duration} {
-		sleep(ctx, time.Until(start.Add(at)))
-		if c, err := srv.cpu(); err == nil {
-			edges = append(edges, c)
-		}
-	}
 	var err error
 	select {
 	case err = <-done:
@@ -83,6 +81,10 @@ func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSum
 		cmd.Process.Kill()
 		<-done
 		return nil, report.CPU{}, fmt.Errorf("churn client did not end: %s", stderr)
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		<-done
+		return nil, report.CPU{}, ctx.Err()
 	}
 	sum := new(churnSummary)
 	if jerr := json.Unmarshal(stdout.Bytes(), sum); jerr != nil {
@@ -97,4 +99,33 @@ func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSum
 		return sum, report.CPU{}, fmt.Errorf("churn: %d connections failed", sum.ConnErrors)
 	}
 	return sum, edges[1].Sub(edges[0]), nil
+}
+
+// windowMarks keeps the tail of the churn client's stderr and calls marked
+// on each line that marks an edge of its measured window (churnWindowStart,
+// churnWindowEnd), as the line arrives: the server's CPU is read then, at
+// the client's own edges, which move when a window measured nothing. Write
+// runs on exec's copying goroutine only; marked's results are read after
+// the command has been waited for.
+type windowMarks struct {
+	tailBuffer
+	line   []byte
+	marked func()
+}
+
+func (w *windowMarks) Write(p []byte) (int, error) {
+	w.tailBuffer.Write(p)
+	for _, b := range p {
+		if b != '\n' {
+			if len(w.line) < 256 {
+				w.line = append(w.line, b)
+			}
+			continue
+		}
+		if l := string(w.line); l == churnWindowStart || l == churnWindowEnd {
+			w.marked()
+		}
+		w.line = w.line[:0]
+	}
+	return len(p), nil
 }

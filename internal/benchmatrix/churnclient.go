@@ -97,7 +97,7 @@ func runChurnClient(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *sources != "" {
 		srcs = strings.Split(*sources, ",")
 	}
-	sum, err := churn(ctx, *addr, *slots, *warmup, *duration, srcs)
+	sum, err := churn(ctx, *addr, *slots, *warmup, *duration, srcs, stderr)
 	if err != nil {
 		sum.Failure = err.Error()
 	}
@@ -109,9 +109,20 @@ func runChurnClient(ctx context.Context, args []string, stdout, stderr io.Writer
 	return 0
 }
 
+// The lines the churn client writes to marks (its stderr) as its measured
+// window starts and ends, so that the matrix reads the server's CPU time at
+// the same edges: the window moves out when nothing completed in it.
+const (
+	churnWindowStart = "airsock bench churn: window start"
+	churnWindowEnd   = "airsock bench churn: window end"
+)
+
 // churn runs the slots against addr for warmup+duration and summarises the
-// measured window.
-func churn(ctx context.Context, addr string, slots int, warmup, duration time.Duration, sources []string) (churnSummary, error) {
+// measured window, whose edges it marks on marks (nil: not marked).
+func churn(ctx context.Context, addr string, slots int, warmup, duration time.Duration, sources []string, marks io.Writer) (churnSummary, error) {
+	if marks == nil {
+		marks = io.Discard
+	}
 	ra, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return churnSummary{}, err
@@ -125,6 +136,7 @@ func churn(ctx context.Context, addr string, slots int, warmup, duration time.Du
 	c.end.Store(int64(warmup + duration))
 	cpu0, _ := report.ProcessCPU()
 	c.base = time.Now()
+	started := time.AfterFunc(warmup, func() { fmt.Fprintln(marks, churnWindowStart) })
 	for i := range slots {
 		s := &churnSlot{id: uint64(i)}
 		s.dialDone = func(_ *loop.Conn, err error) {
@@ -156,6 +168,10 @@ wait:
 		}
 	}
 	t.Stop()
+	if started.Stop() { // ended before the window began
+		fmt.Fprintln(marks, churnWindowStart)
+	}
+	fmt.Fprintln(marks, churnWindowEnd)
 	duration = time.Duration(c.end.Load()) - warmup
 	c.stopping.Store(true)
 	// Let the cycles in progress finish, bounded.

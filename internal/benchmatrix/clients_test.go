@@ -94,7 +94,7 @@ func TestIdleClientCatchesCorruption(t *testing.T) {
 
 func TestChurnClient(t *testing.T) {
 	s := echoServer(t, "net")
-	sum, err := churn(context.Background(), s.Addr().String(), 4, 50*time.Millisecond, 300*time.Millisecond, nil)
+	sum, err := churn(context.Background(), s.Addr().String(), 4, 50*time.Millisecond, 300*time.Millisecond, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestChurnClient(t *testing.T) {
 // instead of spinning.
 func TestChurnNoServer(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
-	_, err := churn(context.Background(), addr, 2, 0, 5*time.Second, nil)
+	_, err := churn(context.Background(), addr, 2, 0, 5*time.Second, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "connects failed") {
 		t.Fatalf("churn against nothing: %v", err)
 	}
