@@ -9,16 +9,15 @@ rounds=${1:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. "$root/bench/c/lib.sh"
 (cd "$root" && go build -o "$tmp/airsock" ./cmd/airsock)
 for round in $(seq "$rounds"); do
 for io in epoll io_uring; do
-  GOMAXPROCS=1 taskset -c 1 "$tmp/airsock" serve --backend loop --io $io --proto echo --addr 127.0.0.1:0 --loops 1 > "$tmp/s.out" 2>&1 & spid=$!
-  for _ in $(seq 50); do grep -q listening "$tmp/s.out" && break; sleep 0.1; done
-  addr=$(grep -o 'listening on [0-9.:]*' "$tmp/s.out" | awk '{print $3}')
+  start_server "$tmp/airsock" serve --backend loop --io $io --proto echo --addr 127.0.0.1:0 --loops 1
   GOMAXPROCS=1 taskset -c 0 "$tmp/airsock" bench churn --addr "$addr" --conns 50 --duration 5s --warmup 1s > "$tmp/c.json" 2>/dev/null & lpid=$!
   sleep 2
-  perf stat -x, -e raw_syscalls:sys_enter,task-clock -p $spid -- sleep 3 2> "$tmp/p.out"
-  wait $lpid; kill -INT $spid; wait $spid 2>/dev/null || true
+  perf_server 3
+  stop_server
   python3 - "$tmp" "$round" "$io" <<'PY'
 import json, sys
 tmp, rnd, io = sys.argv[1:]

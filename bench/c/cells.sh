@@ -19,6 +19,7 @@ first=${servers%% *}; first=${first#*=}
 load=${LOADBIN:-${first%%:*}}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
 for round in $(seq "$rounds"); do
 for cell in $cells; do
 IFS=: read -r conns size depth <<<"$cell"
@@ -28,14 +29,12 @@ for spec in $servers; do
     *_echo) cmd="$bin 0";;
     *) cmd="$bin serve --backend loop --io $io --proto echo --addr 127.0.0.1:0 --loops 1";;
   esac
-  GOMAXPROCS=1 taskset -c 1 $cmd > "$tmp/s.out" 2>&1 & spid=$!
-  for _ in $(seq 50); do grep -q listening "$tmp/s.out" && break; sleep 0.1; done
-  addr=$(grep -o 'listening on [0-9.:]*' "$tmp/s.out" | awk '{print $3}')
+  start_server $cmd
   GOMAXPROCS=1 taskset -c 0 "$load" load --addr "$addr" -c "$conns" --depth "$depth" --size "$size" \
     --duration "${dur}s" --json > "$tmp/l.json" 2>/dev/null & lpid=$!
   sleep 2
-  perf stat -x, -e "raw_syscalls:sys_enter,task-clock${EXTRA_EV:-}" -p $spid -- sleep "$meas" 2> "$tmp/p.out"
-  wait $lpid; kill -INT $spid; wait $spid 2>/dev/null || true
+  perf_server "$meas" "${EXTRA_EV:-}"
+  stop_server
   python3 - "$tmp" "$round" "$cell" "$name" "$meas" <<'PY'
 import json, sys
 tmp, rnd, cell, srv, meas = sys.argv[1:]

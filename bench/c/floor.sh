@@ -9,6 +9,7 @@ rounds=${1:-1}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. "$root/bench/c/lib.sh"
 (cd "$root" && go build -o "$tmp/airsock" ./cmd/airsock)
 bash "$root/bench/c/build.sh" "$tmp" >/dev/null
 for round in $(seq "$rounds"); do
@@ -22,13 +23,11 @@ for srv in c-epoll c-uring loop loop-uring gnet nbio; do
     *) cmd="$tmp/airsock serve --backend $srv --proto echo --addr 127.0.0.1:0 --loops 1";;
   esac
   case $cmd in env*) ;; *) [ -x "${cmd%% *}" ] || { echo "$srv: not built, skipped"; continue; };; esac
-  GOMAXPROCS=1 taskset -c 1 $cmd > "$tmp/s.out" 2>&1 & spid=$!
-  for _ in $(seq 50); do grep -q listening "$tmp/s.out" && break; sleep 0.1; done
-  addr=$(grep -o 'listening on [0-9.:]*' "$tmp/s.out" | awk '{print $3}')
+  start_server $cmd
   GOMAXPROCS=1 taskset -c 0 "$tmp/airsock" load --addr "$addr" -c 100 --depth $depth --size 16 --duration 6s --json > "$tmp/l.json" 2>/dev/null & lpid=$!
   sleep 1.5
-  perf stat -x, -e raw_syscalls:sys_enter,task-clock -p $spid -- sleep 3 2> "$tmp/p.out"
-  wait $lpid; kill -INT $spid; wait $spid 2>/dev/null || true
+  perf_server 3
+  stop_server
   python3 - "$tmp" "$round" "$depth" "$srv" <<'PY'
 import json, sys
 tmp, rnd, depth, srv = sys.argv[1:]
