@@ -332,19 +332,26 @@ func (r *readiness) input(fd int, buf []byte) ([]byte, error) {
 	n, err := sysReadv(fd, buf, nil)
 	return buf[:n], err
 }
-func (r *readiness) write(fd int, a, b []byte) (int, error) { return sysWritev(fd, a, b) }
-func (r *readiness) listen(lf *listenFD, on bool) error {
+func (r *readiness) write(fd int, a, b []byte) (int, error)          { return sysWritev(fd, a, b) }
+func (r *readiness) listen(lf *listenFD, on bool) error              { return pollListener(r.poller, lf, on) }
+func (r *readiness) accept(lf *listenFD) (int, int, sockAddr, error) { return sysAccept(lf.fd) }
+func (r *readiness) unlisten(lf *listenFD) <-chan struct{}           { return unpollListener(r.poller, lf) }
+
+// pollListener starts (on) or stops watching listening descriptor lf on
+// p, for accept4 when it is readable: readiness's way, and io_uring's for
+// the listeners it leaves to its epoll instance.
+func pollListener(p *poller.Poller, lf *listenFD, on bool) error {
 	if on {
-		return r.watch(lf.fd, 0, poller.Readable)
+		return pollerWatch(p, lf.fd, 0, poller.Readable)
 	}
-	return r.watch(lf.fd, poller.Readable, 0)
+	return pollerWatch(p, lf.fd, poller.Readable, 0)
 }
 
-func (r *readiness) accept(lf *listenFD) (int, int, sockAddr, error) { return sysAccept(lf.fd) }
-
-func (r *readiness) unlisten(lf *listenFD) <-chan struct{} {
+// unpollListener stops watching lf before its descriptor closes; nothing
+// holds the socket after that.
+func unpollListener(p *poller.Poller, lf *listenFD) <-chan struct{} {
 	if lf.watched {
-		r.watch(lf.fd, poller.Readable, 0)
+		pollerWatch(p, lf.fd, poller.Readable, 0)
 	}
 	return nil
 }

@@ -54,10 +54,7 @@ func byEpoll(lf *listenFD) bool {
 
 func (u *completion) listen(lf *listenFD, on bool) error {
 	if byEpoll(lf) {
-		if on {
-			return u.poll(lf.fd, 0, poller.Readable)
-		}
-		return u.poll(lf.fd, poller.Readable, 0)
+		return pollListener(u.epoll, lf, on)
 	}
 	a := u.acceptOf(lf)
 	a.on = on
@@ -228,10 +225,7 @@ func (u *completion) accept(lf *listenFD) (int, int, sockAddr, error) {
 // goroutine, lf.mu held): see the comment at the top.
 func (u *completion) unlisten(lf *listenFD) <-chan struct{} {
 	if byEpoll(lf) {
-		if lf.watched {
-			u.poll(lf.fd, poller.Readable, 0)
-		}
-		return nil
+		return unpollListener(u.epoll, lf)
 	}
 	unix.Shutdown(lf.fd, unix.SHUT_RD)
 	return lf.released
