@@ -75,17 +75,26 @@ func (p *Pool) Put(b []byte) {
 // capacity of every slice Put kept, less what Get has taken back out. It is
 // an upper bound, since sync.Pool frees entries at garbage collection (and
 // under the race detector drops some Puts) without telling the count. After
-// two forced collections the pool is empty (sync.Pool keeps a victim
-// generation through one) and ResetIdle makes the count true again; after
-// only one, Gets of the survivors push the count below the truth, which is
-// why Idle never returns less than 0. Idle is one atomic load and may be
-// called from any goroutine.
+// two forced collections the pool has lost what it held before them
+// (sync.Pool keeps a victim generation through one), and ForgetIdle takes
+// that out of the count. Idle is one atomic load and may be called from any
+// goroutine.
 func (p *Pool) Idle() int64 { return max(p.idle.Load(), 0) }
 
-// ResetIdle sets the count Idle reports to 0, for use after forced garbage
-// collections (runtime.GC twice) have emptied the pool; see Idle. It may be
-// called from any goroutine.
-func (p *Pool) ResetIdle() { p.idle.Store(0) }
+// ForgetIdle takes n bytes out of the count Idle reports, never below 0: a
+// caller reads Idle, forces two collections (runtime.GC, then
+// debug.FreeOSMemory), and forgets what it read. Puts made meanwhile stay
+// counted, so memory freed while the collections ran is still seen as idle
+// by the next look (setting the count to 0 instead lost it for good). It
+// may be called from any goroutine.
+func (p *Pool) ForgetIdle(n int64) {
+	for {
+		old := p.idle.Load()
+		if p.idle.CompareAndSwap(old, max(old-n, 0)) {
+			return
+		}
+	}
+}
 
 // roundUp returns the smallest power of two >= max(n, MinSize).
 func roundUp(n int) int {

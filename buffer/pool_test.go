@@ -74,18 +74,29 @@ func TestPoolIdle(t *testing.T) {
 	if p.Idle() != 1024+8192 {
 		t.Fatalf("after dropped Puts: Idle %d, want %d", p.Idle(), 1024+8192)
 	}
-	p.ResetIdle()
-	if p.Idle() != 0 {
-		t.Fatalf("after ResetIdle: Idle %d", p.Idle())
+	seen := p.Idle()
+	p.Put(make([]byte, 2048)) // put while a scavenge runs: stays counted
+	p.ForgetIdle(seen)
+	if p.Idle() != 2048 {
+		t.Fatalf("after ForgetIdle of what was seen: Idle %d, want the 2048 put since", p.Idle())
 	}
-	// Gets the pool serves from what was Put before the reset take the
-	// count below zero; Idle reports 0, not a negative size.
+	p.ForgetIdle(1 << 20) // more than counted: the count stops at 0
+	if p.Idle() != 0 {
+		t.Fatalf("after ForgetIdle of more than the count: Idle %d", p.Idle())
+	}
+	p.Put(make([]byte, 4096))
+	if p.Idle() != 4096 {
+		t.Fatalf("a Put after forgetting too much: Idle %d, want 4096 (no debt left below 0)", p.Idle())
+	}
+	p.ForgetIdle(4096)
+	// Gets the pool serves from what was Put before the collections take
+	// the count below zero; Idle reports 0, not a negative size.
 	for range 4 {
 		p.Get(1024)
 		p.Get(8192)
 	}
 	if p.Idle() != 0 {
-		t.Fatalf("Gets after ResetIdle: Idle %d, want 0", p.Idle())
+		t.Fatalf("Gets after ForgetIdle: Idle %d, want 0", p.Idle())
 	}
 }
 

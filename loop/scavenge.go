@@ -54,9 +54,13 @@ func (e *Engine) maybeScavenge() time.Duration {
 	e.scavenges.Add(1)
 	go func() {
 		defer e.scavenges.Done()
+		pooled := buffer.Default.Idle()
 		runtime.GC()
 		debug.FreeOSMemory()
-		buffer.Default.ResetIdle()
+		// Only what was pooled before the collections is gone: buffers
+		// connections still closing Put meanwhile stay counted, so the
+		// next look sees them and hands them back too.
+		buffer.Default.ForgetIdle(pooled)
 	}()
 	return -1
 }
