@@ -127,6 +127,9 @@ func (l *eventLoop) closeFd(c *Conn) {
 func (l *eventLoop) stop() {
 	l.stopping = true
 	for _, h := range l.fds {
+		if pc, ok := h.(*PacketConn); ok {
+			l.closePacket(pc, ErrShutdown)
+		}
 		if c, ok := h.(*Conn); ok {
 			if c.state == stateConnecting {
 				l.failDial(c, ErrShutdown)

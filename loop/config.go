@@ -95,6 +95,20 @@ type Config struct {
 	// peak; a sixteenth of it left idle is returned every five seconds.
 	// Negative: never. Default: 64 MiB.
 	ScavengeAbove int64
+	// PacketBatch is how many datagrams a loop reads from a socket with
+	// one call (recvmmsg on Linux) and sends with one (sendmmsg).
+	// Default: 64; at most 1024.
+	PacketBatch int
+	// PacketReadSize is the most of one datagram a loop reads; a longer
+	// one is truncated and reported so (Datagram.Truncated). Each loop
+	// with a datagram socket maps PacketBatch x PacketReadSize bytes of
+	// which only the pages datagrams reach are committed. Default: 64 KiB
+	// (the largest UDP payload fits).
+	PacketReadSize int
+	// PacketQueueBytes caps the datagrams one socket keeps waiting for
+	// room in its kernel buffer; beyond it they are dropped and reported
+	// to OnError (*DroppedError). Default: 1 MiB.
+	PacketQueueBytes int
 	// Logger receives reports of recovered panics, accept back-offs and
 	// other trouble no caller can be told about. Default: slog.Default().
 	Logger *slog.Logger
@@ -134,6 +148,16 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LingerTimeout == 0 {
 		c.LingerTimeout = 2 * time.Second
+	}
+	if c.PacketBatch <= 0 {
+		c.PacketBatch = 64
+	}
+	c.PacketBatch = min(c.PacketBatch, 1024)
+	if c.PacketReadSize <= 0 {
+		c.PacketReadSize = 64 << 10
+	}
+	if c.PacketQueueBytes <= 0 {
+		c.PacketQueueBytes = 1 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -40,6 +40,9 @@ type eventLoop struct {
 	conns    atomic.Int32 // registered connections, read by other goroutines to balance load
 	now      int64        // monotonic time at the start of this iteration
 
+	pk           *packetBatch // datagram memory, made for the first packet socket (packet_io.go)
+	packetsDirty bool         // datagrams staged outside a batch: the turn's end sends them
+
 	listeners []*listenFD  // listening sockets this loop accepts on
 	thread    atomic.Int32 // the OS thread of the loop goroutine, when the backend owns one
 	stopping  bool         // Shutdown: exit once every connection has closed
@@ -123,6 +126,9 @@ func (l *eventLoop) run() {
 			l.timers.fire(now())
 		}
 		l.flushDirty()
+		if l.packetsDirty {
+			l.flushPackets()
+		}
 	}
 	l.release()
 }
@@ -198,6 +204,8 @@ func (l *eventLoop) runTasks() {
 			l.closeConn(t.c, nil, false)
 		case taskRegister:
 			l.register(t.c)
+		case taskPacket:
+			l.writeQueued(t.pc, t.data, t.to)
 		}
 		*t = task{}
 	}
@@ -274,6 +282,7 @@ func (l *eventLoop) release() {
 	}
 	l.listeners = nil
 	l.io.close()
+	l.releasePackets()
 }
 
 // readiness is the backend over the OS's readiness poller (epoll or

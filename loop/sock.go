@@ -65,6 +65,18 @@ func resolve(network, address string) (endpoint, error) {
 	return endpoint{family: unix.AF_INET6, sa: sa, v6only: true}, nil
 }
 
+// resolvePacket turns a datagram network (udp, udp4, udp6, unixgram) and
+// address into an endpoint, as resolve does for streams.
+func resolvePacket(network, address string) (endpoint, error) {
+	switch network {
+	case "unixgram":
+		return resolve("unix", address)
+	case "udp", "udp4", "udp6":
+		return resolve("tcp"+network[3:], address)
+	}
+	return endpoint{}, net.UnknownNetworkError(network)
+}
+
 // ipv6Supported reports whether an AF_INET6 socket can be created here.
 func ipv6Supported() bool {
 	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM, 0)
@@ -214,7 +226,20 @@ func bindSocket(ep endpoint, reusePort bool) (int, error) {
 // bindWith creates a stream socket for ep with the given reuse options and
 // binds it.
 func bindWith(ep endpoint, reuseAddr, reusePort bool) (int, error) {
-	fd, err := sysSocket(ep.family, unix.SOCK_STREAM)
+	return bindType(ep, unix.SOCK_STREAM, reuseAddr, reusePort)
+}
+
+// bindDatagram creates a datagram socket for ep and binds it, with
+// SO_REUSEPORT if reusePort (never SO_REUSEADDR, which would let any
+// socket with it share a UDP port).
+func bindDatagram(ep endpoint, reusePort bool) (int, error) {
+	return bindType(ep, unix.SOCK_DGRAM, false, reusePort && ep.family != unix.AF_UNIX)
+}
+
+// bindType creates a socket of sotype for ep with the given reuse options
+// and binds it.
+func bindType(ep endpoint, sotype int, reuseAddr, reusePort bool) (int, error) {
+	fd, err := sysSocket(ep.family, sotype)
 	if err != nil {
 		return -1, err
 	}

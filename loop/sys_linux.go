@@ -165,12 +165,6 @@ const acceptedInheritNoDelay = true
 // threadID is the calling OS thread's id (onLoopThread).
 func threadID() int { return unix.Gettid() }
 
-// ntohs converts a port from network byte order as the kernel stores it.
-func ntohs(p uint16) uint16 {
-	b := (*[2]byte)(unsafe.Pointer(&p))
-	return uint16(b[0])<<8 | uint16(b[1])
-}
-
 // sysSocket creates a socket non-blocking and close-on-exec in one call, so
 // no fork between two calls can leak the descriptor.
 func sysSocket(family, sotype int) (int, error) {

@@ -20,6 +20,7 @@ const (
 	taskWrite                    // append data to c's output
 	taskClose                    // close c
 	taskRegister                 // adopt c (accepted elsewhere or dialled)
+	taskPacket                   // send data from pc to to (AsyncWriteTo)
 )
 
 type task struct {
@@ -28,6 +29,8 @@ type task struct {
 	data []byte // taskWrite: a pooled copy, returned to the pool after use
 	fn   func()
 	cfn  func(*Conn)
+	pc   *PacketConn
+	to   PacketAddr
 }
 
 type taskQueue struct {
@@ -43,7 +46,7 @@ type taskQueue struct {
 // the queued bytes past the limit is refused.
 func (q *taskQueue) push(t task) bool {
 	q.mu.Lock()
-	if t.kind == taskWrite {
+	if t.kind == taskWrite || t.kind == taskPacket {
 		if q.bytes+len(t.data) > q.limit && q.bytes > 0 {
 			q.mu.Unlock()
 			return false
