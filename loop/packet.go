@@ -131,7 +131,7 @@ func (e *Engine) ListenPacket(network, address string, h PacketHandler) (*Packet
 		return nil, err
 	}
 	pl := &PacketListener{engine: e, path: ep.path}
-	pl.addr = sockName(fds[0])
+	pl.addr = packetName(fds[0])
 	for i, fd := range fds {
 		l := e.loops[i]
 		if n == 1 {

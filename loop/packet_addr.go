@@ -162,3 +162,15 @@ func ntohs(p uint16) uint16 {
 
 // htons converts a port to network byte order as the kernel stores it.
 func htons(p uint16) uint16 { return ntohs(p) }
+
+// packetName returns the local address of datagram socket fd in the net
+// package's form (*net.UDPAddr, *net.UnixAddr of "unixgram"), or nil.
+func packetName(fd int) net.Addr {
+	switch a := sockName(fd).(type) {
+	case *net.TCPAddr:
+		return &net.UDPAddr{IP: a.IP, Port: a.Port, Zone: a.Zone}
+	case *net.UnixAddr:
+		return &net.UnixAddr{Name: a.Name, Net: "unixgram"}
+	}
+	return nil
+}

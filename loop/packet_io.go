@@ -84,7 +84,7 @@ func (l *eventLoop) releasePackets() {
 
 func (l *eventLoop) newPacketConn(fd, family int, h PacketHandler, pl *PacketListener) *PacketConn {
 	pc := &PacketConn{loop: l, handler: h, listener: pl, fd: fd, family: family}
-	pc.local = sockName(fd)
+	pc.local = packetName(fd)
 	return pc
 }
 
