@@ -309,3 +309,53 @@ func onLoopPacket(t *testing.T, pc *PacketConn, f func(pc *PacketConn)) {
 		t.Fatal("the loop did not run the function")
 	}
 }
+
+// TestPacketUnixgramFullPeerAlone: an unconnected unixgram socket answers
+// two peers; one, not connected to it, never reads. Its replies are
+// dropped once its queue is full (the kernel's max_dgram_qlen) and
+// reported, and the other peer still gets every reply: a full peer holds up
+// nobody. (A peer connected to the server is not held to max_dgram_qlen:
+// the replies it leaves unread count against the server's send buffer,
+// and once that is full the kernel refuses sends to everybody until it
+// reads or closes. The loop then drops and reports too.)
+func TestPacketUnixgramFullPeerAlone(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	dropped := 0
+	e := newEngine(t, Config{Loops: 1})
+	h := packetEcho()
+	h.Error = func(_ *PacketConn, err error) {
+		var de *DroppedError
+		if errors.As(err, &de) {
+			mu.Lock()
+			dropped += de.Datagrams
+			mu.Unlock()
+		}
+	}
+	pl := listenPacket(t, e, "unixgram", filepath.Join(dir, "srv"), h)
+	srv := pl.Addr().(*net.UnixAddr)
+	mute, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: filepath.Join(dir, "mute")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	reader, err := net.DialUnix("unixgram", &net.UnixAddr{Net: "unixgram", Name: filepath.Join(dir, "reader")}, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	const n = 200
+	for seq := 0; seq < n; seq++ {
+		if _, err := mute.WriteTo(datagram(1, seq, 256), srv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := echoFlow(reader, 2, n, []int{12, 256, 4000}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if dropped == 0 {
+		t.Fatalf("no drop reported for %d replies to a peer that never reads", n)
+	}
+}

@@ -257,19 +257,38 @@ func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg, names []unix.RawSockadd
 	for len(msgs) > 0 && pc.state == stateOpen {
 		if len(pc.queued) > 0 {
 			l.queuePackets(pc, msgs, names)
-			return
+			break
 		}
 		n, err := sendBatch(pc.fd, msgs)
 		switch {
-		case err == nil && n == 0: // no room
+		case err == nil && n == 0 && pc.waitsForRoom():
 			l.queuePackets(pc, msgs, names)
-			return
+			n = len(msgs)
+		case err == nil && n == 0: // that peer's queue is full: drop for it alone
+			l.drop(pc, msgs[0])
+			n = 1
 		case err != nil: // msgs[0] was refused
 			l.callPacketError(pc, err)
 			n = 1
 		}
 		msgs, names = msgs[n:], names[n:]
 	}
+	l.reportDropped(pc)
+}
+
+// waitsForRoom reports whether pc's EAGAIN means that its own kernel
+// buffer is full, so that readiness reports room later: UDP, and a
+// connected unixgram socket (the kernel watches its peer's queue). An
+// unconnected unixgram socket gets EAGAIN from whichever peer's queue is
+// full while it stays writable: queueing would spin the loop and let one
+// peer that does not read hold up the replies to all, so its datagram to
+// that peer is dropped and reported instead.
+func (pc *PacketConn) waitsForRoom() bool { return pc.family != unix.AF_UNIX || pc.connected }
+
+// drop counts a datagram that cannot be sent, for reportDropped.
+func (l *eventLoop) drop(pc *PacketConn, m mmsg) {
+	pc.dropped.Datagrams++
+	pc.dropped.Bytes += int(m.Hdr.Iov.Len)
 }
 
 // queuePackets copies datagrams the kernel had no room for into pc's
@@ -280,8 +299,7 @@ func (l *eventLoop) queuePackets(pc *PacketConn, msgs []mmsg, names []unix.RawSo
 		iov := msgs[i].Hdr.Iov
 		b := unsafe.Slice(iov.Base, int(iov.Len))
 		if pc.qbytes+len(b) > l.cfg.PacketQueueBytes {
-			pc.dropped.Datagrams++
-			pc.dropped.Bytes += len(b)
+			l.drop(pc, msgs[i])
 			continue
 		}
 		var to PacketAddr
@@ -296,7 +314,6 @@ func (l *eventLoop) queuePackets(pc *PacketConn, msgs []mmsg, names []unix.RawSo
 	if len(pc.queued) > 0 {
 		l.setPacketInterest(pc, pc.interest|poller.Writable)
 	}
-	l.reportDropped(pc)
 }
 
 // reportDropped tells OnError of the datagrams dropped since it last did.
