@@ -142,20 +142,18 @@ func TestPacketEchoUnixgram(t *testing.T) {
 }
 
 // TestPacketManyFlows: 1,000 flows at once, each from its own socket,
-// each datagram checked.
+// each datagram checked. A burst of them may overflow the server socket's
+// receive buffer: the kernel drops, and echoFlow's retries cover it.
 func TestPacketManyFlows(t *testing.T) {
 	e := newEngine(t, Config{Loops: 2})
 	pl := listenPacket(t, e, "udp4", "127.0.0.1:0", packetEcho())
 	const flows = 1000
 	var wg sync.WaitGroup
 	errs := make(chan error, flows)
-	sem := make(chan struct{}, 100) // sockets open at once: within the fd limit of a loaded CI
 	for f := 0; f < flows; f++ {
 		wg.Add(1)
 		go func(f int) {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
 			c, err := net.Dial("udp4", pl.Addr().String())
 			if err != nil {
 				errs <- err
