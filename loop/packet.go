@@ -3,6 +3,7 @@ package loop
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,11 @@ type Datagram struct {
 	// From is the sender (the zero PacketAddr for an unbound unixgram
 	// sender, which cannot be answered).
 	From PacketAddr
+	// To is the address the datagram was sent to: on Linux, for a socket
+	// bound to a wildcard address, the one in the datagram's header
+	// (IP_PKTINFO); otherwise the socket's bound address (invalid for
+	// unixgram).
+	To netip.Addr
 	// Truncated reports that the datagram was longer than
 	// Config.PacketReadSize: Data holds its first bytes and Size says how
 	// long it was (on Linux; elsewhere Size is len(Data)). The rest is
@@ -133,6 +139,14 @@ func (e *Engine) ListenPacket(network, address string, h PacketHandler) (*Packet
 	pl := &PacketListener{engine: e, path: ep.path}
 	pl.addr = packetName(fds[0])
 	for i, fd := range fds {
+		if a, ok := pl.addr.(*net.UDPAddr); ok && a.IP.IsUnspecified() {
+			if err := wantDestination(fd, ep.family); err != nil {
+				for _, fd := range fds {
+					unix.Close(fd)
+				}
+				return nil, err
+			}
+		}
 		l := e.loops[i]
 		if n == 1 {
 			l = e.pickLoop()
@@ -262,6 +276,8 @@ type PacketConn struct {
 	connected bool
 	peer      PacketAddr // a connected socket's peer
 	local     net.Addr
+	dst       netip.Addr // the bound address: Datagram.To unless the kernel says
+	pktinfo   bool       // bound to a wildcard address: the kernel reports each destination
 
 	interest poller.Mask
 	state    connState

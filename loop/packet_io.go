@@ -2,6 +2,7 @@ package loop
 
 import (
 	"fmt"
+	"net"
 	"runtime/debug"
 	"unsafe"
 
@@ -25,6 +26,7 @@ type packetBatch struct {
 	msgs  []mmsg
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrAny
+	ctrl  []byte // each slot's room for control messages (controlSpace)
 	d     Datagram
 
 	// Sending: datagram i of the stage is out[i]'s bytes in stage, to
@@ -56,6 +58,7 @@ func (l *eventLoop) packets() *packetBatch {
 		stage: make([]byte, 0, stageCap),
 		out:   make([]mmsg, n), outIovs: make([]unix.Iovec, n), outNames: make([]unix.RawSockaddrAny, n),
 		outConns: make([]*PacketConn, n),
+		ctrl:     make([]byte, n*controlSpace),
 	}
 	for i := range pk.msgs {
 		pk.iovs[i].Base = &in[i*size]
@@ -65,6 +68,9 @@ func (l *eventLoop) packets() *packetBatch {
 		h.SetIovlen(1)
 		h.Name = (*byte)(unsafe.Pointer(&pk.names[i]))
 		h.Namelen = unix.SizeofSockaddrAny
+		if controlSpace > 0 {
+			h.Control = &pk.ctrl[i*controlSpace]
+		}
 		o := &pk.out[i].Hdr
 		o.Iov = &pk.outIovs[i]
 		o.SetIovlen(1)
@@ -85,6 +91,10 @@ func (l *eventLoop) releasePackets() {
 func (l *eventLoop) newPacketConn(fd, family int, h PacketHandler, pl *PacketListener) *PacketConn {
 	pc := &PacketConn{loop: l, handler: h, listener: pl, fd: fd, family: family}
 	pc.local = packetName(fd)
+	if a, ok := pc.local.(*net.UDPAddr); ok {
+		pc.dst = a.AddrPort().Addr().Unmap()
+		pc.pktinfo = pc.dst.IsUnspecified() && controlSpace > 0
+	}
 	return pc
 }
 
@@ -146,6 +156,12 @@ func (l *eventLoop) receive(pc *PacketConn) {
 		d.Data = pk.in[i*pk.size : i*pk.size+min(size, pk.size)]
 		d.Size = size
 		d.Truncated = m.Hdr.Flags&unix.MSG_TRUNC != 0
+		d.To = pc.dst
+		if pc.pktinfo {
+			if a, ok := destinationOf(&m.Hdr); ok {
+				d.To = a
+			}
+		}
 		if pc.connected {
 			d.From = pc.peer
 		} else {

@@ -241,3 +241,46 @@ func TestDialPacketRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketDestination: Datagram.To is the address a datagram was sent
+// to: the bound one, or on Linux, for a wildcard bind, the one in its
+// header (127.0.0.1 and 127.0.0.2 both reach 0.0.0.0).
+func TestPacketDestination(t *testing.T) {
+	tos := make(chan string, 4)
+	h := PacketFuncs{Packet: func(pc *PacketConn, d *Datagram) { tos <- d.To.String() }}
+	e := newEngine(t, Config{Loops: 1})
+	bound := listenPacket(t, e, "udp4", "127.0.0.1:0", h)
+	wild := listenPacket(t, e, "udp4", "0.0.0.0:0", h)
+	send := func(to string) string {
+		t.Helper()
+		c, err := net.Dial("udp4", to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("where"))
+		select {
+		case s := <-tos:
+			return s
+		case <-time.After(waitTimeout):
+			t.Fatal("datagram never arrived")
+		}
+		return ""
+	}
+	if got := send(bound.Addr().String()); got != "127.0.0.1" {
+		t.Fatalf("bound socket: To %s, want 127.0.0.1", got)
+	}
+	dual := listenPacket(t, e, "udp", ":0", h) // dual-stack where IPv6 exists: IPv4 traffic too
+	for _, pl := range []*PacketListener{wild, dual} {
+		port := pl.Addr().(*net.UDPAddr).Port
+		for _, ip := range []string{"127.0.0.1", "127.0.0.2"} {
+			want := ip
+			if !isLinux {
+				want = pl.Addr().(*net.UDPAddr).AddrPort().Addr().Unmap().String()
+			}
+			if got := send(net.JoinHostPort(ip, fmt.Sprint(port))); got != want {
+				t.Fatalf("wildcard socket %s, datagram to %s: To %s, want %s", pl.Addr(), ip, got, want)
+			}
+		}
+	}
+}

@@ -23,6 +23,7 @@ const recvFlags = unix.MSG_DONTWAIT | unix.MSG_TRUNC
 func recvBatch(fd int, msgs []mmsg) (int, error) {
 	for i := range msgs {
 		msgs[i].Hdr.Namelen = unix.SizeofSockaddrAny
+		msgs[i].Hdr.Controllen = controlSpace
 	}
 	return mmsgCall(unix.SYS_RECVMMSG, "recvmmsg", fd, msgs, recvFlags)
 }
