@@ -121,6 +121,25 @@ type PacketListener struct {
 // socket holds is refused with EADDRINUSE unless Config.JoinReusePort
 // joins it. Safe from any goroutine.
 func (e *Engine) ListenPacket(network, address string, h PacketHandler) (*PacketListener, error) {
+	return e.ListenPacketWith(network, address, h, PacketOptions{})
+}
+
+// PacketOptions tune ListenPacketWith.
+type PacketOptions struct {
+	// Single binds one socket on one loop, even on Linux, and without
+	// SO_REUSEPORT, so that no other socket can join its port (not even
+	// with JoinReusePort) and one goroutine handles all its datagrams in
+	// order: what a socket API with one object per socket (AIR's
+	// DatagramSocket) needs.
+	Single bool
+	// Paused starts the sockets without reading: datagrams wait in the
+	// kernel's buffer (which drops what does not fit) until
+	// PacketConn.SetReading(true).
+	Paused bool
+}
+
+// ListenPacketWith is ListenPacket with options. Safe from any goroutine.
+func (e *Engine) ListenPacketWith(network, address string, h PacketHandler, opts PacketOptions) (*PacketListener, error) {
 	e.lifeMu.RLock() // held until the sockets are handed to their loops, as in Bind
 	defer e.lifeMu.RUnlock()
 	ep, err := e.resolvePacket(network, address)
@@ -129,10 +148,10 @@ func (e *Engine) ListenPacket(network, address string, h PacketHandler) (*Packet
 	}
 	inet := ep.family != unix.AF_UNIX
 	n := 1
-	if inet && runtime.GOOS == "linux" && !e.cfg.NoReusePort {
+	if inet && runtime.GOOS == "linux" && !e.cfg.NoReusePort && !opts.Single {
 		n = len(e.loops)
 	}
-	fds, err := bindPackets(ep, n, e.cfg.JoinReusePort)
+	fds, err := bindPackets(ep, n, e.cfg.JoinReusePort && !opts.Single)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +171,7 @@ func (e *Engine) ListenPacket(network, address string, h PacketHandler) (*Packet
 			l = e.pickLoop()
 		}
 		pc := l.newPacketConn(fd, ep.family, h, pl)
+		pc.paused = opts.Paused
 		pl.conns = append(pl.conns, pc)
 	}
 	for _, pc := range pl.conns {
@@ -209,8 +229,8 @@ func (pl *PacketListener) Conns() []*PacketConn { return pl.conns }
 // Close closes every socket of the listener (each OnClose runs on its
 // loop, with a nil error, after the datagrams staged before it are sent).
 // The port is free once the loops have run the close, which Close does
-// not wait for unless it is called off the engine's loop goroutines.
-// Closing twice returns ErrClosed. Any goroutine.
+// not wait for: each socket's Done tells. Closing twice returns
+// ErrClosed. Any goroutine.
 func (pl *PacketListener) Close() error {
 	pl.mu.Lock()
 	if pl.closed {
@@ -278,6 +298,8 @@ type PacketConn struct {
 	local     net.Addr
 	dst       netip.Addr // the bound address: Datagram.To unless the kernel says
 	pktinfo   bool       // bound to a wildcard address: the kernel reports each destination
+	paused    bool       // not reading (PacketOptions.Paused, SetReading)
+	done      chan struct{}
 
 	interest poller.Mask
 	state    connState

@@ -3,6 +3,8 @@ package loop
 import (
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,9 +21,18 @@ type PacketAddr struct {
 }
 
 // UDPAddr returns the PacketAddr of an IP address and port. An IPv4-mapped
-// IPv6 address means the IPv4 one. Any goroutine.
+// IPv6 address means the IPv4 one; an IPv6 zone (an interface's name or
+// index) picks the interface of a link-local address. Any goroutine.
 func UDPAddr(ap netip.AddrPort) PacketAddr {
-	return PacketAddr{ap: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}
+	a := PacketAddr{ap: netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())}
+	if zone := ap.Addr().Zone(); zone != "" {
+		if ifi, err := net.InterfaceByName(zone); err == nil {
+			a.scope = uint32(ifi.Index)
+		} else if i, err := strconv.ParseUint(zone, 10, 32); err == nil {
+			a.scope = uint32(i)
+		}
+	}
+	return a
 }
 
 // UnixgramAddr returns the PacketAddr of a unixgram socket's path (a
@@ -152,6 +163,20 @@ func rawPacketAddr(a PacketAddr, family int, rsa *unix.RawSockaddrAny) uint32 {
 		return unix.SizeofSockaddrInet6
 	}
 	return 0
+}
+
+// sysConnect connects datagram socket fd to the n-byte address rsa.
+func sysConnect(fd int, rsa *unix.RawSockaddrAny, n uint32) error {
+	for {
+		_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(n))
+		switch errno {
+		case 0:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return os.NewSyscallError("connect", errno)
+	}
 }
 
 // ntohs converts a port from network byte order as the kernel stores it.

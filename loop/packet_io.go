@@ -89,7 +89,7 @@ func (l *eventLoop) releasePackets() {
 }
 
 func (l *eventLoop) newPacketConn(fd, family int, h PacketHandler, pl *PacketListener) *PacketConn {
-	pc := &PacketConn{loop: l, handler: h, listener: pl, fd: fd, family: family}
+	pc := &PacketConn{loop: l, handler: h, listener: pl, fd: fd, family: family, done: make(chan struct{})}
 	pc.local = packetName(fd)
 	if a, ok := pc.local.(*net.UDPAddr); ok {
 		pc.dst = a.AddrPort().Addr().Unmap()
@@ -108,6 +108,7 @@ func (pc *PacketConn) adopt() {
 		}
 		unix.Close(pc.fd)
 		pc.state = stateClosed
+		close(pc.done)
 		l.callPacketClose(pc, reason)
 		return
 	}
@@ -117,8 +118,51 @@ func (pc *PacketConn) adopt() {
 	}
 	l.fds[pc.fd] = pc
 	pc.state = stateOpen
-	l.setPacketInterest(pc, poller.Readable)
+	if !pc.paused {
+		l.setPacketInterest(pc, poller.Readable)
+	}
 }
+
+// SetReading stops (false) or resumes (true) reading the socket: while it
+// is stopped, datagrams wait in the kernel's buffer, which drops what does
+// not fit. Loop goroutine.
+func (pc *PacketConn) SetReading(on bool) {
+	if pc.state != stateOpen || pc.paused == !on {
+		return
+	}
+	pc.paused = !on
+	m := pc.interest &^ poller.Readable
+	if on {
+		m |= poller.Readable
+	}
+	pc.loop.setPacketInterest(pc, m)
+}
+
+// Connect connects the socket to to, as connect(2) does: from then on the
+// kernel delivers only to's datagrams, Write sends to it, and the ICMP
+// errors of its sends reach OnError (ECONNREFUSED). A socket of a
+// PacketListener may be connected too (a bound socket that settles on one
+// peer). Loop goroutine.
+func (pc *PacketConn) Connect(to PacketAddr) error {
+	if pc.state != stateOpen {
+		return ErrClosed
+	}
+	var rsa unix.RawSockaddrAny
+	n := rawPacketAddr(to, pc.family, &rsa)
+	if n == 0 {
+		return ErrNoAddress
+	}
+	if err := sysConnect(pc.fd, &rsa, n); err != nil {
+		return err
+	}
+	pc.connected, pc.peer = true, to
+	return nil
+}
+
+// Done returns a channel that is closed once the socket is closed and its
+// descriptor released (after Close, the listener's Close or Shutdown), for
+// a caller off the loop that needs the port free. Any goroutine.
+func (pc *PacketConn) Done() <-chan struct{} { return pc.done }
 
 func (l *eventLoop) setPacketInterest(pc *PacketConn, m poller.Mask) {
 	if pc.interest == m {
@@ -459,6 +503,7 @@ func (l *eventLoop) closePacket(pc *PacketConn, reason error) {
 		l.fds[pc.fd] = nil
 	}
 	unix.Close(pc.fd)
+	close(pc.done)
 	l.unqueue(pc, len(pc.queued))
 	l.callPacketClose(pc, reason)
 }
