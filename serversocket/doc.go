@@ -12,6 +12,9 @@
 //     and IOErrorType events; outbound Connect with AIR's timeout; Flush,
 //     Close, BytesAvailable, BytesPending; and a zero-copy Go path (Peek,
 //     Discard, io.Writer).
+//   - DatagramSocket: UDP, with Bind, Connect, Send, Receive and Close, and
+//     a Data event (DatagramSocketDataEvent) per received datagram; see
+//     "Datagrams" below.
 //   - EventDispatcher, Event and the socket events (ProgressEvent,
 //     OutputProgressEvent, IOErrorEvent, SecurityErrorEvent,
 //     ServerSocketConnectEvent): listeners are registered per event type with
@@ -62,6 +65,24 @@
 // Sockets run on a process-wide engine (DefaultEngine, one loop per CPU)
 // unless made with NewOn or NewSocketOn. A panicking listener is recovered
 // by the loop, logged with its stack, and closes only its own socket.
+//
+// # Datagrams
+//
+// A DatagramSocket is one kernel socket on one loop, so its events run in
+// order on one goroutine even on an engine of several loops (Bind keeps one
+// of the per-loop sockets loop.Engine.ListenPacket makes on Linux). A Data
+// event's payload (DatagramData, AIR's event.data ByteArray) is the loop's
+// memory, read in place: it is valid only while the listeners run, and is
+// detached afterwards, so a payload kept by mistake fails its reads (IOError
+// #2002) instead of showing a later datagram's bytes; a listener keeps a
+// datagram with the event's Clone or a copy of Data.Bytes(). Datagrams that
+// arrive before Receive are dropped, not dispatched. A datagram longer than
+// the engine reads (loop.Config.PacketReadSize) is reported as an
+// IOErrorType event, never dispatched cut short. DstAddress is the bound
+// address (a wildcard bind reports the wildcard): the loop does not read
+// IP_PKTINFO. Send from a Data listener is sent when the dispatch ends,
+// with the loop's other replies; a steady echo allocates nothing per
+// datagram.
 //
 // # Memory and progress reports
 //
