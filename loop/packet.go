@@ -278,8 +278,7 @@ func (e *Engine) DialPacket(network, address string, h PacketHandler) (*PacketCo
 		return nil, err
 	}
 	pc := e.pickLoop().newPacketConn(fd, ep.family, h, nil)
-	pc.connected = true
-	pc.peer = packetAddrOfSockaddr(ep.sa)
+	pc.setPeer(packetAddrOfSockaddr(ep.sa))
 	pc.loop.submit(task{kind: taskFunc, fn: pc.adopt})
 	return pc, nil
 }
@@ -288,18 +287,19 @@ func (e *Engine) DialPacket(network, address string, h PacketHandler) (*PacketCo
 // otherwise it must be called on its loop goroutine (from the handler's
 // callbacks, or a function run with Run).
 type PacketConn struct {
-	loop      *eventLoop
-	handler   PacketHandler
-	listener  *PacketListener // nil for a dialled socket
-	fd        int
-	family    int
-	connected bool
-	peer      PacketAddr // a connected socket's peer
-	local     net.Addr
-	dst       netip.Addr // the bound address: Datagram.To unless the kernel says
-	pktinfo   bool       // bound to a wildcard address: the kernel reports each destination
-	paused    bool       // not reading (PacketOptions.Paused, SetReading)
-	done      chan struct{}
+	loop     *eventLoop
+	handler  PacketHandler
+	listener *PacketListener // nil for a dialled socket
+	fd       int
+	family   int
+	peer     atomic.Pointer[PacketAddr] // a connected socket's peer; nil while not connected
+	local    net.Addr
+	dst      netip.Addr // the bound address: Datagram.To unless the kernel says
+	pktinfo  bool       // bound to a wildcard address: the kernel reports each destination
+	paused   bool       // not reading (PacketOptions.Paused, SetReading)
+	done     chan struct{}
+	fdMu     sync.Mutex // held to connect and to close the descriptor, which Connect may use from any goroutine
+	fdClosed bool
 
 	interest poller.Mask
 	state    connState
@@ -323,11 +323,19 @@ func (pc *PacketConn) LocalAddr() net.Addr { return pc.local }
 
 // RemoteAddr returns a connected socket's peer, or the zero PacketAddr.
 // Any goroutine.
-func (pc *PacketConn) RemoteAddr() PacketAddr { return pc.peer }
+func (pc *PacketConn) RemoteAddr() PacketAddr {
+	if p := pc.peer.Load(); p != nil {
+		return *p
+	}
+	return PacketAddr{}
+}
 
-// Connected reports whether the socket was made by DialPacket. Any
-// goroutine.
-func (pc *PacketConn) Connected() bool { return pc.connected }
+// Connected reports whether the socket is connected to a peer (DialPacket,
+// Connect). Any goroutine.
+func (pc *PacketConn) Connected() bool { return pc.peer.Load() != nil }
+
+// setPeer records that the socket is connected to to.
+func (pc *PacketConn) setPeer(to PacketAddr) { pc.peer.Store(&to) }
 
 // Loop returns the index of the socket's loop. Any goroutine.
 func (pc *PacketConn) Loop() int { return pc.loop.index }

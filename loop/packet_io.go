@@ -106,9 +106,8 @@ func (pc *PacketConn) adopt() {
 		if !l.stopping {
 			reason = nil
 		}
-		unix.Close(pc.fd)
+		pc.closeFd()
 		pc.state = stateClosed
-		close(pc.done)
 		l.callPacketClose(pc, reason)
 		return
 	}
@@ -142,21 +141,34 @@ func (pc *PacketConn) SetReading(on bool) {
 // kernel delivers only to's datagrams, Write sends to it, and the ICMP
 // errors of its sends reach OnError (ECONNREFUSED). A socket of a
 // PacketListener may be connected too (a bound socket that settles on one
-// peer). Loop goroutine.
+// peer). It makes the syscall on the caller's goroutine, so it returns its
+// result at once, from any goroutine; datagrams staged before it still go
+// where they were addressed. ErrClosed once the socket is closed.
 func (pc *PacketConn) Connect(to PacketAddr) error {
-	if pc.state != stateOpen {
-		return ErrClosed
-	}
 	var rsa unix.RawSockaddrAny
 	n := rawPacketAddr(to, pc.family, &rsa)
 	if n == 0 {
 		return ErrNoAddress
 	}
+	pc.fdMu.Lock()
+	defer pc.fdMu.Unlock()
+	if pc.fdClosed {
+		return ErrClosed
+	}
 	if err := sysConnect(pc.fd, &rsa, n); err != nil {
 		return err
 	}
-	pc.connected, pc.peer = true, to
+	pc.setPeer(to)
 	return nil
+}
+
+// closeFd closes the socket's descriptor, which Connect may be using.
+func (pc *PacketConn) closeFd() {
+	pc.fdMu.Lock()
+	pc.fdClosed = true
+	unix.Close(pc.fd)
+	pc.fdMu.Unlock()
+	close(pc.done)
 }
 
 // Done returns a channel that is closed once the socket is closed and its
@@ -206,12 +218,8 @@ func (l *eventLoop) receive(pc *PacketConn) {
 				d.To = a
 			}
 		}
-		if pc.connected {
-			d.From = pc.peer
-		} else {
-			d.From = packetAddrOf(&pk.names[i], m.Hdr.Namelen, pc.lastFrom)
-			pc.lastFrom = d.From
-		}
+		d.From = packetAddrOf(&pk.names[i], m.Hdr.Namelen, pc.lastFrom) // a connected socket's too: its peer
+		pc.lastFrom = d.From
 		l.callPacket(pc, d)
 	}
 	pk.d = Datagram{}
@@ -231,7 +239,7 @@ func (pc *PacketConn) WriteTo(b []byte, to PacketAddr) (int, error) {
 	if pc.state != stateOpen {
 		return 0, ErrClosed
 	}
-	if pc.connected {
+	if pc.Connected() {
 		return 0, ErrNoAddress
 	}
 	return len(b), pc.loop.stagePacket(pc, b, to)
@@ -243,7 +251,7 @@ func (pc *PacketConn) Write(b []byte) (int, error) {
 	if pc.state != stateOpen {
 		return 0, ErrClosed
 	}
-	if !pc.connected {
+	if !pc.Connected() {
 		return 0, ErrNoAddress
 	}
 	return len(b), pc.loop.stagePacket(pc, b, PacketAddr{})
@@ -258,7 +266,7 @@ func (l *eventLoop) stagePacket(pc *PacketConn, b []byte, to PacketAddr) error {
 	i := pk.staged
 	h := &pk.out[i].Hdr
 	h.Namelen = 0
-	if !pc.connected {
+	if !pc.Connected() {
 		h.Namelen = rawPacketAddr(to, pc.family, &pk.outNames[i])
 		if h.Namelen == 0 {
 			return ErrNoAddress
@@ -343,7 +351,7 @@ func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg, names []unix.RawSockadd
 // full while it stays writable: queueing would spin the loop and let one
 // peer that does not read hold up the replies to all, so its datagram to
 // that peer is dropped and reported instead.
-func (pc *PacketConn) waitsForRoom() bool { return pc.family != unix.AF_UNIX || pc.connected }
+func (pc *PacketConn) waitsForRoom() bool { return pc.family != unix.AF_UNIX || pc.Connected() }
 
 // drop counts a datagram that cannot be sent, for reportDropped.
 func (l *eventLoop) drop(pc *PacketConn, m mmsg) {
@@ -363,7 +371,7 @@ func (l *eventLoop) queuePackets(pc *PacketConn, msgs []mmsg, names []unix.RawSo
 			continue
 		}
 		var to PacketAddr
-		if !pc.connected {
+		if !pc.Connected() {
 			to = packetAddrOf(&names[i], msgs[i].Hdr.Namelen, PacketAddr{})
 		}
 		cp := buffer.Default.Get(len(b))[:len(b)]
@@ -397,7 +405,7 @@ func (l *eventLoop) sendQueued(pc *PacketConn) {
 			q := &pc.queued[i]
 			h := &pk.out[i].Hdr
 			h.Namelen = 0
-			if !pc.connected {
+			if !pc.Connected() {
 				h.Namelen = rawPacketAddr(q.to, pc.family, &pk.outNames[i])
 			}
 			pk.outIovs[i].Base = unsafe.SliceData(q.data)
@@ -448,7 +456,7 @@ func (pc *PacketConn) AsyncWriteTo(b []byte, to PacketAddr) error {
 // writeQueued sends an AsyncWriteTo's copy on the loop.
 func (l *eventLoop) writeQueued(pc *PacketConn, data []byte, to PacketAddr) {
 	if pc.state == stateOpen {
-		if pc.connected {
+		if pc.Connected() {
 			to = PacketAddr{}
 		}
 		if err := l.stagePacket(pc, data, to); err != nil {
@@ -502,8 +510,7 @@ func (l *eventLoop) closePacket(pc *PacketConn, reason error) {
 	if l.fds[pc.fd] == fdHandler(pc) {
 		l.fds[pc.fd] = nil
 	}
-	unix.Close(pc.fd)
-	close(pc.done)
+	pc.closeFd()
 	l.unqueue(pc, len(pc.queued))
 	l.callPacketClose(pc, reason)
 }

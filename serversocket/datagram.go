@@ -2,11 +2,10 @@ package serversocket
 
 import (
 	"errors"
+	"net"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/airsock/airsock/loop"
 )
@@ -39,11 +38,9 @@ type DatagramSocket struct {
 	EventDispatcher
 	engine *loop.Engine
 
-	pc         atomic.Pointer[loop.PacketConn]       // the socket; nil before it is bound and after it closed
-	receiving  atomic.Bool                           // Receive was called
-	filter     atomic.Pointer[netip.AddrPort]        // the peer of a Connect made after Bind, whose datagrams alone are dispatched (see Connect)
-	inDispatch atomic.Bool                           // a dispatch of this socket is running: its end sends what Send queued
-	released   atomic.Pointer[chan *loop.PacketConn] // while Bind waits for its other sockets to close: where their OnClose reports
+	pc         atomic.Pointer[loop.PacketConn] // the socket; nil before it is bound and after it closed
+	receiving  atomic.Bool                     // Receive was called
+	inDispatch atomic.Bool                     // a dispatch of this socket is running: its end sends what Send queued
 
 	mu        sync.Mutex
 	closed    bool
@@ -61,6 +58,8 @@ type DatagramSocket struct {
 	dstPort     int
 	lastSrc     netip.Addr // the previous datagram's source IP, whose text is reused
 	lastSrcText string
+	lastDst     netip.Addr // the same for its destination (Datagram.To)
+	lastDstText string
 }
 
 // outDatagram is one datagram Sent during a dispatch: it ends at end in the
@@ -72,11 +71,6 @@ type outDatagram struct {
 
 // errSocketClosed is the cause of the IOErrors of a closed DatagramSocket.
 var errSocketClosed = errors.New("socket closed")
-
-// bindWaitLimit bounds each of Bind's waits for loops (see keepOne): a
-// loop stuck in a listener must not hang Bind with it (loop.Listener.Close
-// waits as long).
-const bindWaitLimit = time.Second
 
 // NewDatagramSocket returns an unbound DatagramSocket on the default engine
 // (DefaultEngine). Callable on any goroutine.
@@ -115,15 +109,11 @@ func (*DatagramSocket) IsSupported() bool { return true }
 // privileged, not a local address, or the socket is already bound (by Bind,
 // Connect or Send) or closed. Callable on any goroutine.
 //
-// On Linux an engine of several loops binds one SO_REUSEPORT socket per
-// loop (loop.Engine.ListenPacket, which has no option for one); Bind keeps
-// one of them and closes the others before it returns (see keepOne), so
-// that the socket's data events run in order on one loop goroutine, as
-// AIR's do, and no datagram is spread to a socket nobody reads. A datagram
-// that reached one of those others between the bind and its close (before
-// Bind returned) is lost, as it would be before a bind. The socket kept
-// still has SO_REUSEPORT set: another socket of the same user that sets it
-// too could join the port, where AIR would refuse it.
+// The socket is one kernel socket on one loop of the engine, without
+// SO_REUSEPORT (loop.PacketOptions.Single), so that its data events run in
+// order on one loop goroutine, as AIR's do, and no other socket can join
+// its port. Until Receive it does not read: datagrams wait in the kernel's
+// buffer, as in AIR.
 func (s *DatagramSocket) Bind(port int, address string) error {
 	if port < 0 || port > 65535 {
 		return errOutOfBounds()
@@ -164,74 +154,22 @@ func udpNetwork(ip netip.Addr) string {
 
 // bindLocked binds the socket to local; s.mu is held.
 func (s *DatagramSocket) bindLocked(local netip.AddrPort) error {
-	pl, err := s.engine.ListenPacket(udpNetwork(local.Addr()), local.String(), (*datagramHandler)(s))
+	pl, err := s.engine.ListenPacketWith(udpNetwork(local.Addr()), local.String(), (*datagramHandler)(s),
+		loop.PacketOptions{Single: true, Paused: true})
 	if err != nil {
 		return errInvalidSocket(err)
 	}
-	keep, err := s.keepOne(pl.Conns())
-	if err != nil {
-		pl.Close()
-		return errInvalidSocket(err)
-	}
-	s.attachLocked(keep)
+	s.attachLocked(pl.Conns()[0])
 	return nil
-}
-
-// keepOne returns one of conns, the sockets of one bound address, after
-// closing the others. It keeps the socket of the last loop to run a probe:
-// Bind may be called on a loop goroutine, whose loop runs nothing until
-// Bind returns, so its socket must be the one kept; every other loop has
-// shown it runs, and the closes there end (OnClose reports each) before
-// Bind returns. Each wait is bounded by bindWaitLimit.
-func (s *DatagramSocket) keepOne(conns []*loop.PacketConn) (*loop.PacketConn, error) {
-	if len(conns) == 1 {
-		return conns[0], nil
-	}
-	answered := make(chan int, len(conns))
-	for i, pc := range conns {
-		if err := pc.Run(func(*loop.PacketConn) { answered <- i }); err != nil {
-			return nil, err
-		}
-	}
-	ran := make([]bool, len(conns))
-	timeout := time.NewTimer(bindWaitLimit)
-	defer timeout.Stop()
-wait:
-	for range len(conns) - 1 {
-		select {
-		case i := <-answered:
-			ran[i] = true
-		case <-timeout.C:
-			break wait
-		}
-	}
-	keep := conns[slices.Index(ran, false)]
-	released := make(chan *loop.PacketConn, len(conns))
-	s.released.Store(&released)
-	defer s.released.Store(nil)
-	for _, pc := range conns {
-		if pc != keep {
-			pc.Close() // its events are ignored meanwhile: it is not s.pc
-		}
-	}
-	timeout.Reset(bindWaitLimit)
-	for range len(conns) - 1 {
-		select {
-		case <-released:
-		case <-timeout.C:
-			return keep, nil // a loop stuck in a listener: its socket closes later
-		}
-	}
-	return keep, nil
 }
 
 // attachLocked makes pc the socket's; s.mu is held. The addresses the data
 // events report are set before pc is published, so the loop that loads pc
 // sees them.
 func (s *DatagramSocket) attachLocked(pc *loop.PacketConn) {
-	if a, ok := pc.LocalAddr().(interface{ AddrPort() netip.AddrPort }); ok { // *net.TCPAddr today, *net.UDPAddr as documented
+	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok {
 		ap := a.AddrPort()
-		s.local = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) // an IPv4 socket's address comes in 16 bytes
+		s.local = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	s.dstAddress = ipString(s.local)
 	s.dstPort = int(s.local.Port())
@@ -249,13 +187,10 @@ func (s *DatagramSocket) attachLocked(pc *loop.PacketConn) {
 // connected, or its bound address is of the other IP family. Callable on
 // any goroutine.
 //
-// An unbound socket becomes a connected kernel socket (loop.DialPacket):
-// the kernel filters what it receives, and an ICMP unreachable from the
-// peer (ECONNREFUSED) comes as an IOErrorType event. A socket already bound
-// cannot be connected in the kernel through package loop, which has no
-// such call: the socket stays unconnected, the datagrams of other peers are
-// dropped before they are dispatched, Sends go to the peer, and ICMP errors
-// go unheard, since the kernel reports them to connected sockets only.
+// The socket is connected in the kernel (connect(2): loop.DialPacket for
+// an unbound socket, loop.PacketConn.Connect for a bound one), so the
+// kernel filters what it receives, and an ICMP unreachable from the peer
+// (ECONNREFUSED) comes as an IOErrorType event.
 func (s *DatagramSocket) Connect(remoteAddress string, remotePort int) error {
 	if remotePort < 1 || remotePort > 65535 {
 		return errOutOfBounds()
@@ -281,8 +216,9 @@ func (s *DatagramSocket) Connect(remoteAddress string, remotePort int) error {
 		if err := s.sameFamilyLocked(ip); err != nil {
 			return err
 		}
-		filter := netip.AddrPortFrom(ip.WithZone(""), peer.Port()) // the loop reports sources without zones
-		s.filter.Store(&filter)
+		if err := pc.Connect(loop.UDPAddr(peer)); err != nil {
+			return errInvalidSocket(err)
+		}
 	} else {
 		pc, err := s.engine.DialPacket(udpNetwork(ip), peer.String(), (*datagramHandler)(s))
 		if err != nil {
@@ -306,10 +242,9 @@ func (s *DatagramSocket) sameFamilyLocked(ip netip.Addr) error {
 }
 
 // Receive starts dispatching received datagrams: from then on each one is
-// a Data event. It returns at once. Datagrams that arrived before it are
-// not dispatched: the loop reads a bound socket from the start and drops
-// them, where AIR would leave them in the kernel's buffer. Receiving twice
-// does nothing. Errors: IOError #2002 if the socket is closed or not bound
+// a Data event. It returns at once. Datagrams that arrived before it have
+// waited in the kernel's buffer (which drops what does not fit) and are
+// dispatched first, as in AIR. Receiving twice does nothing. Errors: IOError #2002 if the socket is closed or not bound
 // (AIR receives "on the bound address and port" and documents no error;
 // like ServerSocket.Listen, this package refuses an unbound socket, since
 // nothing could ever arrive). Callable on any goroutine.
@@ -322,9 +257,14 @@ func (s *DatagramSocket) Receive() error {
 	case s.pc.Load() == nil:
 		return errInvalidSocket(errors.New("socket not bound"))
 	}
-	s.receiving.Store(true)
+	if !s.receiving.Swap(true) {
+		s.pc.Load().Run(startReading) // the loop reads from its next turn
+	}
 	return nil
 }
+
+// startReading is Receive's work on the socket's loop.
+func startReading(pc *loop.PacketConn) { pc.SetReading(true) }
 
 // Close closes the socket and frees its port. Datagrams Sent before Close
 // are still sent; no event is dispatched, none of its events starts once

@@ -22,15 +22,15 @@ const Data = "data"
 // the bytes of a later datagram: its reads fail with an IOError #2002 and
 // Bytes returns nil, until the next datagram's dispatch reuses it.
 //
-// DstAddress and DstPort are the socket's bound address, not the
-// datagram's destination (the loop does not read IP_PKTINFO): on a socket
-// bound to "0.0.0.0" or "::" DstAddress is that wildcard, whichever local
-// address the datagram was sent to.
+// DstAddress is the address the datagram was sent to: on Linux, for a
+// socket bound to "0.0.0.0" or "::", the one in its header (IP_PKTINFO,
+// loop.Datagram.To); elsewhere, and for a socket bound to one address, the
+// bound address. DstPort is the socket's port.
 type DatagramSocketDataEvent struct {
 	Event
 	SrcAddress string        // the sender's IP address (an IPv4 sender as IPv4)
 	SrcPort    int           // the sender's port
-	DstAddress string        // the receiving socket's bound IP address (see above)
+	DstAddress string        // the IP address the datagram was sent to (see above)
 	DstPort    int           // the receiving socket's port
 	Data       *DatagramData // the payload, valid during the dispatch (see above)
 }

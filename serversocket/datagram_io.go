@@ -125,9 +125,9 @@ func (s *DatagramSocket) endDispatch(pc *loop.PacketConn) {
 // during its dispatches between them.
 const maxKeptOut = 256 << 10
 
-// datagramHandler is the DatagramSocket as its PacketConn's handler; the
-// other sockets of a Bind (see Bind) and a socket being closed have it too,
-// and their events are ignored: only s.pc's are the socket's.
+// datagramHandler is the DatagramSocket as its PacketConn's handler; a
+// socket being closed has it too, and its events are ignored: only s.pc's
+// are the socket's.
 type datagramHandler DatagramSocket
 
 // OnPacket dispatches a Data event for a datagram, once Receive was called
@@ -138,9 +138,6 @@ func (h *datagramHandler) OnPacket(pc *loop.PacketConn, d *loop.Datagram) {
 		return
 	}
 	from := d.From.AddrPort()
-	if f := s.filter.Load(); f != nil && from != *f {
-		return
-	}
 	if d.Truncated {
 		s.dispatchIOError(pc, "Error #2031: Socket Error. Datagram from "+from.String()+" truncated: "+
 			strconv.Itoa(d.Size)+" bytes, longer than the engine reads (loop.Config.PacketReadSize "+strconv.Itoa(len(d.Data))+"); not dispatched")
@@ -152,6 +149,12 @@ func (h *datagramHandler) OnPacket(pc *loop.PacketConn, d *loop.Datagram) {
 	}
 	ev.SrcAddress, ev.SrcPort = s.lastSrcText, int(from.Port())
 	ev.DstAddress, ev.DstPort = s.dstAddress, s.dstPort
+	if d.To != s.lastDst {
+		s.lastDst, s.lastDstText = d.To, d.To.String()
+	}
+	if d.To.IsValid() {
+		ev.DstAddress = s.lastDstText // the datagram's own destination: a wildcard bind's real address
+	}
 	ev.Data = &s.data
 	s.data.attach(d.Data)
 	s.inDispatch.Store(true)
@@ -186,9 +189,6 @@ func (s *DatagramSocket) dispatchIOError(pc *loop.PacketConn, text string) {
 func (h *datagramHandler) OnClose(pc *loop.PacketConn, reason error) {
 	s := (*DatagramSocket)(h)
 	if reason == nil {
-		if released := s.released.Load(); released != nil {
-			*released <- pc // one of a Bind's other sockets (see keepOne)
-		}
 		return
 	}
 	s.mu.Lock()

@@ -7,6 +7,7 @@ package serversocket_test
 import (
 	"bytes"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -331,6 +332,12 @@ func TestDatagramDataEventFields(t *testing.T) {
 	if srv.LocalAddress() != "0.0.0.0" || srv.LocalPort() == 0 {
 		t.Fatalf("bound to %s:%d", srv.LocalAddress(), srv.LocalPort())
 	}
+	// The datagram's own destination where the kernel tells it (Linux:
+	// IP_PKTINFO), the bound wildcard elsewhere.
+	wildDst := "0.0.0.0"
+	if runtime.GOOS == "linux" {
+		wildDst = "127.0.0.1"
+	}
 	srv.Receive()
 	type seen struct {
 		target        any
@@ -364,7 +371,7 @@ func TestDatagramDataEventFields(t *testing.T) {
 		t.Errorf("Target = %v, want the socket", s.target)
 	}
 	wantStr := `[DatagramSocketDataEvent type="data" bubbles=false cancelable=false srcAddress="127.0.0.1" srcPort=` +
-		strconv.Itoa(cport) + ` dstAddress="0.0.0.0" dstPort=` + strconv.Itoa(srv.LocalPort()) + `]`
+		strconv.Itoa(cport) + ` dstAddress="` + wildDst + `" dstPort=` + strconv.Itoa(srv.LocalPort()) + `]`
 	if s.str != wantStr {
 		t.Errorf("String =\n%s, want\n%s", s.str, wantStr)
 	}
@@ -385,7 +392,7 @@ func TestDatagramDataEventFields(t *testing.T) {
 		t.Errorf("kept payload after its dispatch: read error, Bytes, BytesAvailable = %s; want IOError 2002 \"\" 0", v)
 	}
 	if b, err := clone.Data.ReadBytes(nil, 0, 0); string(b) != "\x00\x00\x01\x02hello" || err != nil ||
-		clone.SrcAddress != "127.0.0.1" || clone.SrcPort != cport || clone.DstAddress != "0.0.0.0" || clone.DstPort != srv.LocalPort() {
+		clone.SrcAddress != "127.0.0.1" || clone.SrcPort != cport || clone.DstAddress != wildDst || clone.DstPort != srv.LocalPort() {
 		t.Errorf("clone: data %q (%v), %s:%d to %s:%d", b, err, clone.SrcAddress, clone.SrcPort, clone.DstAddress, clone.DstPort)
 	}
 	// The next datagram starts big-endian again, as a new AIR ByteArray would.
@@ -472,13 +479,19 @@ func TestDatagramConcurrentSends(t *testing.T) {
 // unreachable as ECONNREFUSED: an ioError event, after which the socket
 // still works; with no ioError listener, the uncaught-error handler gets it.
 func TestDatagramConnectRefused(t *testing.T) {
-	for _, listening := range []bool{true, false} {
-		t.Run("listener="+strconv.FormatBool(listening), func(t *testing.T) {
+	for _, tc := range []struct{ listening, bound bool }{{true, false}, {false, false}, {true, true}} {
+		listening := tc.listening
+		t.Run("listener="+strconv.FormatBool(listening)+"/bound="+strconv.FormatBool(tc.bound), func(t *testing.T) {
 			e := newEngine(t, loop.Config{})
 			gone := listenUDP(t, "udp4", "127.0.0.1:0")
 			port := portOf(gone.LocalAddr())
 			gone.Close() // nobody listens there now
 			s := newDatagram(t, e)
+			if tc.bound { // Bind, then Connect: the bound socket is connected in the kernel too
+				if err := s.Bind(0, "127.0.0.1"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := s.Connect("127.0.0.1", port); err != nil {
 				t.Fatal(err)
 			}
@@ -542,8 +555,9 @@ func TestDatagramTruncatedIsAnIOError(t *testing.T) {
 	}
 }
 
-// Datagrams that arrive before Receive are not dispatched.
-func TestDatagramBeforeReceiveIsDropped(t *testing.T) {
+// Datagrams that arrive before Receive wait in the kernel and are
+// dispatched first once it is called, in order.
+func TestDatagramBeforeReceiveWaits(t *testing.T) {
 	e := newEngine(t, loop.Config{Loops: 1})
 	s := newDatagram(t, e)
 	if err := s.Bind(0, "127.0.0.1"); err != nil {
@@ -553,13 +567,17 @@ func TestDatagramBeforeReceiveIsDropped(t *testing.T) {
 	served := newBarrier(t, e)
 	c := dialUDP(t, "udp4", addrOf(s))
 	c.Write([]byte("early"))
-	served()
+	served() // the loop ran a turn with "early" in the socket's buffer
+	if n := len(got.snapshot()); n != 0 {
+		t.Fatalf("%d data events before Receive", n)
+	}
 	if err := s.Receive(); err != nil {
 		t.Fatal(err)
 	}
 	c.Write([]byte("late"))
-	if d := got.waitLen(t, 1, "the datagram after Receive")[0]; string(d.data) != "late" {
-		t.Fatalf("first data event: %q, want \"late\"", d.data)
+	d := got.waitLen(t, 2, "the datagrams before and after Receive")
+	if string(d[0].data) != "early" || string(d[1].data) != "late" {
+		t.Fatalf("data events %q, %q; want \"early\", \"late\"", d[0].data, d[1].data)
 	}
 }
 

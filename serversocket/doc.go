@@ -69,18 +69,19 @@
 // # Datagrams
 //
 // A DatagramSocket is one kernel socket on one loop, so its events run in
-// order on one goroutine even on an engine of several loops (Bind keeps one
-// of the per-loop sockets loop.Engine.ListenPacket makes on Linux). A Data
+// order on one goroutine even on an engine of several loops
+// (loop.PacketOptions.Single: one socket, without SO_REUSEPORT). A Data
 // event's payload (DatagramData, AIR's event.data ByteArray) is the loop's
 // memory, read in place: it is valid only while the listeners run, and is
 // detached afterwards, so a payload kept by mistake fails its reads (IOError
 // #2002) instead of showing a later datagram's bytes; a listener keeps a
-// datagram with the event's Clone or a copy of Data.Bytes(). Datagrams that
-// arrive before Receive are dropped, not dispatched. A datagram longer than
+// datagram with the event's Clone or a copy of Data.Bytes(). Until Receive
+// the socket does not read: datagrams wait in the kernel's buffer and are
+// dispatched once it is called, as in AIR. A datagram longer than
 // the engine reads (loop.Config.PacketReadSize) is reported as an
-// IOErrorType event, never dispatched cut short. DstAddress is the bound
-// address (a wildcard bind reports the wildcard): the loop does not read
-// IP_PKTINFO. Send from a Data listener is sent when the dispatch ends,
+// IOErrorType event, never dispatched cut short. DstAddress is the
+// datagram's destination (IP_PKTINFO on Linux, so a wildcard bind reports
+// the local address it was sent to; elsewhere the bound address). Send from a Data listener is sent when the dispatch ends,
 // with the loop's other replies; a steady echo allocates nothing per
 // datagram.
 //
