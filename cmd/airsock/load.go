@@ -39,6 +39,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hlogPath := fs.String("hlog", "", "write an HdrHistogram interval log (one interval a second) to this file")
 	fs.IntVar(&cfg.Loops, "loops", runtime.NumCPU(), "event loops of the generator")
 	fs.StringVar(&cfg.IO, "io", loop.BackendAuto, "the generator's I/O backend: auto, epoll, kqueue or io_uring; AIRSOCK_IO overrides auto")
+	fs.BoolVar(&cfg.UDP, "udp", false, "UDP echo: -c flows, each its own connected socket, --depth datagrams of --size bytes (at least 16) in flight each, or --rate; every datagram verified, and lost, reordered, duplicated and corrupt ones counted")
+	fs.DurationVar(&cfg.LossTimeout, "loss-timeout", time.Second, "--udp: a datagram not back within this is lost (and, closed loop, replaced)")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -56,6 +58,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(fs, "-c, --depth, --size and --loops must be at least 1")
 	case cfg.Duration <= 0, cfg.Warmup < 0, cfg.Rate < 0, cfg.ConnectRate < 0:
 		return usageError(fs, "--duration must be positive; --warmup, --rate and --connect-rate not negative")
+	case cfg.UDP && (cfg.Proto != "echo" || cfg.Size < 16 || *sources != "" || cfg.LossTimeout <= 0):
+		return usageError(fs, "--udp needs --proto echo, --size of at least 16 (flow, number and check word) and a positive --loss-timeout, and takes no --source")
 	}
 	if cfg.Proto == "discard" && cfg.Rate == 0 {
 		return usageError(fs, "--proto discard gets no replies: give an open-loop --rate")
@@ -74,7 +78,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Progress = func(s *loadgen.Snapshot) {
 		if !s.Final {
-			fmt.Fprintln(stderr, progressLine(s))
+			line := progressLine(s)
+			if cfg.UDP {
+				line += fmt.Sprintf("  lost %d", s.Lost)
+			}
+			fmt.Fprintln(stderr, line)
 		}
 		if hlog != nil && !s.Warmup {
 			hlog.interval(s)
@@ -134,10 +142,16 @@ func latency(d time.Duration) string {
 	return fmt.Sprintf("%.2fs", d.Seconds())
 }
 
-// countsLine gives the counts the summary table has no column for.
+// countsLine gives the counts the summary table has no column for; for UDP,
+// the datagram counts and the loss too.
 func countsLine(r *loadgen.Results) string {
-	return fmt.Sprintf("conns %d (connect errors %d)  sent %d  received %d  lost %d  late %d  verified %d bytes",
+	line := fmt.Sprintf("conns %d (connect errors %d)  sent %d  received %d  lost %d  late %d  verified %d bytes",
 		r.Conns, r.ConnectErrors, r.Sent, r.Received, r.Lost, r.Late, r.VerifiedBytes)
+	if r.UDP {
+		line += fmt.Sprintf("\ndatagrams: loss %.3f%%  reordered %d  duplicated %d  late replies %d (in lost)  corrupt %d",
+			r.LossPercent(), r.Reordered, r.Duplicated, r.LateReplies, r.Corrupt)
+	}
+	return line
 }
 
 // hlogFile is an interval log being written by a load run.

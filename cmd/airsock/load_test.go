@@ -15,9 +15,9 @@ import (
 	"github.com/airsock/airsock/loop"
 )
 
-// flipServer is an echo server on loop that flips byte flip of every
-// connection's stream.
-func flipServer(t *testing.T, flip int64) string {
+// testEngine starts a one-loop engine for a test's own server, shut down
+// at the end of the test.
+func testEngine(t *testing.T) *loop.Engine {
 	t.Helper()
 	e, err := loop.New(loop.Config{Loops: 1})
 	if err != nil {
@@ -28,7 +28,14 @@ func flipServer(t *testing.T, flip int64) string {
 		defer cancel()
 		e.Shutdown(ctx)
 	})
-	ln, err := e.Listen("tcp", "127.0.0.1:0", loop.Funcs{
+	return e
+}
+
+// flipServer is an echo server on loop that flips byte flip of every
+// connection's stream.
+func flipServer(t *testing.T, flip int64) string {
+	t.Helper()
+	ln, err := testEngine(t).Listen("tcp", "127.0.0.1:0", loop.Funcs{
 		Open: func(c *loop.Conn) { c.SetContext(new(int64)) },
 		Data: func(c *loop.Conn) {
 			off := c.Context().(*int64)

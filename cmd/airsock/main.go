@@ -6,6 +6,8 @@
 //
 //	airsock serve --proto echo --backend loop --addr 127.0.0.1:8087
 //	airsock load --addr 127.0.0.1:8087 -c 50 --duration 10s --verify
+//	airsock serve --udp --backend loop --addr 127.0.0.1:8088
+//	airsock load --udp --addr 127.0.0.1:8088 -c 100 --depth 16 --size 1200
 //	airsock merge run1.hlog run2.hlog
 //	airsock demo
 //
@@ -34,8 +36,8 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 const usage = `usage: airsock <command> [flags]
 
 commands:
-  serve   serve echo, discard or RESP on a backend (loop, serversocket, gnet, nbio, net)
-  load    load-test a server: closed or open loop, optionally verifying every byte
+  serve   serve echo, discard or RESP on a backend (loop, serversocket, gnet, nbio, net); UDP echo with --udp
+  load    load-test a server: closed or open loop, optionally verifying every byte; UDP flows with --udp
   merge   merge HdrHistogram interval logs (.hlog) into one summary
   demo    start an echo server in-process and drive it for a few seconds
   bench   run the comparison matrix against gnet, nbio, net and redis-server (see bench/README.md)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -25,7 +27,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := newFlags("serve", "serve [flags]", stderr)
 	protoName := fs.String("proto", "echo", "protocol: "+strings.Join(proto.Names(), ", "))
 	backendName := fs.String("backend", "loop", "server implementation: "+strings.Join(backend.Names(), ", "))
-	addr := fs.String("addr", "127.0.0.1:8087", "TCP address to listen on (port 0: any free port)")
+	addr := fs.String("addr", "127.0.0.1:8087", "TCP address to listen on, or UDP with --udp (port 0: any free port)")
+	udp := fs.Bool("udp", false, "serve over UDP: echo each datagram to its sender (--proto echo; backends "+strings.Join(backend.UDPNames(), ", ")+")")
 	loops := fs.Int("loops", runtime.NumCPU(), "event loops (the net backend ignores it)")
 	statsEvery := fs.Duration("stats", 0, "print a stats line this often; 0: only on SIGUSR1")
 	grace := fs.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long connections may take to drain")
@@ -58,9 +61,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *idle < 0 || *maxInbound < 1 || *writeHigh < 1 || *writeLow < 1 || *writeLow >= *writeHigh || *maxConns < 0 {
 		return usageError(fs, "--max-inbound, --write-high and --write-low must be at least 1 with --write-low below --write-high; --idle-timeout and --max-conns not negative")
 	}
+	if *udp {
+		if err := udpUsage(fs, *protoName, *backendName); err != nil {
+			return usageError(fs, "%v", err)
+		}
+	}
 	limits := backend.Limits{IdleTimeout: *idle, WriteHighWater: *writeHigh, WriteLowWater: *writeLow, MaxConns: *maxConns, JoinReusePort: *join}
+	if *udp { // the connection bounds mean nothing to datagrams
+		limits = backend.Limits{JoinReusePort: *join}
+	}
 	if backend.OnLoop(*backendName) { // the peers cannot bound their input; they are told nothing rather than refused
-		limits.MaxInbound = *maxInbound
+		if !*udp {
+			limits.MaxInbound = *maxInbound
+		}
 		if *ioName != loop.BackendAuto {
 			limits.IO = *ioName
 		}
@@ -84,7 +97,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer pprof.StopCPUProfile()
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	s, err := backend.Start(startCtx, *backendName, backend.Config{Addr: *addr, Loops: *loops, Proto: srv, Limits: limits})
+	s, err := backend.Start(startCtx, *backendName, backend.Config{Addr: *addr, Loops: *loops, Proto: srv, Limits: limits, UDP: *udp})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "airsock serve: %v\n", err)
@@ -99,14 +112,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if used := backend.IOBackend(s); used != "" {
 		ioLine = " io=" + used
 	}
-	fmt.Fprintf(stdout, "listening on %s (backend=%s proto=%s loops=%d%s)\n", s.Addr(), *backendName, *protoName, *loops, ioLine)
+	udpWord := ""
+	if *udp {
+		udpWord = " udp"
+	}
+	fmt.Fprintf(stdout, "listening on %s (backend=%s proto=%s%s loops=%d%s)\n", s.Addr(), *backendName, *protoName, udpWord, *loops, ioLine)
 	var tick <-chan time.Time
 	if *statsEvery > 0 {
 		t := time.NewTicker(*statsEvery)
 		defer t.Stop()
 		tick = t.C
 	}
-	sl := statsLine{last: s.Stats(), at: time.Now()}
+	sl := statsLine{last: s.Stats(), at: time.Now(), udp: *udp}
 	for {
 		select {
 		case <-tick:
@@ -127,22 +144,42 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 }
 
-// statsLine formats backend stats with the rates since the previous line.
+// udpUsage checks what --udp serves: echo, on a backend that can.
+func udpUsage(fs *flag.FlagSet, protoName, backendName string) error {
+	if protoName != "echo" {
+		return fmt.Errorf("--udp serves only --proto echo, not %s", protoName)
+	}
+	if !slices.Contains(backend.UDPNames(), backendName) {
+		return fmt.Errorf("backend %s cannot serve UDP (--udp): want one of %s", backendName, strings.Join(backend.UDPNames(), ", "))
+	}
+	return nil
+}
+
+// statsLine formats backend stats with the rates since the previous line:
+// connections and bytes, or for UDP datagrams and bytes.
 type statsLine struct {
 	last backend.Stats
 	at   time.Time
+	udp  bool
 }
 
 func (l *statsLine) next(st backend.Stats) string {
 	now := time.Now()
 	secs := now.Sub(l.at).Seconds()
-	var inRate, outRate float64
-	if secs > 0 {
-		inRate = float64(st.BytesIn-l.last.BytesIn) / secs / 1e6
-		outRate = float64(st.BytesOut-l.last.BytesOut) / secs / 1e6
+	rate := func(v, last int64) float64 {
+		if secs <= 0 {
+			return 0
+		}
+		return float64(v-last) / secs
 	}
+	inRate, outRate := rate(st.BytesIn, l.last.BytesIn)/1e6, rate(st.BytesOut, l.last.BytesOut)/1e6
+	dgIn, dgOut := rate(st.DatagramsIn, l.last.DatagramsIn), rate(st.DatagramsOut, l.last.DatagramsOut)
 	l.last, l.at = st, now
 	heap, stacks := memoryInUse()
+	if l.udp {
+		return fmt.Sprintf("stats: datagrams in=%d out=%d dropped=%d bytes in=%d out=%d (last %.1fs: in %.0f/s, out %.0f/s, in %.2f MB/s, out %.2f MB/s) heap=%d stacks=%d",
+			st.DatagramsIn, st.DatagramsOut, st.Dropped, st.BytesIn, st.BytesOut, secs, dgIn, dgOut, inRate, outRate, heap, stacks)
+	}
 	return fmt.Sprintf("stats: conns open=%d accepted=%d bytes in=%d out=%d (last %.1fs: in %.2f MB/s, out %.2f MB/s) heap=%d stacks=%d",
 		st.Open, st.Accepted, st.BytesIn, st.BytesOut, secs, inRate, outRate, heap, stacks)
 }

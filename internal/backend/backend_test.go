@@ -36,12 +36,19 @@ func start(t *testing.T, b, name string) Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startConfig(t, b, Config{Addr: "127.0.0.1:0", Loops: 2, Proto: srv})
+}
+
+// startConfig starts backend b with cfg and shuts it down at the end of
+// the test.
+func startConfig(t *testing.T, b string, cfg Config) Server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := Serve(ctx, b, srv, "127.0.0.1:0", 2)
+	s, err := Start(ctx, b, cfg)
 	skipUnavailable(t, err)
 	if err != nil {
-		t.Fatalf("Serve(%s): %v", b, err)
+		t.Fatalf("Start(%s): %v", b, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

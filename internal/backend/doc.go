@@ -18,5 +18,7 @@
 // per-shard atomic counters (Stats).
 //
 // Start finds a backend by its name in a plain map (registry.go); a new
-// backend is one more entry there.
+// backend is one more entry there. With Config.UDP, the echo protocol is
+// served over UDP datagrams instead (udp.go) by the backends of UDPNames,
+// from a second map of the same shape; the others refuse it.
 package backend

@@ -20,11 +20,17 @@ import (
 // as it is; it is wrapped only to count the bytes Serve writes, since gnet
 // sends them at once.
 type gnetServer struct {
+	gnetEngine
+	proto  proto.Server
+	limits Limits
+	count  counters
+}
+
+// gnetEngine is what the gnet servers (TCP here, UDP in udp_gnet.go)
+// share: gnet.Run on its own goroutine, its start-up and its Shutdown.
+type gnetEngine struct {
 	gnet.BuiltinEventEngine
-	addr    *net.TCPAddr
-	proto   proto.Server
-	limits  Limits
-	count   counters
+	addr    net.Addr
 	eng     gnet.Engine
 	started chan struct{} // closed by the first OnTick: every loop is up
 	done    chan struct{} // closed when Run has returned
@@ -97,91 +103,108 @@ func serveGnet(ctx context.Context, cfg Config) (Server, error) {
 	if err := cfg.Limits.unbounded("gnet"); err != nil {
 		return nil, err
 	}
-	addr, err := fixedPort(cfg.Addr, cfg.Limits.JoinReusePort)
+	s := &gnetServer{proto: cfg.Proto, limits: cfg.Limits}
+	err := s.run(ctx, s, "tcp", cfg, gnet.WithTCPNoDelay(gnet.TCPNoDelay))
 	if err != nil {
 		return nil, err
+	}
+	return s, nil
+}
+
+// run starts gnet.Run serving h on network ("tcp", "udp") at cfg.Addr
+// with cfg.Loops loops and opts, and returns once every loop is up. The
+// options every gnet server has are set here.
+func (g *gnetEngine) run(ctx context.Context, h gnet.EventHandler, network string, cfg Config, opts ...gnet.Option) error {
+	addr, err := fixedPort(network, cfg.Addr, cfg.Limits.JoinReusePort)
+	if err != nil {
+		return err
 	}
 	loops := cfg.Loops
 	if loops <= 0 {
 		loops = runtime.NumCPU()
 	}
-	s := &gnetServer{addr: addr, proto: cfg.Proto, limits: cfg.Limits, started: make(chan struct{}), done: make(chan struct{})}
+	g.addr, g.started, g.done = addr, make(chan struct{}), make(chan struct{})
+	opts = append(opts,
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(loops),
+		gnet.WithReusePort(runtime.GOOS == "linux"),
+		gnet.WithReadBufferCap(ReadBufferSize),
+		gnet.WithTicker(true), // only to learn that start-up is complete
+		gnet.WithLogger(quietLogger{"gnet"}),
+	)
 	go func() {
-		defer close(s.done)
-		s.runErr = gnet.Run(s, "tcp://"+addr.String(),
-			gnet.WithMulticore(true),
-			gnet.WithNumEventLoop(loops),
-			gnet.WithReusePort(runtime.GOOS == "linux"),
-			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-			gnet.WithReadBufferCap(ReadBufferSize),
-			gnet.WithTicker(true), // only to learn that start-up is complete
-			gnet.WithLogger(quietLogger{"gnet"}),
-		)
+		defer close(g.done)
+		g.runErr = gnet.Run(h, network+"://"+addr.String(), opts...)
 	}()
 	select {
-	case <-s.started:
-		return s, nil
-	case <-s.done:
-		err := s.runErr
+	case <-g.started:
+		return nil
+	case <-g.done:
+		err := g.runErr
 		if err == nil {
 			err = errors.New("stopped at start-up")
 		}
-		return nil, fmt.Errorf("gnet: %w", err)
+		return fmt.Errorf("gnet: %w", err)
 	case <-ctx.Done():
 		// Run may still be starting: stop it once it has.
 		go func() {
 			select {
-			case <-s.started:
-				s.eng.Stop(context.Background())
-			case <-s.done:
+			case <-g.started:
+				g.eng.Stop(context.Background())
+			case <-g.done:
 			}
 		}()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
-// fixedPort resolves addr and, for port 0, picks a free port first: with
-// SO_REUSEPORT gnet binds each loop's listener separately, and port 0 would
-// give each loop a different one. A given port is probed first with a
-// listener without SO_REUSEPORT, so that a port another process serves is
-// refused ("address already in use") instead of silently shared, unless
-// join is set.
-func fixedPort(addr string, join bool) (*net.TCPAddr, error) {
-	ta, err := net.ResolveTCPAddr("tcp", addr)
+// fixedPort resolves addr on network ("tcp", "udp") and, for port 0,
+// picks a free port first: with SO_REUSEPORT gnet binds each loop's socket
+// separately (and the net backend's UDP sockets are bound one by one), and
+// port 0 would give each a different one. A given port is probed first
+// with a socket without SO_REUSEPORT, so that a port another process
+// serves is refused ("address already in use") instead of silently
+// shared, unless join is set.
+func fixedPort(network, addr string, join bool) (net.Addr, error) {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
 	}
-	if ta.Port != 0 {
-		if !join {
-			probe, err := net.ListenTCP("tcp", ta)
-			if err != nil {
-				return nil, err
-			}
-			probe.Close()
+	if join && port != "0" {
+		if network == "udp" {
+			return net.ResolveUDPAddr(network, addr)
 		}
-		return ta, nil
+		return net.ResolveTCPAddr(network, addr)
 	}
-	ln, err := net.ListenTCP("tcp", ta)
+	if network == "udp" {
+		probe, err := net.ListenPacket(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		defer probe.Close()
+		return probe.LocalAddr(), nil
+	}
+	probe, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr), nil
+	defer probe.Close()
+	return probe.Addr(), nil
 }
 
 // OnBoot keeps the engine for Shutdown; it runs on gnet.Run's goroutine.
-func (s *gnetServer) OnBoot(eng gnet.Engine) gnet.Action {
-	s.eng = eng
+func (g *gnetEngine) OnBoot(eng gnet.Engine) gnet.Action {
+	g.eng = eng
 	return gnet.None
 }
 
 // OnTick first runs once every loop is started, and then never again in
 // practice; it runs on gnet's ticker goroutine.
-func (s *gnetServer) OnTick() (time.Duration, gnet.Action) {
+func (g *gnetEngine) OnTick() (time.Duration, gnet.Action) {
 	select {
-	case <-s.started:
+	case <-g.started:
 	default:
-		close(s.started)
+		close(g.started)
 	}
 	return 24 * time.Hour, gnet.None
 }
@@ -234,7 +257,7 @@ func (s *gnetServer) OnClose(c gnet.Conn, _ error) gnet.Action {
 	return gnet.None
 }
 
-func (s *gnetServer) Addr() net.Addr { return s.addr }
+func (g *gnetEngine) Addr() net.Addr { return g.addr }
 
 func (s *gnetServer) Stats() Stats { return s.count.stats() }
 
@@ -242,25 +265,25 @@ func (s *gnetServer) Stats() Stats { return s.count.stats() }
 // only polls for the end every 500 ms, so the wait is on Run itself and
 // Stop is released when Run has returned. (The package-level gnet.Stop is
 // deprecated in favour of Engine.Stop.)
-func (s *gnetServer) Shutdown(ctx context.Context) error {
+func (g *gnetEngine) Shutdown(ctx context.Context) error {
 	stopCtx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		s.eng.Stop(stopCtx) // fails harmlessly if already stopped
+		g.eng.Stop(stopCtx) // fails harmlessly if already stopped
 	}()
 	var err error
 	select {
-	case <-s.done:
+	case <-g.done:
 	case <-ctx.Done():
 		// gnet has no harder stop; it closes its connections itself.
-		<-s.done
+		<-g.done
 		err = ctx.Err()
 	}
 	cancel()
 	<-stopped
 	if err == nil {
-		err = s.runErr
+		err = g.runErr
 	}
 	return err
 }

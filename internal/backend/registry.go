@@ -30,6 +30,10 @@ type Config struct {
 	// Limits bound what one client can make the server hold; the zero
 	// value takes the defaults.
 	Limits Limits
+	// UDP serves Proto over UDP datagrams on Addr instead of TCP: each
+	// datagram is answered to its sender. Only echo, and only the
+	// backends of UDPNames; Start refuses the others (*NoUDPError).
+	UDP bool
 }
 
 // Limits are the per-connection bounds of `airsock serve`. A zero field
@@ -191,6 +195,9 @@ func Start(ctx context.Context, name string, cfg Config) (Server, error) {
 	}
 	if cfg.Limits.IO != "" && !OnLoop(name) {
 		return nil, fmt.Errorf("backend %s: the I/O backend (%q) can be chosen only for loop and serversocket", name, cfg.Limits.IO)
+	}
+	if cfg.UDP {
+		return startUDP(ctx, name, cfg)
 	}
 	return start(ctx, cfg)
 }

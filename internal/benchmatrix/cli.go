@@ -148,6 +148,9 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 	fs.StringVar(&o.RedisBenchmark, "redis-benchmark", o.RedisBenchmark, "redis-benchmark binary")
 	fs.StringVar(&o.Perf, "perf", o.Perf, "perf binary, to count the servers' syscalls per message in the throughput scenario ('' to skip it)")
 	fs.Float64Var(&o.RedisScale, "redis-scale", o.RedisScale, "redis: multiplies each invocation's request count")
+	fs.Func("udp-flows", "udp: flow counts "+listDefault(o.UDPFlows), listOf(&o.UDPFlows, positive))
+	fs.Func("udp-sizes", "udp: datagram sizes, at least 16 "+listDefault(o.UDPSizes), listOf(&o.UDPSizes, positive))
+	fs.Func("udp-depths", "udp: datagrams in flight per flow "+listDefault(o.UDPDepths), listOf(&o.UDPDepths, positive))
 	return fs
 }
 

@@ -20,8 +20,10 @@
 //
 // Scenarios: closed-loop throughput (throughput.go), open-loop latency at
 // fixed rates (latency.go), RSS per idle connection (memory.go, idle.go),
-// connection churn (churn.go, churnclient.go) and redis-benchmark against
-// RESP (redis.go). Results are written as they come (result.go): Go
+// connection churn (churn.go, churnclient.go), redis-benchmark against
+// RESP (redis.go) and closed-loop UDP echo (udp.go: serve --udp against
+// load --udp on the backends that serve UDP, measured as throughput is,
+// with the loss beside). Results are written as they come (result.go): Go
 // benchmark lines for benchstat and JSON lines with the rounds, from which
 // report.go, targets.go and plots.go make the tables and charts.
 //

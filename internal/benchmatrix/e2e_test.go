@@ -50,7 +50,8 @@ func TestMatrixEndToEnd(t *testing.T) {
 	if !withPerf {
 		o.Perf = ""
 	}
-	o.Scenarios = []string{"throughput", "latency", "memory", "churn"}
+	o.Scenarios = []string{"throughput", "latency", "memory", "churn", "udp"}
+	o.Backends = append(o.Backends, "gnet") // udp runs on loop, loop-uring, gnet and net; nbio and c-epoll sit it out
 	o.Rounds, o.MemoryRounds, o.RedisRounds = 1, 1, 1
 	o.Conns, o.Sizes, o.Depths = []int{2}, []int{64}, []int{1, 4}
 	o.VerifyTime, o.Warmup, o.Duration = 100*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond
@@ -58,6 +59,7 @@ func TestMatrixEndToEnd(t *testing.T) {
 	o.RateFractions, o.LatencyWarmup, o.LatencyDuration = []float64{0.5}, 100*time.Millisecond, 300*time.Millisecond
 	o.IdleConns, o.ChurnConns = 30, 4
 	o.RedisClients, o.RedisScale = []int{5}, 0.01
+	o.UDPFlows, o.UDPSizes, o.UDPDepths = []int{100}, []int{64}, []int{1, 4} // 100 flows, 64 B: the cells of the UDP targets
 	// The C floor server joins where gcc can build it.
 	withC := false
 	if gcc, err := exec.LookPath("gcc"); err == nil {
@@ -98,9 +100,13 @@ func TestMatrixEndToEnd(t *testing.T) {
 		"BenchmarkMatrix/scenario=memory/backend=loop/conns=30 1 ",
 		"BenchmarkMatrix/scenario=churn/backend=net/slots=4/size=16 1 ",
 		" server-us/msg ", " p99.9-us ", " rss-B/conn ", " conns/s ",
+		"BenchmarkMatrix/scenario=udp/backend=loop/flows=100/size=64/depth=4 1 ",
+		"BenchmarkMatrix/scenario=udp/backend=gnet/flows=100/size=64/depth=1 1 ",
+		"BenchmarkMatrix/scenario=udp/backend=net/flows=100/size=64/depth=4 1 ",
+		" dgrams/s ", " server-us/dgram ", " loss-% ",
 	}
 	if withPerf {
-		want = append(want, " server-syscalls/msg ")
+		want = append(want, " server-syscalls/msg ", " server-syscalls/dgram ")
 	}
 	if withC {
 		want = append(want, "BenchmarkMatrix/scenario=throughput/backend=c-epoll/conns=2/size=64/depth=4 1 ",
@@ -118,7 +124,11 @@ func TestMatrixEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"## 1. Throughput", "## 2. Latency", "## 3. Memory", "## 4. Churn", "## Targets"} {
+	if bytes.Contains(bench, []byte("scenario=udp/backend=nbio")) || bytes.Contains(bench, []byte("scenario=udp/backend=c-epoll")) {
+		t.Error("udp ran on a backend that cannot serve it")
+	}
+	for _, w := range []string{"## 1. Throughput", "## 2. Latency", "## 3. Memory", "## 4. Churn", "## 6. UDP", "## Targets",
+		"| UDP server CPU/datagram ≤ 0.7× gnet (100 flows, 64 B) | loop |", "| UDP server CPU/datagram ≤ 0.5× net (100 flows, 64 B) | loop |"} {
 		if !strings.Contains(string(tables), w) {
 			t.Errorf("tables.md lacks %q", w)
 		}

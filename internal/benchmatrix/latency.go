@@ -73,21 +73,10 @@ func (m *matrix) slowestPeak(ctx context.Context, backends []string) (float64, e
 // latencyRun measures one backend at one fixed rate on a fresh server, with
 // the run's HdrHistogram interval log kept beside the results.
 func (m *matrix) latencyRun(ctx context.Context, r *result, rate, fraction float64) error {
-	srv, err := m.startServer(ctx, r.Backend, "echo")
-	if err != nil {
-		return err
-	}
 	hlog := filepath.Join(m.opts.Out, "hlog", fmt.Sprintf("latency-load%02.0f-%s-round%d.hlog", 100*fraction, r.Backend, r.Round))
 	spec := loadSpec{proto: "echo", conns: latencyCell.conns, size: latencyCell.size, depth: 1,
 		rate: rate, warmup: m.opts.LatencyWarmup, duration: m.opts.LatencyDuration, hlog: hlog}
-	err = m.verify(ctx, srv, spec)
-	var out *loadOutcome
-	if err == nil {
-		out, err = m.measure(ctx, srv, spec)
-	}
-	if serr := srv.stop(); err == nil {
-		err = serr
-	}
+	out, err := m.serveMeasured(ctx, r.Backend, spec)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ var scenarios = []struct {
 	{"memory", (*matrix).memory},
 	{"churn", (*matrix).churn},
 	{"redis", (*matrix).redis},
+	{"udp", (*matrix).udp},
 }
 
 // ScenarioNames lists the scenarios in the order they run. It may be

@@ -55,11 +55,14 @@ type Options struct {
 	RedisClients   []int
 	RedisTests     string  // redis-benchmark -t
 	RedisScale     float64 // multiplies each cell's -n
+
+	UDPFlows, UDPSizes, UDPDepths []int // the udp cells (rounds, warmup and duration are the throughput scenario's)
 }
 
 // DefaultOptions returns the full matrix (33 minutes on the project's
-// 2-CPU machine with its six backends) or, with quick, a reduced one
-// (2.5). It may be called from any goroutine.
+// 2-CPU machine with its six backends, before the udp scenario, which
+// adds about 8) or, with quick, a reduced one (2.5, and about 1 for udp).
+// It may be called from any goroutine.
 func DefaultOptions(quick bool) Options {
 	o := Options{
 		Taskset:         "taskset",
@@ -92,6 +95,9 @@ func DefaultOptions(quick bool) Options {
 		RedisClients:    []int{50, 1000},
 		RedisTests:      "ping,set,get",
 		RedisScale:      1,
+		UDPFlows:        []int{1, 100, 1000},
+		UDPSizes:        []int{64, 1200},
+		UDPDepths:       []int{1, 16},
 	}
 	if quick {
 		o.Out = "bench/results/quick"
@@ -108,6 +114,7 @@ func DefaultOptions(quick bool) Options {
 		o.RedisRounds = 1
 		o.RedisClients = []int{50}
 		o.RedisScale = 0.5
+		o.UDPFlows = []int{100}
 	}
 	return o
 }
@@ -136,6 +143,11 @@ func (o *Options) check() error {
 	}
 	if o.MaxWindow < max(o.Duration, o.LatencyDuration, o.VerifyTime) {
 		errs = append(errs, fmt.Errorf("the longest window (%v) is shorter than a run's own", o.MaxWindow))
+	}
+	for _, size := range o.UDPSizes {
+		if size < 16 || size > 65507 {
+			errs = append(errs, fmt.Errorf("UDP size %d not in 16..65507 (a datagram carries a 16-byte header)", size))
+		}
 	}
 	if o.IdleConns < 1 || o.ChurnConns < 1 || o.ClientLoops < 1 || o.RedisScale <= 0 {
 		errs = append(errs, errors.New("connection counts, client loops and the redis scale must be positive"))

@@ -72,6 +72,7 @@ func writeReport(dir, hlogDir string, results []*result, mc *machine, o Options)
 		{"memory", memoryTable},
 		{"churn", churnTable},
 		{"redis", redisTables},
+		{"udp", udpTables},
 	} {
 		cells, data := group(results, sec.scenario)
 		if len(cells) > 0 {

@@ -49,8 +49,9 @@ type serverProc struct {
 
 // startServer starts backend serving protocol on a fresh port and returns
 // once it accepts connections. An airsock backend is `airsock serve` with
-// one loop and GOMAXPROCS=1; "redis" is redis-server without persistence.
-func (m *matrix) startServer(ctx context.Context, backend, protocol string) (*serverProc, error) {
+// one loop and GOMAXPROCS=1, and the extra serve flags (--udp); "redis" is
+// redis-server without persistence.
+func (m *matrix) startServer(ctx context.Context, backend, protocol string, extra ...string) (*serverProc, error) {
 	var args []string
 	var ready *regexp.Regexp
 	var addr string
@@ -67,7 +68,7 @@ func (m *matrix) startServer(ctx context.Context, backend, protocol string) (*se
 		args = []string{filepath.Join(m.opts.CDir, name), "0", "127.0.0.1"}
 		ready = regexp.MustCompile(`^listening on (\S+)`)
 	} else {
-		args = m.serveArgs(backend, protocol)
+		args = append(m.serveArgs(backend, protocol), extra...)
 		ready = regexp.MustCompile(`^listening on (\S+)`)
 	}
 	s := &serverProc{backend: backend, lines: make(chan string, 64), stderr: &tailBuffer{}, exited: make(chan struct{})}

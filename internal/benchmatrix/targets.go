@@ -37,6 +37,13 @@ func peerCells(cell string) bool {
 	return (has("conns=100")(cell) || has("conns=1000")(cell)) && (has("size=16")(cell) || has("size=512")(cell))
 }
 
+// udpLoaded are the udp cells "under load": 100 or 1,000 flows, each
+// with more than one datagram in flight (at depth 1 the server, faster
+// than the one-core client, finds one or two datagrams per wake-up).
+func udpLoaded(cell string) bool {
+	return (has("flows=100")(cell) || has("flows=1000")(cell)) && !has("depth=1")(cell)
+}
+
 // uringBackends are airsock's backends on io_uring.
 var uringBackends = []string{"loop-uring", "serversocket-uring"}
 
@@ -64,6 +71,12 @@ var targets = []target{
 	{what: "RSS per idle connection < 1/10 of net", scenario: "memory", unit: "rss-B/conn", base: "net", bound: 0.1, atMost: true, strict: true},
 	{what: "msgs/s within 5% of loop", scenario: "throughput", unit: "msgs/s", base: "loop", bound: 0.95, only: []string{"serversocket"}},
 	{what: "server CPU/msg within 5% of loop", scenario: "throughput", unit: "server-us/msg", base: "loop", bound: 1.05, atMost: true, only: []string{"serversocket"}},
+	{what: "UDP server CPU/datagram ≤ 0.7× gnet (100 flows, 64 B)", scenario: "udp", cellOK: cellIs("flows=100", "size=64"),
+		unit: "server-us/dgram", base: "gnet", bound: 0.7, atMost: true},
+	{what: "UDP server CPU/datagram ≤ 0.5× net (100 flows, 64 B)", scenario: "udp", cellOK: cellIs("flows=100", "size=64"),
+		unit: "server-us/dgram", base: "net", bound: 0.5, atMost: true},
+	{what: "UDP syscalls/datagram ≤ 0.1 under load (100, 1,000 flows, pipelined)", scenario: "udp", cellOK: udpLoaded,
+		unit: "server-syscalls/dgram", bound: 0.1, atMost: true},
 	{what: "RESP -P 16 rps ≥ redis-server", scenario: "redis", cellOK: func(c string) bool { return strings.Contains(c, "/P=16/") && !strings.Contains(c, "test=all") },
 		unit: "rps", base: redisBackend, bound: 1},
 }

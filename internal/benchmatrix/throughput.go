@@ -10,32 +10,50 @@ import (
 // server's CPU per message is the figure to compare.
 const clientBound = 0.9
 
-// throughputCell is one closed-loop echo workload.
-type throughputCell struct{ conns, size, depth int }
+// throughputCell is one closed-loop echo workload: over TCP connections,
+// or with udp over UDP flows (the udp scenario).
+type throughputCell struct {
+	conns, size, depth int
+	udp                bool
+}
 
 func (c throughputCell) params() []string {
-	return []string{fmt.Sprintf("conns=%d", c.conns), fmt.Sprintf("size=%d", c.size), fmt.Sprintf("depth=%d", c.depth)}
+	n := "conns"
+	if c.udp {
+		n = "flows"
+	}
+	return []string{fmt.Sprintf("%s=%d", n, c.conns), fmt.Sprintf("size=%d", c.size), fmt.Sprintf("depth=%d", c.depth)}
+}
+
+// closedLoopCells returns the cells of every count, size and depth.
+func closedLoopCells(conns, sizes, depths []int, udp bool) []throughputCell {
+	var cells []throughputCell
+	for _, c := range conns {
+		for _, s := range sizes {
+			for _, d := range depths {
+				cells = append(cells, throughputCell{c, s, d, udp})
+			}
+		}
+	}
+	return cells
 }
 
 // throughput is scenario 1: peak closed-loop echo throughput, and the CPU
 // each side spent per message.
 func (m *matrix) throughput(ctx context.Context) error {
-	var cells []throughputCell
-	for _, c := range m.opts.Conns {
-		for _, s := range m.opts.Sizes {
-			for _, d := range m.opts.Depths {
-				cells = append(cells, throughputCell{c, s, d})
-			}
-		}
-	}
-	backends := m.airsockBackends(true)
+	return m.closedLoop(ctx, "throughput", closedLoopCells(m.opts.Conns, m.opts.Sizes, m.opts.Depths, false), m.airsockBackends(true))
+}
+
+// closedLoop runs every cell on every backend, each round, in rotated
+// backend order, as scenario.
+func (m *matrix) closedLoop(ctx context.Context, scenario string, cells []throughputCell, backends []string) error {
 	for round := 1; round <= m.opts.Rounds; round++ {
 		for _, cell := range cells {
 			for _, be := range rotate(backends, round) {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				r := &result{Scenario: "throughput", Backend: be, Params: cell.params(), Round: round}
+				r := &result{Scenario: scenario, Backend: be, Params: cell.params(), Round: round}
 				m.record(r, m.throughputRun(ctx, r, cell))
 			}
 		}
@@ -43,14 +61,40 @@ func (m *matrix) throughput(ctx context.Context) error {
 	return nil
 }
 
-// throughputRun measures one cell on a fresh server.
+// throughputRun measures one cell on a fresh server. Over UDP, lost
+// datagrams do not fail it: they are its loss figures.
 func (m *matrix) throughputRun(ctx context.Context, r *result, cell throughputCell) error {
-	srv, err := m.startServer(ctx, r.Backend, "echo")
+	spec := loadSpec{proto: "echo", conns: cell.conns, size: cell.size, depth: cell.depth,
+		warmup: m.opts.Warmup, duration: m.opts.Duration, perf: true, udp: cell.udp}
+	var extra []string
+	if cell.udp {
+		extra = []string{"--udp"}
+	}
+	out, err := m.serveMeasured(ctx, r.Backend, spec, extra...)
 	if err != nil {
 		return err
 	}
-	spec := loadSpec{proto: "echo", conns: cell.conns, size: cell.size, depth: cell.depth,
-		warmup: m.opts.Warmup, duration: m.opts.Duration, perf: true}
+	if !cell.udp {
+		m.addLoadFigures(r, out, "msg")
+		return nil
+	}
+	m.addLoadFigures(r, out, "dgram")
+	if d := out.sum.DatagramCounts; d != nil {
+		r.add(d.LossPercent, "loss-%")
+		r.add(float64(d.Reordered), "reordered")
+	}
+	r.add(float64(out.sum.Lost), "lost")
+	return nil
+}
+
+// serveMeasured starts a fresh echo server of backend (with the extra
+// serve flags), runs a verified pass of spec and then spec itself, and
+// stops the server.
+func (m *matrix) serveMeasured(ctx context.Context, backend string, spec loadSpec, extra ...string) (*loadOutcome, error) {
+	srv, err := m.startServer(ctx, backend, "echo", extra...)
+	if err != nil {
+		return nil, err
+	}
 	err = m.verify(ctx, srv, spec)
 	var out *loadOutcome
 	if err == nil {
@@ -59,30 +103,34 @@ func (m *matrix) throughputRun(ctx context.Context, r *result, cell throughputCe
 	if serr := srv.stop(); err == nil {
 		err = serr
 	}
-	if err != nil {
-		return err
-	}
+	return out, err
+}
+
+// addLoadFigures adds a closed-loop run's figures to r: rate, CPU of both
+// sides per message (per is the unit's name: "msg", or "dgram" for UDP)
+// and, where counted, the server's syscalls and context switches per
+// message; a run whose client core was busy is marked client-bound.
+func (m *matrix) addLoadFigures(r *result, out *loadOutcome, per string) {
 	msgs := float64(out.sum.Received)
 	secs := out.window.Seconds()
-	r.add(out.sum.MsgsPerSec, "msgs/s")
+	r.add(out.sum.MsgsPerSec, per+"s/s")
 	r.add(out.sum.MBPerSec, "MB/s")
-	r.add(out.serverCPU.Total()*1e6/msgs, "server-us/msg")
+	r.add(out.serverCPU.Total()*1e6/msgs, "server-us/"+per)
 	r.add(100*out.serverCPU.UserSec/out.serverCPU.Total(), "server-user-%")
 	r.add(100*out.serverCPU.Total()/secs, "server-cpu-%")
-	r.add(out.clientCPU.Total()*1e6/msgs, "client-us/msg")
+	r.add(out.clientCPU.Total()*1e6/msgs, "client-us/"+per)
 	r.add(100*out.clientCPU.Total()/secs, "client-cpu-%")
 	if out.clientCPU.Total()/secs >= clientBound {
 		r.Note = "client-bound"
 	}
 	if p := out.perf; p != nil && out.sum.MsgsPerSec > 0 {
 		perfMsgs := out.sum.MsgsPerSec * p.window.Seconds()
-		r.add(p.syscalls/perfMsgs, "server-syscalls/msg")
-		r.add(p.switches/perfMsgs, "server-cs/msg")
+		r.add(p.syscalls/perfMsgs, "server-syscalls/"+per)
+		r.add(p.switches/perfMsgs, "server-cs/"+per)
 	} else if out.perfErr != nil && !m.perfWarned {
 		m.perfWarned = true
 		m.logf("server syscalls not counted: %v", out.perfErr)
 	}
-	return nil
 }
 
 // rotate returns backends starting at a different one each round, so that

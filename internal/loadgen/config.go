@@ -58,6 +58,17 @@ type Config struct {
 	// (default 2 s). Requests unanswered by then are counted as lost, and
 	// with Verify fail the run.
 	DrainTimeout time.Duration
+	// UDP runs the load over UDP (the echo protocol only): each of Conns
+	// flows is its own connected datagram socket, keeping Depth datagrams
+	// of Size bytes (at least 16: a header of flow, number and check
+	// word) in flight, or sending its share of Rate. Every reply is
+	// verified whatever Verify says; lost, reordered, duplicated, late and
+	// corrupt datagrams are counted (Results), and a corrupt one fails the
+	// run. Sources cannot be given.
+	UDP bool
+	// LossTimeout is how long a UDP datagram may take to come back before
+	// it is counted lost and, closed loop, replaced (default 1 s).
+	LossTimeout time.Duration
 	// Progress, if set, is called every ProgressInterval (default 1 s) and
 	// once more at the end, on the goroutine running Run.
 	Progress func(*Snapshot)
@@ -100,8 +111,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = 10 * time.Second
 	}
+	if c.LossTimeout <= 0 {
+		c.LossTimeout = time.Second
+	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 2 * time.Second
+		if c.UDP { // what is still out at the end has the loss timeout to come back
+			c.DrainTimeout = c.LossTimeout + c.expiryEvery() + 100*time.Millisecond
+		}
 	}
 	if c.ProgressInterval <= 0 {
 		c.ProgressInterval = time.Second
@@ -117,6 +134,17 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("loadgen: negative duration or warmup")
 	case c.Rate < 0 || c.ConnectRate < 0:
 		return c, errors.New("loadgen: negative rate")
+	}
+	if c.UDP {
+		switch {
+		case c.Proto != "echo":
+			return c, fmt.Errorf("loadgen: only the echo protocol runs over UDP, not %q", c.Proto)
+		case c.Size < udpHeader || c.Size > maxDatagram:
+			return c, fmt.Errorf("loadgen: a UDP datagram's size %d is not in %d..%d", c.Size, udpHeader, maxDatagram)
+		case len(c.Sources) > 0:
+			return c, errors.New("loadgen: UDP flows cannot be given source addresses")
+		}
+		c.Verify = true
 	}
 	if !c.replies() && !c.openLoop() {
 		return c, errors.New("loadgen: the discard protocol sends no replies: it needs an open-loop rate")

@@ -33,6 +33,10 @@ type generator struct {
 	abort      chan struct{} // closed on failure or when no dial can succeed
 
 	clients []*client // every client made; the dialer's until it returns
+	flows   []*flow   // UDP: every flow made; the dialer's until it returns
+
+	tickers  sync.WaitGroup // UDP: the workers' tick goroutines
+	tickQuit chan struct{}  // UDP: closed to end them, after the drain
 }
 
 // now returns ns since the start. Any goroutine.
@@ -58,12 +62,18 @@ func (g *generator) stop() {
 // fail records the first verification failure and aborts the run. Any
 // goroutine.
 func (g *generator) fail(e *VerifyError) {
+	g.noteFailure(e)
+	g.abortOnce.Do(func() { close(g.abort) })
+}
+
+// noteFailure records the first verification failure without ending the
+// run (a corrupt datagram: the others are still counted). Any goroutine.
+func (g *generator) noteFailure(e *VerifyError) {
 	g.mu.Lock()
 	if g.failure == nil {
 		g.failure = e
 	}
 	g.mu.Unlock()
-	g.abortOnce.Do(func() { close(g.abort) })
 }
 
 // OnOpen starts a connection: a closed-loop run fills its pipeline, an
@@ -106,6 +116,27 @@ func (g *generator) dialDone(_ *loop.Conn, err error) {
 // dial opens the connections, all at once or at ConnectRate per second,
 // until all are dialled or the run stops. It runs on its own goroutine.
 func (g *generator) dial(network, addr string) {
+	g.paceDials(func(i int) {
+		codec, err := g.cfg.codec(uint64(i))
+		if err != nil { // checked in withDefaults: cannot happen
+			panic(err)
+		}
+		cl := &client{id: uint64(i), codec: codec, index: -1}
+		g.clients = append(g.clients, cl)
+		opts := loop.DialOptions{Timeout: g.cfg.DialTimeout, Context: cl}
+		if n := len(g.cfg.Sources); n > 0 {
+			opts.LocalAddr = net.JoinHostPort(g.cfg.Sources[i%n], "0")
+		}
+		if err := g.engine.DialAsync(network, addr, g, opts, g.dialDone); err != nil {
+			g.dialDone(nil, err)
+		}
+	})
+}
+
+// paceDials calls open for connection 0, 1, ... Conns-1, all at once or
+// at ConnectRate per second, until all are opened or the run stops. It
+// runs on the dialling goroutine.
+func (g *generator) paceDials(open func(i int)) {
 	var timer *time.Timer
 	for i := range g.cfg.Conns {
 		if g.cfg.ConnectRate > 0 {
@@ -128,18 +159,6 @@ func (g *generator) dial(network, addr string) {
 		if g.stopped.Load() {
 			return
 		}
-		codec, err := g.cfg.codec(uint64(i))
-		if err != nil { // checked in withDefaults: cannot happen
-			panic(err)
-		}
-		cl := &client{id: uint64(i), codec: codec, index: -1}
-		g.clients = append(g.clients, cl)
-		opts := loop.DialOptions{Timeout: g.cfg.DialTimeout, Context: cl}
-		if n := len(g.cfg.Sources); n > 0 {
-			opts.LocalAddr = net.JoinHostPort(g.cfg.Sources[i%n], "0")
-		}
-		if err := g.engine.DialAsync(network, addr, g, opts, g.dialDone); err != nil {
-			g.dialDone(nil, err)
-		}
+		open(i)
 	}
 }

@@ -24,6 +24,16 @@ type Results struct {
 	BytesReceived int64
 	VerifiedBytes int64 // reply bytes checked, warmup included; 0 without Verify
 
+	// UDP: Lost counts the datagrams of the window that did not come back
+	// within the loss timeout (or by the end); Received those that came
+	// back with every byte right. Of those sent in the window: Reordered
+	// came back after a later one of their flow, Duplicated came back
+	// again, LateReplies came back after the timeout (they are in Lost).
+	// Corrupt came back with a byte wrong, warmup included, and fail the
+	// run (Failure names the first).
+	UDP                                         bool
+	Reordered, Duplicated, LateReplies, Corrupt int64
+
 	// Latency holds the latency of every reply in ns: from the send, or in
 	// an open-loop run from the intended send time.
 	Latency *hdrhistogram.Histogram
@@ -62,10 +72,23 @@ func (r *Results) Summary(label string) report.Summary {
 	s.ClientCPU = r.CPU
 	s.LoadCounts = &report.LoadCounts{Conns: r.Conns, ConnectErrors: r.ConnectErrors, Sent: r.Sent,
 		Received: r.Received, Lost: r.Lost, Late: r.Late, VerifiedBytes: r.VerifiedBytes, Stopped: r.Stopped}
+	if r.UDP {
+		s.LoadCounts.DatagramCounts = &report.DatagramCounts{Reordered: r.Reordered, Duplicated: r.Duplicated,
+			LateReplies: r.LateReplies, Corrupt: r.Corrupt, LossPercent: r.LossPercent()}
+	}
 	if r.Failure != nil {
 		s.Failure = r.Failure.Error()
 	}
 	return s
+}
+
+// LossPercent returns the share of the window's datagrams lost, in
+// percent (0 with none sent).
+func (r *Results) LossPercent() float64 {
+	if r.Sent == 0 {
+		return 0
+	}
+	return 100 * float64(r.Lost) / float64(r.Sent)
 }
 
 func perSec(n int64, d time.Duration) float64 {
@@ -77,14 +100,20 @@ func perSec(n int64, d time.Duration) float64 {
 
 // VerifyError is a reply byte that was wrong or never came. It names the
 // connection and the offset of that byte in the connection's inbound
-// stream (0 is the first byte the server sent on it).
+// stream (0 is the first byte the server sent on it); for a UDP datagram
+// (Datagram), the flow, the datagram's number and the byte within it.
 type VerifyError struct {
-	Conn   uint64
-	Offset int64
-	Err    error // the codec's *proto.MismatchError, or why bytes were lost
+	Conn     uint64
+	Offset   int64
+	Err      error // the codec's *proto.MismatchError, or why bytes were lost
+	Datagram bool
+	Seq      uint64
 }
 
 func (e *VerifyError) Error() string {
+	if e.Datagram {
+		return fmt.Sprintf("verification failed on flow %d, datagram %d, byte %d: %v", e.Conn, e.Seq, e.Offset, e.Err)
+	}
 	return fmt.Sprintf("verification failed on connection %d at stream offset %d: %v", e.Conn, e.Offset, e.Err)
 }
 
@@ -104,6 +133,7 @@ type Snapshot struct {
 	MBPerSec   float64       // reply megabytes per second over the interval
 	P50, P99   time.Duration // latency percentiles over the interval (0 if none)
 	Errors     int64         // connection and connect errors so far
+	Lost       int64         // UDP: datagrams of the window lost so far
 	CPUPercent float64       // client CPU (user+system) over the interval, 100 = one core
 	// Counts are the interval's latencies and reply bytes (measured
 	// requests only), for an interval log. They are the callee's.

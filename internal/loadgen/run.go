@@ -23,10 +23,16 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	// Resolve once, not once per connection.
-	raddr, err := net.ResolveTCPAddr("tcp", cfg.Addr)
+	var raddr net.Addr
+	if cfg.UDP {
+		raddr, err = net.ResolveUDPAddr("udp", cfg.Addr)
+	} else {
+		raddr, err = net.ResolveTCPAddr("tcp", cfg.Addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
+	addr := raddr.String()
 	engine, err := loop.New(loop.Config{
 		Loops:          cfg.Loops,
 		Backend:        cfg.IO,
@@ -43,6 +49,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		measureStart: int64(cfg.Warmup),
 		stopCh:       make(chan struct{}),
 		abort:        make(chan struct{}),
+		tickQuit:     make(chan struct{}),
 	}
 	if cfg.openLoop() {
 		g.nsPerReq = 1e9 / cfg.Rate
@@ -59,8 +66,18 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	dialer.Add(1)
 	go func() {
 		defer dialer.Done()
-		g.dial("tcp", raddr.String())
+		if cfg.UDP {
+			g.dialFlows(addr)
+		} else {
+			g.dial("tcp", addr)
+		}
 	}()
+	if cfg.UDP {
+		for _, w := range g.workers {
+			g.tickers.Add(1)
+			go w.runTicks()
+		}
+	}
 
 	c := newCollector(g, cpu0)
 	stopped := c.run(ctx)
@@ -68,6 +85,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	dialer.Wait()
 	c.drain()
 	c.report(true)
+	close(g.tickQuit)
+	g.tickers.Wait()
 
 	g.shuttingDown.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -115,6 +134,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if r.noReplies {
 		r.Lost = 0
 	}
+	if cfg.UDP {
+		r.UDP = true
+		r.Lost = t.mLost
+		for _, f := range g.flows {
+			r.Lost += f.inFlightMeasured()
+		}
+		r.Reordered, r.Duplicated, r.LateReplies, r.Corrupt = t.reordered, t.duplicated, t.lateReplies, t.corrupt
+	}
 	if r.Conns == 0 && g.firstDial != nil {
 		return r, fmt.Errorf("loadgen: no connection to %s could be opened: %w", cfg.Addr, g.firstDial)
 	}
@@ -126,9 +153,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 // totals sums the workers' counters.
 type totals struct {
-	opened, open, sent, received, bytesIn   int64
-	mSent, mReceived, mBytesIn, mBytesOut   int64
-	verified, late, connErrors, outstanding int64
+	opened, open, sent, received, bytesIn              int64
+	mSent, mReceived, mBytesIn, mBytesOut              int64
+	verified, late, connErrors, outstanding            int64
+	mLost, reordered, duplicated, lateReplies, corrupt int64
 }
 
 func (g *generator) totals() totals {
@@ -147,6 +175,11 @@ func (g *generator) totals() totals {
 		t.late += w.late.Load()
 		t.connErrors += w.connErrors.Load()
 		t.outstanding += w.outstanding.Load()
+		t.mLost += w.mLost.Load()
+		t.reordered += w.reordered.Load()
+		t.duplicated += w.duplicated.Load()
+		t.lateReplies += w.lateReplies.Load()
+		t.corrupt += w.corrupt.Load()
 	}
 	return t
 }
@@ -226,6 +259,7 @@ func (c *collector) report(final bool) {
 		Sent:      t.sent,
 		Received:  t.received,
 		Errors:    t.connErrors + g.dialFailed.Load(),
+		Lost:      t.mLost,
 		Counts:    iv,
 	}
 	if secs := dt.Seconds(); secs > 0 {

@@ -22,8 +22,18 @@ type worker struct {
 	opened, open, sent, received, bytesIn   atomic.Int64
 	mSent, mReceived, mBytesIn, mBytesOut   atomic.Int64
 	verified, late, connErrors, outstanding atomic.Int64
+	// UDP: datagrams of the measured window lost, back out of order, back
+	// twice, back after the loss timeout; and back corrupt (any).
+	mLost, reordered, duplicated, lateReplies, corrupt atomic.Int64
 
 	clients []*client // open connections, in no order
+	flows   []*flow   // UDP: open flows, in no order
+
+	// UDP ticks (udp.go): the tick goroutine gets the loop's first flow's
+	// socket through anchorCh, and each tick's next due time through wake.
+	anchorPC *loop.PacketConn
+	anchorCh chan *loop.PacketConn
+	wake     chan int64
 
 	// Pacer (open loop only): one loop timer, on any of the loop's
 	// connections (the anchor), wakes the loop to send what is due.
@@ -33,7 +43,7 @@ type worker struct {
 }
 
 func newWorker(g *generator, shard *report.Shard) *worker {
-	w := &worker{gen: g, shard: shard}
+	w := &worker{gen: g, shard: shard, anchorCh: make(chan *loop.PacketConn, 1), wake: make(chan int64, 1)}
 	w.tickFunc = func(*loop.Conn) { w.tick() }
 	return w
 }
@@ -55,11 +65,7 @@ func (w *worker) remove(cl *client) {
 	if cl.index < 0 {
 		return
 	}
-	last := w.clients[len(w.clients)-1]
-	w.clients[cl.index] = last
-	last.index = cl.index
-	w.clients[len(w.clients)-1] = nil
-	w.clients = w.clients[:len(w.clients)-1]
+	w.clients = dropAt(w.clients, cl.index, func(c *client, i int) { c.index = i })
 	cl.index = -1
 	w.open.Add(-1)
 	if w.anchor == cl {
@@ -69,6 +75,17 @@ func (w *worker) remove(cl *client) {
 			w.arm(0)
 		}
 	}
+}
+
+// dropAt removes list[i], moving the last element into its place and
+// telling it its new index with moved.
+func dropAt[T any](list []T, i int, moved func(T, int)) []T {
+	last := len(list) - 1
+	list[i] = list[last]
+	moved(list[i], i)
+	var zero T
+	list[last] = zero
+	return list[:last]
 }
 
 // arm schedules the next tick after d on one of the loop's connections.

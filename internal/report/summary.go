@@ -42,6 +42,20 @@ type LoadCounts struct {
 	VerifiedBytes int64  `json:"verified_bytes"`
 	Stopped       bool   `json:"stopped,omitempty"`
 	Failure       string `json:"failure,omitempty"` // the verification failure that ended the run
+	// Datagrams are a UDP run's own counts, nil over TCP. Embedded, so
+	// that in JSON its fields sit beside the others.
+	*DatagramCounts
+}
+
+// DatagramCounts are what a UDP load run counts besides LoadCounts' (where
+// Lost is the datagrams not back within the loss timeout); see
+// loadgen.Results.
+type DatagramCounts struct {
+	Reordered   int64   `json:"reordered"`
+	Duplicated  int64   `json:"duplicated"`
+	LateReplies int64   `json:"late_replies"`
+	Corrupt     int64   `json:"corrupt"`
+	LossPercent float64 `json:"loss_pct"`
 }
 
 // Latency holds latency statistics in microseconds, computed from one

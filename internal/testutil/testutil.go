@@ -2,7 +2,7 @@
 // need: counting open descriptors, reading a process's RSS, receiving from a
 // channel with a deadline, a buffer a logger may write while a test reads
 // it, a loopback port nobody listens on, and the paths and texts of an SVG
-// chart (ParseSVG). It imports nothing of ours, so
+// chart (ParseSVG), a UDP echo check (UDPEcho). It imports nothing of ours, so
 // the tests of every package, loop included, may use it. Only tests import it.
 package testutil
 

@@ -1,0 +1,50 @@
+package benchmatrix
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/airsock/airsock/internal/backend"
+)
+
+// The udp scenario: closed-loop UDP echo, `airsock serve --udp` against
+// `airsock load --udp` (each flow its own connected socket keeping depth
+// datagrams in flight, every datagram verified), measured as the
+// throughput scenario measures TCP: datagrams/s, the server's CPU and
+// syscalls per datagram (perf stat), and the loss, which UDP may have and
+// the table shows.
+
+// udpBackends returns the backends chosen that can serve UDP.
+func (m *matrix) udpBackends() []string {
+	var out []string
+	for _, b := range m.opts.Backends {
+		if slices.Contains(backend.UDPNames(), b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// udp is the UDP scenario.
+func (m *matrix) udp(ctx context.Context) error {
+	backends := m.udpBackends()
+	if len(backends) == 0 {
+		return fmt.Errorf("none of the backends %q serves UDP (%q do)", m.opts.Backends, backend.UDPNames())
+	}
+	return m.closedLoop(ctx, "udp", closedLoopCells(m.opts.UDPFlows, m.opts.UDPSizes, m.opts.UDPDepths, true), backends)
+}
+
+func udpTables(b *strings.Builder, cells []string, data map[string]cellData, bs []string) {
+	b.WriteString("## 6. UDP echo, closed loop\n\n")
+	b.WriteString("`airsock serve --udp` against `airsock load --udp`: each flow its own connected socket keeping `depth` " +
+		"datagrams in flight, every datagram verified; one not back within 1 s is lost (and replaced). " +
+		"\"client-bound\" as in section 1: then server µs/datagram is the figure to compare.\n\n")
+	metricTable(b, "### datagrams/s", "dgrams/s", cells, data, bs, shortNum, clientBoundNote, true)
+	metricTable(b, "### server CPU µs per datagram (user+system; lower is better)", "server-us/dgram", cells, data, bs, fixed(2), nil, true)
+	if hasUnit(data, "server-syscalls/dgram") {
+		metricTable(b, "### server syscalls per datagram (perf stat; lower is better)", "server-syscalls/dgram", cells, data, bs, fixed(3), nil, true)
+	}
+	metricTable(b, "### loss, % of the datagrams sent in the window", "loss-%", cells, data, bs, fixed(3), nil, false)
+}
