@@ -75,7 +75,6 @@ func TestServeUDPRefused(t *testing.T) {
 		want string
 	}{
 		{[]string{"--backend", "nbio"}, "backend nbio cannot serve UDP"},
-		{[]string{"--backend", "serversocket"}, "backend serversocket cannot serve UDP"},
 		{[]string{"--proto", "resp"}, "--udp serves only --proto echo"},
 	} {
 		code, _, errOut := cli(t, append([]string{"serve", "--udp", "--addr", "127.0.0.1:0"}, tc.args...)...)

@@ -52,7 +52,7 @@ func TestUDPRefused(t *testing.T) {
 	if _, err := Start(context.Background(), "loop", Config{Addr: "127.0.0.1:0", Proto: proto.Discard{}, UDP: true}); err == nil {
 		t.Error("loop served discard over UDP")
 	}
-	want := []string{"gnet", "loop", "loop-uring", "net"}
+	want := []string{"gnet", "loop", "loop-uring", "net", "serversocket", "serversocket-uring"}
 	if got := UDPNames(); !slices.Equal(got, want) {
 		t.Errorf("UDPNames() = %q, want %q", got, want)
 	}

@@ -32,8 +32,9 @@ type generator struct {
 	abortOnce  sync.Once
 	abort      chan struct{} // closed on failure or when no dial can succeed
 
-	clients []*client // every client made; the dialer's until it returns
-	flows   []*flow   // UDP: every flow made; the dialer's until it returns
+	clients []*client          // every client made; the dialer's until it returns
+	flows   []*flow            // UDP: every flow made; the dialer's until it returns
+	flowPCs []*loop.PacketConn // UDP: each flow's socket, in the same order
 
 	tickers  sync.WaitGroup // UDP: the workers' tick goroutines
 	tickQuit chan struct{}  // UDP: closed to end them, after the drain

@@ -83,6 +83,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	stopped := c.run(ctx)
 	g.stop()
 	dialer.Wait()
+	if cfg.UDP {
+		g.quiesceUDP()
+	}
 	c.drain()
 	c.report(true)
 	close(g.tickQuit)

@@ -95,10 +95,36 @@ func (g *generator) dialFlows(addr string) {
 			return
 		}
 		g.flows = append(g.flows, f)
+		g.flowPCs = append(g.flowPCs, pc)
 		if err := pc.Run(f.start); err != nil {
 			g.dialDone(nil, err)
 		}
 	})
+}
+
+// quiesceUDP waits, after stop, until every flow's loop has run once more:
+// a tick that was sending as stop came has then finished, and the ones
+// after it send nothing, so the count of datagrams in flight that drain
+// waits on is final. Without it, the last datagram of an open-loop run
+// could leave after drain saw none in flight, and be counted lost. At
+// most 5 s: a loop stuck in a handler does not hang the generator.
+// Collector goroutine, once the dialer has returned.
+func (g *generator) quiesceUDP() {
+	ran := make(chan struct{}, len(g.flowPCs))
+	waiting := 0
+	for _, pc := range g.flowPCs {
+		if pc.Run(func(*loop.PacketConn) { ran <- struct{}{} }) == nil {
+			waiting++ // closed ones send nothing more
+		}
+	}
+	limit := time.After(5 * time.Second)
+	for ; waiting > 0; waiting-- {
+		select {
+		case <-ran:
+		case <-limit:
+			return
+		}
+	}
 }
 
 // bitsFor returns the bits a ring of at least n slots needs.
@@ -173,6 +199,9 @@ func (f *flow) send(n int, at int64) {
 // when the next is due (MaxInt64: none before end). Loop goroutine.
 func (f *flow) sendDue(now, end int64) int64 {
 	g := f.g
+	if g.stopped.Load() {
+		return math.MaxInt64 // stop came: what is in flight is final (quiesceUDP)
+	}
 	n, measured, late := 0, 0, 0
 	for f.pending < maxInflight {
 		t := g.intended(f.slot)
