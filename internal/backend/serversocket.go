@@ -24,11 +24,7 @@ type serverSocketServer struct {
 }
 
 func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
-	host, port, err := splitHostPort(cfg.Addr)
-	if err != nil {
-		return nil, err
-	}
-	e, err := loop.New(cfg.loopConfig())
+	host, port, e, err := serverSocketEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +155,17 @@ func (st *socketStream) Write(p []byte) (int, error) {
 
 // splitHostPort parses host:port for ServerSocket.Bind, which takes an IP
 // literal ("" = every IPv4 interface) and a number.
+// serverSocketEngine starts the engine of a serversocket server and splits
+// the address it binds into AIR's host and port.
+func serverSocketEngine(cfg Config) (host string, port int, e *loop.Engine, err error) {
+	host, port, err = splitHostPort(cfg.Addr)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	e, err = loop.New(cfg.loopConfig())
+	return host, port, e, err
+}
+
 func splitHostPort(addr string) (string, int, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -27,11 +27,7 @@ type serverSocketUDPServer struct {
 }
 
 func serveServerSocketUDP(_ context.Context, cfg Config) (Server, error) {
-	host, port, err := splitHostPort(cfg.Addr)
-	if err != nil {
-		return nil, err
-	}
-	e, err := loop.New(cfg.loopConfig())
+	host, port, e, err := serverSocketEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
