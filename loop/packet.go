@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -253,6 +254,14 @@ func (pl *PacketListener) Close() error {
 // PacketConn.Write sends to it. It returns once the socket is created; h's
 // events run on the loop. Safe from any goroutine.
 func (e *Engine) DialPacket(network, address string, h PacketHandler) (*PacketConn, error) {
+	return e.DialPacketWith(network, address, h, DialOptions{})
+}
+
+// DialPacketWith is DialPacket with options: LocalAddr is bound first (a
+// load generator's source address), Context is the socket's initial
+// Context; Timeout does not apply (a datagram socket connects at once).
+// Safe from any goroutine.
+func (e *Engine) DialPacketWith(network, address string, h PacketHandler, opts DialOptions) (*PacketConn, error) {
 	e.lifeMu.RLock()
 	defer e.lifeMu.RUnlock()
 	ep, err := e.resolvePacket(network, address)
@@ -263,21 +272,31 @@ func (e *Engine) DialPacket(network, address string, h PacketHandler) (*PacketCo
 	if err != nil {
 		return nil, err
 	}
-	if ep.family == unix.AF_UNIX {
-		// An unbound unixgram socket cannot be answered: bind it to an
-		// abstract address of the kernel's choosing (Linux autobind).
-		if runtime.GOOS == "linux" {
-			if err := unix.Bind(fd, &unix.SockaddrUnix{}); err != nil {
-				unix.Close(fd)
-				return nil, err
-			}
-		}
-	}
-	if err := unix.Connect(fd, ep.sa); err != nil {
+	fail := func(err error) (*PacketConn, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	switch {
+	case opts.LocalAddr != "":
+		local, err := resolvePacket(network, opts.LocalAddr)
+		if err != nil {
+			return fail(err)
+		}
+		if err := bindTo(fd, local.sa); err != nil {
+			return fail(err)
+		}
+	case ep.family == unix.AF_UNIX && runtime.GOOS == "linux":
+		// An unbound unixgram socket cannot be answered: bind it to an
+		// abstract address of the kernel's choosing (Linux autobind).
+		if err := unix.Bind(fd, &unix.SockaddrUnix{}); err != nil {
+			return fail(err)
+		}
+	}
+	if err := unix.Connect(fd, ep.sa); err != nil {
+		return fail(os.NewSyscallError("connect", err))
+	}
 	pc := e.pickLoop().newPacketConn(fd, ep.family, h, nil)
+	pc.ctx = opts.Context
 	pc.setPeer(packetAddrOfSockaddr(ep.sa))
 	pc.loop.submit(task{kind: taskFunc, fn: pc.adopt})
 	return pc, nil
@@ -298,6 +317,7 @@ type PacketConn struct {
 	pktinfo  bool       // bound to a wildcard address: the kernel reports each destination
 	paused   bool       // not reading (PacketOptions.Paused, SetReading)
 	done     chan struct{}
+	timers   []*timer   // AfterFunc\'s, stopped at the close
 	fdMu     sync.Mutex // held to connect and to close the descriptor, which Connect may use from any goroutine
 	fdClosed bool
 

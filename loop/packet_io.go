@@ -511,6 +511,7 @@ func (l *eventLoop) closePacket(pc *PacketConn, reason error) {
 		l.fds[pc.fd] = nil
 	}
 	pc.closeFd()
+	l.stopTimers(pc)
 	l.unqueue(pc, len(pc.queued))
 	l.callPacketClose(pc, reason)
 }
