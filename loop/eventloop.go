@@ -41,7 +41,10 @@ type eventLoop struct {
 	now      int64        // monotonic time at the start of this iteration
 
 	pk           *packetBatch // datagram memory, made for the first packet socket (packet_io.go)
-	packetsDirty bool         // datagrams staged outside a batch: the turn's end sends them
+	packetsDirty bool         // datagrams staged or refusals noted outside a batch: the turn's end sends and tells them
+	pkErrs       []packetErr  // refusals to tell OnError (packet_send.go)
+	pkDrops      []*PacketConn
+	reporting    bool // reportPacketErrors is running
 
 	listeners []*listenFD  // listening sockets this loop accepts on
 	thread    atomic.Int32 // the OS thread of the loop goroutine, when the backend owns one
@@ -126,7 +129,7 @@ func (l *eventLoop) run() {
 			l.timers.fire(now())
 		}
 		l.flushDirty()
-		if l.packetsDirty {
+		for i := 0; l.packetsDirty && i < 4; i++ { // a handler may write again from OnError
 			l.flushPackets()
 		}
 	}
@@ -156,7 +159,7 @@ func (l *eventLoop) wait(busy bool) ([]poller.Event, error) {
 	// Publish that we may sleep before checking the queue, so that a
 	// producer either sees sleeping and wakes us, or we see its task.
 	l.sleeping.Store(true)
-	if l.tasks.pending.Load() > 0 {
+	if l.tasks.pending.Load() > 0 || l.packetsDirty {
 		timeout = 0
 	}
 	events, err := l.io.wait(timeout)

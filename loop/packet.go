@@ -306,20 +306,23 @@ func (e *Engine) DialPacketWith(network, address string, h PacketHandler, opts D
 // otherwise it must be called on its loop goroutine (from the handler's
 // callbacks, or a function run with Run).
 type PacketConn struct {
-	loop     *eventLoop
-	handler  PacketHandler
-	listener *PacketListener // nil for a dialled socket
-	fd       int
-	family   int
-	peer     atomic.Pointer[PacketAddr] // a connected socket's peer; nil while not connected
-	local    net.Addr
-	dst      netip.Addr // the bound address: Datagram.To unless the kernel says
-	pktinfo  bool       // bound to a wildcard address: the kernel reports each destination
-	paused   bool       // not reading (PacketOptions.Paused, SetReading)
-	done     chan struct{}
-	timers   []*timer   // AfterFunc\'s, stopped at the close
-	fdMu     sync.Mutex // held to connect and to close the descriptor, which Connect may use from any goroutine
-	fdClosed bool
+	loop         *eventLoop
+	handler      PacketHandler
+	listener     *PacketListener // nil for a dialled socket
+	fd           int
+	family       int
+	peer         atomic.Pointer[PacketAddr] // a connected socket's peer; nil while not connected
+	local        net.Addr
+	dst          netip.Addr // the bound address: Datagram.To unless the kernel says
+	pktinfo      bool       // bound to a wildcard address: the kernel reports each destination
+	paused       bool       // not reading (PacketOptions.Paused, SetReading)
+	done         chan struct{}
+	timers       []*timer     // AfterFunc\'s, stopped at the close
+	asyncPending atomic.Int32 // AsyncWriteTo datagrams not yet staged
+	errNoted     bool         // a refusal waits for reportPacketErrors
+	dropNoted    bool         // drops wait for reportPacketErrors
+	fdMu         sync.Mutex   // held to connect and to close the descriptor, which Connect may use from any goroutine
+	fdClosed     bool
 
 	interest poller.Mask
 	state    connState
@@ -361,7 +364,8 @@ func (pc *PacketConn) setPeer(to PacketAddr) { pc.peer.Store(&to) }
 func (pc *PacketConn) Loop() int { return pc.loop.index }
 
 // Fd returns the socket's descriptor, for options the loop does not set.
-// Any goroutine; do not close it.
+// Any goroutine, while the socket is open (the number is another's once
+// the loop has closed it: Done); do not close it.
 func (pc *PacketConn) Fd() int { return pc.fd }
 
 // Context returns the value set with SetContext. Loop goroutine.

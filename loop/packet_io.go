@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/airsock/airsock/buffer"
 	"github.com/airsock/airsock/poller"
 )
 
@@ -30,13 +29,17 @@ type packetBatch struct {
 	d     Datagram
 
 	// Sending: datagram i of the stage is out[i]'s bytes in stage, to
-	// outNames[i], from the socket outConns[i].
+	// outNames[i], from the socket outConns[i]. A queue is sent with
+	// headers of its own (qOut), never the stage's.
 	stage    []byte
 	out      []mmsg
 	outIovs  []unix.Iovec
 	outNames []unix.RawSockaddrAny
 	outConns []*PacketConn
 	staged   int
+	qOut     []mmsg
+	qIovs    []unix.Iovec
+	qNames   []unix.RawSockaddrAny
 }
 
 // stageCap is the most payload bytes staged per loop before the stage is
@@ -59,6 +62,7 @@ func (l *eventLoop) packets() *packetBatch {
 		out:   make([]mmsg, n), outIovs: make([]unix.Iovec, n), outNames: make([]unix.RawSockaddrAny, n),
 		outConns: make([]*PacketConn, n),
 		ctrl:     make([]byte, n*controlSpace),
+		qOut:     make([]mmsg, n), qIovs: make([]unix.Iovec, n), qNames: make([]unix.RawSockaddrAny, n),
 	}
 	for i := range pk.msgs {
 		pk.iovs[i].Base = &in[i*size]
@@ -74,7 +78,9 @@ func (l *eventLoop) packets() *packetBatch {
 		o := &pk.out[i].Hdr
 		o.Iov = &pk.outIovs[i]
 		o.SetIovlen(1)
-		o.Name = (*byte)(unsafe.Pointer(&pk.outNames[i]))
+		q := &pk.qOut[i].Hdr
+		q.Iov = &pk.qIovs[i]
+		q.SetIovlen(1)
 	}
 	l.pk = pk
 	return pk
@@ -124,7 +130,8 @@ func (pc *PacketConn) adopt() {
 
 // SetReading stops (false) or resumes (true) reading the socket: while it
 // is stopped, datagrams wait in the kernel's buffer, which drops what does
-// not fit. Loop goroutine.
+// not fit. Stopped from OnPacket, the rest of the batch already read is
+// still handed over. Loop goroutine.
 func (pc *PacketConn) SetReading(on bool) {
 	if pc.state != stateOpen || pc.paused == !on {
 		return
@@ -137,13 +144,14 @@ func (pc *PacketConn) SetReading(on bool) {
 	pc.loop.setPacketInterest(pc, m)
 }
 
-// Connect connects the socket to to, as connect(2) does: from then on the
-// kernel delivers only to's datagrams, Write sends to it, and the ICMP
+// Connect connects the socket to to, as connect(2) does: from then on only
+// to's datagrams reach OnPacket (the kernel takes no others, and those it
+// held from others before are dropped), Write sends to it, and the ICMP
 // errors of its sends reach OnError (ECONNREFUSED). A socket of a
 // PacketListener may be connected too (a bound socket that settles on one
 // peer). It makes the syscall on the caller's goroutine, so it returns its
-// result at once, from any goroutine; datagrams staged before it still go
-// where they were addressed. ErrClosed once the socket is closed.
+// result at once, from any goroutine; datagrams written before it still go
+// where they were addressed. ErrClosed once the loop has closed the socket.
 func (pc *PacketConn) Connect(to PacketAddr) error {
 	var rsa unix.RawSockaddrAny
 	n := rawPacketAddr(to, pc.family, &rsa)
@@ -193,10 +201,18 @@ func (pc *PacketConn) ready(m poller.Mask) {
 	if m&poller.Writable != 0 && len(pc.queued) > 0 {
 		l.sendQueued(pc)
 	}
-	if m&^poller.Writable != 0 && pc.state == stateOpen {
+	switch {
+	case m&^poller.Writable == 0 || pc.state != stateOpen:
+	case !pc.paused:
 		l.receive(pc)
-		l.flushPackets()
+	case m&poller.Error != 0:
+		// Paused, but the socket has an error (an ICMP one) that would be
+		// reported again at every wait: take it and tell it.
+		if err := sockError(pc.fd); err != nil {
+			l.callPacketError(pc, err)
+		}
 	}
+	l.flushPackets()
 }
 
 // receive reads one batch of pc's datagrams and hands each to OnPacket.
@@ -218,252 +234,17 @@ func (l *eventLoop) receive(pc *PacketConn) {
 				d.To = a
 			}
 		}
-		d.From = packetAddrOf(&pk.names[i], m.Hdr.Namelen, pc.lastFrom) // a connected socket's too: its peer
+		d.From = packetAddrOf(&pk.names[i], m.Hdr.Namelen, pc.lastFrom)
 		pc.lastFrom = d.From
+		if peer := pc.peer.Load(); peer != nil && !samePeer(d.From, *peer) {
+			continue // queued before the socket connected: not from its peer
+		}
 		l.callPacket(pc, d)
 	}
 	pk.d = Datagram{}
 	if err != nil && pc.state == stateOpen {
 		l.callPacketError(pc, err)
 	}
-}
-
-// WriteTo sends b to the datagram socket at to. It is staged and leaves
-// with the loop's other staged datagrams when the current batch ends (one
-// sendmmsg per socket), so b may be reused on return. A datagram the
-// kernel buffer cannot take waits in the socket's queue, up to
-// Config.PacketQueueBytes; beyond that it is dropped and OnError hears of
-// it (*DroppedError). ErrNoAddress: to cannot be sent to from this socket
-// (a connected socket sends only to its peer: use Write). Loop goroutine.
-func (pc *PacketConn) WriteTo(b []byte, to PacketAddr) (int, error) {
-	if pc.state != stateOpen {
-		return 0, ErrClosed
-	}
-	if pc.Connected() {
-		return 0, ErrNoAddress
-	}
-	return len(b), pc.loop.stagePacket(pc, b, to)
-}
-
-// Write sends b to a connected socket's peer, as WriteTo does.
-// ErrNoAddress on a socket that is not connected. Loop goroutine.
-func (pc *PacketConn) Write(b []byte) (int, error) {
-	if pc.state != stateOpen {
-		return 0, ErrClosed
-	}
-	if !pc.Connected() {
-		return 0, ErrNoAddress
-	}
-	return len(b), pc.loop.stagePacket(pc, b, PacketAddr{})
-}
-
-// stagePacket adds one datagram to the loop's stage.
-func (l *eventLoop) stagePacket(pc *PacketConn, b []byte, to PacketAddr) error {
-	pk := l.pk
-	if pk.staged == len(pk.out) || len(pk.stage)+len(b) > cap(pk.stage) {
-		l.flushPackets()
-	}
-	i := pk.staged
-	h := &pk.out[i].Hdr
-	h.Namelen = 0
-	if !pc.Connected() {
-		h.Namelen = rawPacketAddr(to, pc.family, &pk.outNames[i])
-		if h.Namelen == 0 {
-			return ErrNoAddress
-		}
-	}
-	if len(b) > cap(pk.stage) {
-		// Too large to stage (a big unixgram datagram): on its own, now,
-		// behind what the stage holds (flushed above).
-		pk.outIovs[i].Base = unsafe.SliceData(b)
-		pk.outIovs[i].SetLen(len(b))
-		pk.outConns[i] = pc
-		pk.staged = 1
-		l.flushPackets()
-		return nil
-	}
-	off := len(pk.stage)
-	pk.stage = append(pk.stage, b...)
-	if len(b) > 0 {
-		pk.outIovs[i].Base = &pk.stage[off]
-	} else {
-		pk.outIovs[i].Base = nil
-	}
-	pk.outIovs[i].SetLen(len(b))
-	pk.outConns[i] = pc
-	pk.staged++
-	l.packetsDirty = true // a batch's end sends it, or else the turn's
-	return nil
-}
-
-// flushPackets sends the stage: each run of one socket's datagrams with
-// one call. What a socket's kernel buffer cannot take goes to its queue.
-func (l *eventLoop) flushPackets() {
-	pk := l.pk
-	l.packetsDirty = false
-	if pk == nil || pk.staged == 0 {
-		return
-	}
-	for i := 0; i < pk.staged; {
-		pc := pk.outConns[i]
-		j := i + 1
-		for j < pk.staged && pk.outConns[j] == pc {
-			j++
-		}
-		l.sendRun(pc, pk.out[i:j], pk.outNames[i:j])
-		i = j
-	}
-	clear(pk.outConns[:pk.staged])
-	pk.staged = 0
-	pk.stage = pk.stage[:0]
-}
-
-// sendRun sends msgs, all from pc, in order; a datagram the kernel refuses
-// is reported and skipped, the rest waits in the queue if the kernel has no
-// room (or the queue already holds some: order is kept).
-func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg, names []unix.RawSockaddrAny) {
-	for len(msgs) > 0 && pc.state == stateOpen {
-		if len(pc.queued) > 0 {
-			l.queuePackets(pc, msgs, names)
-			break
-		}
-		n, err := sendBatch(pc.fd, msgs)
-		switch {
-		case err == nil && n == 0 && pc.waitsForRoom():
-			l.queuePackets(pc, msgs, names)
-			n = len(msgs)
-		case err == nil && n == 0: // that peer's queue is full: drop for it alone
-			l.drop(pc, msgs[0])
-			n = 1
-		case err != nil: // msgs[0] was refused
-			l.callPacketError(pc, err)
-			n = 1
-		}
-		msgs, names = msgs[n:], names[n:]
-	}
-	l.reportDropped(pc)
-}
-
-// waitsForRoom reports whether pc's EAGAIN means that its own kernel
-// buffer is full, so that readiness reports room later: UDP, and a
-// connected unixgram socket (the kernel watches its peer's queue). An
-// unconnected unixgram socket gets EAGAIN from whichever peer's queue is
-// full while it stays writable: queueing would spin the loop and let one
-// peer that does not read hold up the replies to all, so its datagram to
-// that peer is dropped and reported instead.
-func (pc *PacketConn) waitsForRoom() bool { return pc.family != unix.AF_UNIX || pc.Connected() }
-
-// drop counts a datagram that cannot be sent, for reportDropped.
-func (l *eventLoop) drop(pc *PacketConn, m mmsg) {
-	pc.dropped.Datagrams++
-	pc.dropped.Bytes += int(m.Hdr.Iov.Len)
-}
-
-// queuePackets copies datagrams the kernel had no room for into pc's
-// queue, dropping (and counting) what would take it past
-// Config.PacketQueueBytes, and watches pc for room.
-func (l *eventLoop) queuePackets(pc *PacketConn, msgs []mmsg, names []unix.RawSockaddrAny) {
-	for i := range msgs {
-		iov := msgs[i].Hdr.Iov
-		b := unsafe.Slice(iov.Base, int(iov.Len))
-		if pc.qbytes+len(b) > l.cfg.PacketQueueBytes {
-			l.drop(pc, msgs[i])
-			continue
-		}
-		var to PacketAddr
-		if !pc.Connected() {
-			to = packetAddrOf(&names[i], msgs[i].Hdr.Namelen, PacketAddr{})
-		}
-		cp := buffer.Default.Get(len(b))[:len(b)]
-		copy(cp, b)
-		pc.queued = append(pc.queued, queuedDatagram{data: cp, to: to})
-		pc.qbytes += len(b)
-	}
-	if len(pc.queued) > 0 {
-		l.setPacketInterest(pc, pc.interest|poller.Writable)
-	}
-}
-
-// reportDropped tells OnError of the datagrams dropped since it last did.
-func (l *eventLoop) reportDropped(pc *PacketConn) {
-	if pc.dropped.Datagrams > 0 {
-		err := pc.dropped
-		pc.dropped = DroppedError{}
-		l.callPacketError(pc, &err)
-	}
-}
-
-// sendQueued sends what waits in pc's queue now that there is room, with
-// the stage's arrays (the stage is empty between batches, and sent first
-// if not).
-func (l *eventLoop) sendQueued(pc *PacketConn) {
-	l.flushPackets()
-	pk := l.pk
-	for len(pc.queued) > 0 && pc.state == stateOpen {
-		n := min(len(pc.queued), len(pk.out))
-		for i := 0; i < n; i++ {
-			q := &pc.queued[i]
-			h := &pk.out[i].Hdr
-			h.Namelen = 0
-			if !pc.Connected() {
-				h.Namelen = rawPacketAddr(q.to, pc.family, &pk.outNames[i])
-			}
-			pk.outIovs[i].Base = unsafe.SliceData(q.data)
-			pk.outIovs[i].SetLen(len(q.data))
-		}
-		sent, err := sendBatch(pc.fd, pk.out[:n])
-		if err != nil {
-			l.callPacketError(pc, err)
-			sent = 1
-		}
-		if sent == 0 {
-			return // still full: wait for more room
-		}
-		l.unqueue(pc, sent)
-	}
-	if len(pc.queued) == 0 && pc.state == stateOpen {
-		l.setPacketInterest(pc, pc.interest&^poller.Writable)
-	}
-}
-
-// unqueue drops the first n datagrams of pc's queue.
-func (l *eventLoop) unqueue(pc *PacketConn, n int) {
-	for i := 0; i < n; i++ {
-		pc.qbytes -= len(pc.queued[i].data)
-		releaseCopy(pc.queued[i].data)
-		pc.queued[i] = queuedDatagram{}
-	}
-	pc.queued = pc.queued[:copy(pc.queued, pc.queued[n:])]
-}
-
-// AsyncWriteTo sends a copy of b to to (a connected socket: to is ignored
-// and the peer is used) from any goroutine: it is queued to the socket's
-// loop, bounded by Config.AsyncQueueBytes over the loop (ErrQueueFull),
-// and sent as WriteTo would. ErrClosed once Close was called.
-func (pc *PacketConn) AsyncWriteTo(b []byte, to PacketAddr) error {
-	if pc.closeQ.Load() {
-		return ErrClosed
-	}
-	cp := buffer.Default.Get(len(b))[:len(b)]
-	copy(cp, b)
-	if !pc.loop.submit(task{kind: taskPacket, pc: pc, data: cp, to: to}) {
-		releaseCopy(cp)
-		return ErrQueueFull
-	}
-	return nil
-}
-
-// writeQueued sends an AsyncWriteTo's copy on the loop.
-func (l *eventLoop) writeQueued(pc *PacketConn, data []byte, to PacketAddr) {
-	if pc.state == stateOpen {
-		if pc.Connected() {
-			to = PacketAddr{}
-		}
-		if err := l.stagePacket(pc, data, to); err != nil {
-			l.callPacketError(pc, err)
-		}
-	}
-	releaseCopy(data) // staging copied it
 }
 
 // Run runs f on the socket's loop goroutine, where WriteTo may be called;

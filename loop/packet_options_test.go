@@ -165,3 +165,47 @@ func TestPacketDone(t *testing.T) {
 	}
 	p.Close()
 }
+
+// TestPacketAfterFunc: a timer on the socket's loop sends a datagram from
+// the LocalAddr and sees the Context DialPacketWith set; a stopped one
+// does not run; the close stops the rest (goleak and the timer heap).
+func TestPacketAfterFunc(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1})
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	pc, err := e.DialPacketWith("udp4", peer.LocalAddr().String(), PacketFuncs{}, DialOptions{LocalAddr: "127.0.0.2:0", Context: "ctx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ran := make(chan string, 4)
+	onLoopPacket(t, pc, func(pc *PacketConn) {
+		stop := pc.AfterFunc(time.Millisecond, func(pc *PacketConn) { ran <- "stopped one ran" })
+		stop()
+		pc.AfterFunc(time.Millisecond, func(pc *PacketConn) {
+			pc.Write([]byte("tick"))
+			ran <- pc.Context().(string)
+		})
+		pc.AfterFunc(time.Hour, func(*PacketConn) { ran <- "hour" }) // stopped by the close
+	})
+	select {
+	case s := <-ran:
+		if s != "ctx" {
+			t.Fatalf("timer ran %q", s)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("AfterFunc never ran")
+	}
+	buf := make([]byte, 16)
+	peer.SetReadDeadline(time.Now().Add(waitTimeout))
+	n, from, err := peer.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "tick" {
+		t.Fatalf("peer got %q, %v", buf[:n], err)
+	}
+	if ip := from.(*net.UDPAddr).IP.String(); ip != "127.0.0.2" {
+		t.Fatalf("datagram from %s, want the LocalAddr 127.0.0.2", ip)
+	}
+}

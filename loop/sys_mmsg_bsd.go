@@ -31,11 +31,13 @@ func recvBatch(fd int, msgs []mmsg) (int, error) {
 			if errno == unix.EINTR {
 				continue
 			}
-			if errno == unix.EAGAIN || errno != 0 && i > 0 {
-				return i, nil // an error after some datagrams is reported by the next call
+			if errno == unix.EAGAIN {
+				return i, nil
 			}
 			if errno != 0 {
-				return 0, os.NewSyscallError("recvmsg", errno)
+				// With the datagrams before it: the BSDs clear a socket's
+				// error as they return it, so the next call would not.
+				return i, os.NewSyscallError("recvmsg", errno)
 			}
 			m.Len = uint32(r)
 			break
@@ -60,7 +62,7 @@ func sendBatch(fd int, msgs []mmsg) (int, error) {
 			if i > 0 {
 				return i, nil
 			}
-			if errno == unix.EAGAIN || errno == unix.ENOBUFS {
+			if errno == unix.EAGAIN { // ENOBUFS (an interface queue full) is a refusal: the socket stays writable, and waiting for room would spin
 				return 0, nil
 			}
 			return 0, os.NewSyscallError("sendmsg", errno)
@@ -68,3 +70,7 @@ func sendBatch(fd int, msgs []mmsg) (int, error) {
 	}
 	return len(msgs), nil
 }
+
+// namedOnConnected: the BSDs refuse an address on a connected socket
+// (EISCONN), so a datagram for its peer goes without one.
+const namedOnConnected = false

@@ -50,3 +50,7 @@ func mmsgCall(trap uintptr, name string, fd int, msgs []mmsg, flags uintptr) (in
 		return 0, os.NewSyscallError(name, errno)
 	}
 }
+
+// namedOnConnected: Linux takes a destination address on a connected
+// socket (and sends there), so every datagram is addressed when written.
+const namedOnConnected = true

@@ -266,8 +266,9 @@ func (s *DatagramSocket) Receive() error {
 // startReading is Receive's work on the socket's loop.
 func startReading(pc *loop.PacketConn) { pc.SetReading(true) }
 
-// Close closes the socket and frees its port. Datagrams Sent before Close
-// are still sent; no event is dispatched, none of its events starts once
+// Close closes the socket; its port is free once the socket's loop has run
+// the close, at its next turn (Close does not wait for it, since it may be
+// called on that loop). Datagrams Sent before Close are still sent; no event is dispatched, none of its events starts once
 // the loop has run the close (a dispatch already under way on the loop is
 // not waited for), and a closed socket cannot be reused: Bind, Connect,
 // Send, Receive and Close afterwards are IOErrors #2002. Closing a socket

@@ -46,13 +46,16 @@ func (s *DatagramSocket) Send(bytes []byte, offset, length int, address string, 
 	if err != nil {
 		return err
 	}
-	if s.inDispatch.Load() {
-		// The dispatch's end sends it, on the loop, with the batch.
+	pc := s.pc.Load()
+	if s.inDispatch.Load() && pc.AsyncPending() == 0 {
+		// The dispatch's end sends it, on the loop, with the batch. Not
+		// while Sends made elsewhere still wait for the loop: one of them
+		// may be this goroutine's, and it must leave first.
 		s.out = append(s.out, p...)
 		s.outMsgs = append(s.outMsgs, outDatagram{end: len(s.out), to: to})
 		return nil
 	}
-	if err := s.pc.Load().AsyncWriteTo(p, to); err != nil {
+	if err := pc.AsyncWriteTo(p, to); err != nil {
 		return errInvalidSocket(err)
 	}
 	return nil
@@ -100,7 +103,7 @@ func (s *DatagramSocket) endDispatch(pc *loop.PacketConn) {
 	s.data.detach()
 	s.mu.Lock()
 	out, msgs := s.out, s.outMsgs
-	s.out, s.outMsgs = s.out[:0], s.outMsgs[:0] // reused once the next dispatch starts, after the loop below
+	s.out, s.outMsgs = s.out[:0], s.outMsgs[:0] // reused once the next dispatch starts, after the loop below: WriteTo runs no handler code, so none starts within it
 	if cap(out) > maxKeptOut {
 		s.out = nil // a burst's memory is not kept for good
 	}
@@ -110,14 +113,12 @@ func (s *DatagramSocket) endDispatch(pc *loop.PacketConn) {
 	for _, m := range msgs {
 		b := out[start:m.end]
 		start = m.end
-		if pc.Connected() {
-			pc.Write(b)
-		} else {
-			pc.WriteTo(b, m.to)
-		}
+		pc.WriteTo(b, m.to) // where it was Sent, even if a Connect came since
 		// Their errors: loop.ErrClosed once the system closed pc, when
 		// there is nobody left to tell; loop.ErrNoAddress, which Send's
-		// family check rules out.
+		// family check rules out but for a datagram Sent to another peer
+		// before a Connect on the BSDs, which take no address on a
+		// connected socket.
 	}
 }
 
