@@ -69,6 +69,13 @@ import (
 //     the backend holds the socket no more (an armed accept holds a
 //     reference, so the port stays taken until it ends), or nil. forget
 //     drops what the backend kept for it, on the loop goroutine, after.
+//   - watchPacket is watch for a datagram socket, whose syscalls the loop
+//     makes itself (recvmmsg, sendmmsg): plain readiness, changed on the
+//     loop goroutine only; io_uring polls the socket in the ring.
+//     packetAgain asks for fd to be reported readable again at the next
+//     wait (its batch was full: a ring poll reports wake-ups, not levels);
+//     closePacket stops watching (watched) such a socket and closes it
+//     once the backend holds it no more, so that its port is free.
 //   - pollApart reports that poll and watch are different mechanisms
 //     (io_uring: epoll and the ring), so a descriptor moving from one to the
 //     other must leave the first. Any goroutine.
@@ -100,6 +107,9 @@ type backend interface {
 	accept(lf *listenFD) (fd, family int, peer sockAddr, err error)
 	unlisten(lf *listenFD) <-chan struct{}
 	forget(lf *listenFD)
+	watchPacket(fd int, old, want poller.Mask) error
+	packetAgain(fd int)
+	closePacket(fd int, watched poller.Mask) error
 	canWrite(fd int, watching bool) bool
 	failure(fd int) error
 	held(fd int) (all, over int)

@@ -368,6 +368,16 @@ func unpollListener(p *poller.Poller, lf *listenFD) <-chan struct{} {
 	return nil
 }
 
+func (r *readiness) watchPacket(fd int, old, want poller.Mask) error {
+	return r.watch(fd, old, want)
+}
+func (r *readiness) packetAgain(int) {} // level-triggered: reported while data waits
+func (r *readiness) closePacket(fd int, watched poller.Mask) error {
+	if watched != 0 {
+		r.watch(fd, watched, 0)
+	}
+	return unix.Close(fd)
+}
 func (r *readiness) forget(*listenFD)                   {}
 func (r *readiness) held(int) (int, int)                { return 0, 0 }
 func (r *readiness) canWrite(_ int, watching bool) bool { return !watching }

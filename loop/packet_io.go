@@ -170,11 +170,13 @@ func (pc *PacketConn) Connect(to PacketAddr) error {
 	return nil
 }
 
-// closeFd closes the socket's descriptor, which Connect may be using.
+// closeFd stops watching the socket and closes its descriptor, which
+// Connect may be using. Loop goroutine.
 func (pc *PacketConn) closeFd() {
 	pc.fdMu.Lock()
 	pc.fdClosed = true
-	unix.Close(pc.fd)
+	pc.loop.io.closePacket(pc.fd, pc.interest)
+	pc.interest = 0
 	pc.fdMu.Unlock()
 	close(pc.done)
 }
@@ -188,7 +190,7 @@ func (l *eventLoop) setPacketInterest(pc *PacketConn, m poller.Mask) {
 	if pc.interest == m {
 		return
 	}
-	if err := l.io.poll(pc.fd, pc.interest, m); err != nil {
+	if err := l.io.watchPacket(pc.fd, pc.interest, m); err != nil {
 		l.callPacketError(pc, err)
 		return
 	}
@@ -221,6 +223,9 @@ func (pc *PacketConn) ready(m poller.Mask) {
 func (l *eventLoop) receive(pc *PacketConn) {
 	pk := l.pk
 	n, err := recvBatch(pc.fd, pk.msgs)
+	if n == len(pk.msgs) {
+		l.io.packetAgain(pc.fd) // more may wait
+	}
 	for i := 0; i < n && pc.state == stateOpen; i++ {
 		m := &pk.msgs[i]
 		size := int(m.Len)
@@ -284,10 +289,6 @@ func (l *eventLoop) closePacket(pc *PacketConn, reason error) {
 	l.flushPackets()
 	pc.closeQ.Store(true)
 	pc.state = stateClosed
-	if pc.interest != 0 {
-		l.io.poll(pc.fd, pc.interest, 0)
-		pc.interest = 0
-	}
 	if l.fds[pc.fd] == fdHandler(pc) {
 		l.fds[pc.fd] = nil
 	}

@@ -337,6 +337,9 @@ func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 		case s.due&poller.Error != 0:
 			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: poller.Error})
 			s.due &^= poller.Error
+		case m != 0 && s.flags&packetSlot != 0:
+			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: m})
+			s.due &^= m // a poll's report: the next comes with the next wake-up (or packetAgain)
 		case m != 0:
 			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: m})
 			s.due &^= poller.Writable // one report per completed send; input stays due until read
@@ -362,6 +365,8 @@ func (u *completion) reap() {
 			u.sent(ud, fd, gen, res)
 		case opAccept:
 			u.accepted(gen, res, flags)
+		case opPollIn, opPollOut:
+			u.pollDone(op, fd, gen, res, flags)
 		case opEpoll:
 			u.epollDue = true
 			if flags&uring.CQEMore == 0 && u.bound {
