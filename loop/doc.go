@@ -46,14 +46,14 @@
 // # Datagrams
 //
 // ListenPacket and DialPacket put datagram sockets (udp, unixgram) on the
-// same loops, under the same goroutine rules (packet.go, packet_io.go).
-// The backend only reports a socket ready (io_uring through the epoll
-// instance its ring polls); the loop then reads one batch of up to
-// Config.PacketBatch datagrams with one recvmmsg (sys_mmsg_linux.go; a
-// recvmsg each on the BSDs) into a per-loop mapped batch, hands each to
-// OnPacket in place, and sends the replies staged meanwhile with one
-// sendmmsg per socket when the batch ends. A loaded socket thus costs
-// three syscalls per batch, not two per datagram.
+// same loops, under the same goroutine rules (packet.go, packet_io.go,
+// packet_send.go). The backend only reports a socket ready (io_uring with
+// a multishot poll on the socket in its ring: uring_packet_linux.go); the
+// loop then reads one batch of up to Config.PacketBatch datagrams with one
+// recvmmsg (sys_mmsg_linux.go; a recvmsg each on the BSDs) into a per-loop
+// mapped batch, hands each to OnPacket in place, and sends the replies
+// staged meanwhile with one sendmmsg per socket when the batch ends. A
+// loaded socket thus costs three syscalls per batch, not two per datagram.
 //
 // # Goroutines
 //
