@@ -223,8 +223,8 @@ func (pc *PacketConn) ready(m poller.Mask) {
 func (l *eventLoop) receive(pc *PacketConn) {
 	pk := l.pk
 	n, err := recvBatch(pc.fd, pk.msgs)
-	if n == len(pk.msgs) {
-		l.io.packetAgain(pc.fd) // more may wait
+	if n == len(pk.msgs) || err != nil {
+		l.io.packetAgain(pc.fd) // more may wait: behind a full batch, or behind the error
 	}
 	for i := 0; i < n && pc.state == stateOpen; i++ {
 		m := &pk.msgs[i]

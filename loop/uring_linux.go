@@ -334,12 +334,17 @@ func (u *completion) wait(timeout time.Duration) ([]poller.Event, error) {
 		s := u.slot(int(fd))
 		s.listed = false
 		switch m := s.due & s.want; {
+		case s.flags&packetSlot != 0:
+			// A poll's report, all of it at once (an error with the input
+			// or the room it came with, as epoll reports it); the next
+			// comes with the next wake-up, or packetAgain.
+			if m |= s.due & poller.Error; m != 0 {
+				u.events = append(u.events, poller.Event{Fd: int(fd), Mask: m})
+				s.due &^= m
+			}
 		case s.due&poller.Error != 0:
 			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: poller.Error})
 			s.due &^= poller.Error
-		case m != 0 && s.flags&packetSlot != 0:
-			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: m})
-			s.due &^= m // a poll's report: the next comes with the next wake-up (or packetAgain)
 		case m != 0:
 			u.events = append(u.events, poller.Event{Fd: int(fd), Mask: m})
 			s.due &^= poller.Writable // one report per completed send; input stays due until read

@@ -111,10 +111,12 @@ func (u *completion) packetAgain(fd int) {
 // closePacket cancels fd's polls and closes it. The cancel goes to the
 // kernel at once, with the completions it makes (which release the
 // polls' hold on the socket), so that the port is free when the close
-// returns.
+// returns. It cancels whatever the flags say: a cancel prepared this turn
+// (SetReading(false) before the close) has cleared its flag but not yet
+// reached the kernel.
 func (u *completion) closePacket(fd int, _ poller.Mask) error {
 	s := u.slot(fd)
-	if s.flags&(pollInArmed|pollOutArmed) != 0 && u.bound {
+	if s.flags&packetSlot != 0 && u.bound {
 		u.sqe().PrepCancelFd(fd, userData(opOther, 0, fd))
 		u.inflight++
 		u.ring.SubmitAndReap()
