@@ -278,19 +278,18 @@ type packetErr struct {
 
 // maxReports bounds the OnError calls of one report: a handler that
 // answers each error with a datagram that fails again cannot hold the
-// loop; what is left is told on the next turn.
-const maxReports = 1024
+// loop; what is left is told on the next turn. A variable for the tests.
+var maxReports = 1024
 
 // reportPacketErrors tells OnError what the sends refused and dropped
-// since the last report. It is not re-entered: a flush that a handler's
-// write causes meanwhile adds to the lists, which this call goes on
-// reading.
+// since the last report, refusals first. It is not re-entered: a flush
+// that a handler's write causes meanwhile adds to the lists, which this
+// call goes on reading.
 func (l *eventLoop) reportPacketErrors() {
-	if l.reporting {
+	if l.reporting || len(l.pkErrs) == 0 && len(l.pkDrops) == 0 {
 		return
 	}
 	l.reporting = true
-	defer func() { l.reporting = false }()
 	told := 0
 	for ; told < len(l.pkErrs) && told < maxReports; told++ {
 		e := l.pkErrs[told]
@@ -301,20 +300,19 @@ func (l *eventLoop) reportPacketErrors() {
 		}
 	}
 	l.pkErrs = l.pkErrs[:copy(l.pkErrs, l.pkErrs[told:])]
-	for i := 0; i < len(l.pkDrops) && told < maxReports; i, told = i+1, told+1 {
-		pc := l.pkDrops[i]
-		l.pkDrops[i] = nil
+	n := 0
+	for ; n < len(l.pkDrops) && told < maxReports; n, told = n+1, told+1 {
+		pc := l.pkDrops[n]
+		l.pkDrops[n] = nil
 		pc.dropNoted = false
 		err := pc.dropped
 		pc.dropped = DroppedError{}
 		if pc.state == stateOpen {
 			l.callPacketError(pc, &err)
 		}
-		if i == len(l.pkDrops)-1 {
-			l.pkDrops = l.pkDrops[:0]
-			break
-		}
 	}
+	l.pkDrops = l.pkDrops[:copy(l.pkDrops, l.pkDrops[n:])]
+	l.reporting = false
 	if len(l.pkErrs) > 0 || len(l.pkDrops) > 0 {
 		l.packetsDirty = true // the rest on the next turn, which does not sleep
 	}
