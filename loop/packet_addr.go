@@ -199,15 +199,3 @@ func packetName(fd int) net.Addr {
 	}
 	return nil
 }
-
-// sockError takes and returns fd's pending error (SO_ERROR), or nil.
-func sockError(fd int) error {
-	n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	if err != nil {
-		return os.NewSyscallError("getsockopt", err)
-	}
-	if n != 0 {
-		return os.NewSyscallError("recvmsg", unix.Errno(n))
-	}
-	return nil
-}

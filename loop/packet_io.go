@@ -210,7 +210,7 @@ func (pc *PacketConn) ready(m poller.Mask) {
 	case m&poller.Error != 0:
 		// Paused, but the socket has an error (an ICMP one) that would be
 		// reported again at every wait: take it and tell it.
-		if err := sockError(pc.fd); err != nil {
+		if err := pendingError(pc.fd, "recvmsg"); err != nil {
 			l.callPacketError(pc, err)
 		}
 	}

@@ -168,12 +168,16 @@ func connectTo(fd int, sa unix.Sockaddr) (done bool, err error) {
 }
 
 // connectResult reports how a connect in progress ended (SO_ERROR).
-func connectResult(fd int) error {
+func connectResult(fd int) error { return pendingError(fd, "connect") }
+
+// pendingError takes fd's pending error (SO_ERROR, which reading clears)
+// as an *os.SyscallError named call, or nil when there is none.
+func pendingError(fd int, call string) error {
 	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && soerr != 0 {
 		err = unix.Errno(soerr)
 	}
-	return os.NewSyscallError("connect", err)
+	return os.NewSyscallError(call, err)
 }
 
 // shutdownWrite sends a FIN after the output already with the kernel.
