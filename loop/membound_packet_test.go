@@ -1,15 +1,11 @@
 package loop
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // Memory bound under a datagram flood: 100 senders that never read blast
@@ -28,35 +24,12 @@ func TestMemoryBoundDatagramFlood(t *testing.T) {
 		return
 	}
 	if testing.Short() {
-		t.Skip("sends 1,200 MiB over loopback")
+		t.Skip("sends 1,250 MiB over loopback")
 	}
 	if raceEnabled {
 		t.Skip("the race detector multiplies memory use; .ci/run runs this test without it")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryBoundDatagramFlood$")
-	cmd.Env = append(os.Environ(), "AIRSOCK_MEMBOUND_PACKET_CHILD=1")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("child address: %v", err)
-	}
-	addr := strings.TrimSpace(line)
+	addr, pid := startServerChild(t, "TestMemoryBoundDatagramFlood", "AIRSOCK_MEMBOUND_PACKET_CHILD=1")
 	probe, err := net.Dial("udp4", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +38,7 @@ func TestMemoryBoundDatagramFlood(t *testing.T) {
 	if err := echoFlow(probe, 0, 50, []int{12, 1200}); err != nil { // warm up before the baseline
 		t.Fatal(err)
 	}
-	base := rssOf(t, cmd.Process.Pid)
+	base := rssOf(t, pid)
 
 	const senders, each = 100, 200
 	var wg sync.WaitGroup
@@ -86,7 +59,7 @@ func TestMemoryBoundDatagramFlood(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	peak := rssOf(t, cmd.Process.Pid)
+	peak := rssOf(t, pid)
 	if err := echoFlow(probe, 1, 20, []int{12, 1200, 65507}); err != nil { // still served
 		t.Fatal(err)
 	}

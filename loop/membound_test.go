@@ -53,11 +53,41 @@ func memoryBound(t *testing.T, clients, perClient int) {
 		highWater = 64 << 10
 		ringBound = 128 << 10 // highWater + ReadBufferSize (64 KiB), rounded up to a power of two
 	)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryBoundNonReadingClients$")
-	cmd.Env = append(os.Environ(), "AIRSOCK_MEMBOUND_CHILD="+strconv.Itoa(highWater))
+	env := "AIRSOCK_MEMBOUND_CHILD=" + strconv.Itoa(highWater)
 	if os.Getenv("AIRSOCK_MEMBOUND_NOMARK") != "" {
-		cmd.Env = append(cmd.Env, "AIRSOCK_MEMBOUND_CHILD=1073741824")
+		env = "AIRSOCK_MEMBOUND_CHILD=1073741824"
 	}
+	addr, pid := startServerChild(t, "TestMemoryBoundNonReadingClients", env)
+
+	probe := testutil.DialRcvbuf(t, addr, 0)
+	defer probe.Close()
+	testutil.EchoRoundTrips(t, probe, 50) // warm up before the baseline
+	base := rssOf(t, pid)
+
+	flood := testutil.StartFlood(t, addr, clients, perClient)
+	// Wait until the clients' writes stall: the server has stopped reading.
+	last, stalled := flood.WaitStalled(60 * time.Second)
+	if !stalled {
+		t.Errorf("the clients' writes did not stall within 60 s: the server reads without bound")
+	}
+	rss := rssOf(t, pid)
+	lat := testutil.EchoRoundTrips(t, probe, 200) // others are still served meanwhile
+	bound := base + int64(clients*2*(ringBound+backendHeld()))
+	t.Logf("clients wrote %d MiB; server RSS %d MiB (baseline %d MiB, bound %d MiB); probe echo p50 %v p99 %v max %v",
+		last>>20, rss>>20, base>>20, bound>>20, lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
+	if rss > bound {
+		t.Fatalf("server RSS %d MiB over the bound %d MiB", rss>>20, bound>>20)
+	}
+}
+
+// startServerChild runs this test binary again for test alone, with env
+// added, as a server in a child process: it returns the address the child
+// prints and its pid. The child serves until its stdin closes, which
+// t.Cleanup does (killing it if it lingers 20 s).
+func startServerChild(t *testing.T, test, env string) (addr string, pid int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -79,28 +109,7 @@ func memoryBound(t *testing.T, clients, perClient int) {
 	if err != nil {
 		t.Fatalf("child address: %v", err)
 	}
-	addr := strings.TrimSpace(line)
-	pid := cmd.Process.Pid
-
-	probe := testutil.DialRcvbuf(t, addr, 0)
-	defer probe.Close()
-	testutil.EchoRoundTrips(t, probe, 50) // warm up before the baseline
-	base := rssOf(t, pid)
-
-	flood := testutil.StartFlood(t, addr, clients, perClient)
-	// Wait until the clients' writes stall: the server has stopped reading.
-	last, stalled := flood.WaitStalled(60 * time.Second)
-	if !stalled {
-		t.Errorf("the clients' writes did not stall within 60 s: the server reads without bound")
-	}
-	rss := rssOf(t, pid)
-	lat := testutil.EchoRoundTrips(t, probe, 200) // others are still served meanwhile
-	bound := base + int64(clients*2*(ringBound+backendHeld()))
-	t.Logf("clients wrote %d MiB; server RSS %d MiB (baseline %d MiB, bound %d MiB); probe echo p50 %v p99 %v max %v",
-		last>>20, rss>>20, base>>20, bound>>20, lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
-	if rss > bound {
-		t.Fatalf("server RSS %d MiB over the bound %d MiB", rss>>20, bound>>20)
-	}
+	return strings.TrimSpace(line), cmd.Process.Pid
 }
 
 // rssOf reads a process's resident set size in bytes.

@@ -244,11 +244,7 @@ func TestPacketAsyncWriteTo(t *testing.T) {
 func TestPacketQueueDrops(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "peer")
-	peer, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
+	peer := unixgramPeer(t, path)
 	var mu sync.Mutex
 	var d DroppedError // the sum of what OnError reported
 	e := newEngine(t, Config{Loops: 1, PacketQueueBytes: 64 << 10})
@@ -334,11 +330,7 @@ func TestPacketUnixgramFullPeerAlone(t *testing.T) {
 	}
 	pl := listenPacket(t, e, "unixgram", filepath.Join(dir, "srv"), h)
 	srv := pl.Addr().(*net.UnixAddr)
-	mute, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: filepath.Join(dir, "mute")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mute.Close()
+	mute := unixgramPeer(t, filepath.Join(dir, "mute"))
 	reader, err := net.DialUnix("unixgram", &net.UnixAddr{Net: "unixgram", Name: filepath.Join(dir, "reader")}, srv)
 	if err != nil {
 		t.Fatal(err)
@@ -358,4 +350,16 @@ func TestPacketUnixgramFullPeerAlone(t *testing.T) {
 	if dropped == 0 {
 		t.Fatalf("no drop reported for %d replies to a peer that never reads", n)
 	}
+}
+
+// unixgramPeer binds a unixgram socket at path, closed by t.Cleanup: a
+// peer of the loop's sockets that reads only when the test does.
+func unixgramPeer(t *testing.T, path string) *net.UnixConn {
+	t.Helper()
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

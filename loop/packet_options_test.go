@@ -168,7 +168,8 @@ func TestPacketDone(t *testing.T) {
 
 // TestPacketAfterFunc: a timer on the socket's loop sends a datagram from
 // the LocalAddr and sees the Context DialPacketWith set; a stopped one
-// does not run; the close stops the rest (goleak and the timer heap).
+// does not run (it was due first, so it would have come first); the close
+// stops the rest, leaving the loop's timer heap empty.
 func TestPacketAfterFunc(t *testing.T) {
 	e := newEngine(t, Config{Loops: 1})
 	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -180,12 +181,11 @@ func TestPacketAfterFunc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
 	ran := make(chan string, 4)
 	onLoopPacket(t, pc, func(pc *PacketConn) {
 		stop := pc.AfterFunc(time.Millisecond, func(pc *PacketConn) { ran <- "stopped one ran" })
 		stop()
-		pc.AfterFunc(time.Millisecond, func(pc *PacketConn) {
+		pc.AfterFunc(20*time.Millisecond, func(pc *PacketConn) {
 			pc.Write([]byte("tick"))
 			ran <- pc.Context().(string)
 		})
@@ -207,5 +207,18 @@ func TestPacketAfterFunc(t *testing.T) {
 	}
 	if ip := from.(*net.UDPAddr).IP.String(); ip != "127.0.0.2" {
 		t.Fatalf("datagram from %s, want the LocalAddr 127.0.0.2", ip)
+	}
+	l := pc.loop
+	pc.Close()
+	<-pc.Done()
+	left := make(chan int, 1)
+	l.submit(task{kind: taskFunc, fn: func() { left <- len(l.timers) }})
+	select {
+	case n := <-left:
+		if n != 0 {
+			t.Fatalf("%d timers left on the loop after the close, want 0 (the hour's stopped)", n)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the loop did not run the check")
 	}
 }

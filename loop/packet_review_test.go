@@ -8,39 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airsock/airsock/internal/testutil"
+
 	"golang.org/x/sys/unix"
 )
 
 // Review tests of the datagram path: a handler that writes from OnError
 // while the loop is sending (its stage and headers in use), and queued
 // datagrams that must keep the destination they were written to.
-
-// readDatagrams reads datagrams from c until it has want or the deadline
-// passes, and returns what it read.
-func readDatagrams(c net.PacketConn, want int, d time.Duration) []string {
-	var got []string
-	buf := make([]byte, 128<<10)
-	c.SetReadDeadline(time.Now().Add(d))
-	for len(got) < want {
-		n, _, err := c.ReadFrom(buf)
-		if err != nil {
-			break
-		}
-		got = append(got, string(buf[:n]))
-	}
-	return got
-}
-
-// countOf counts the datagrams equal to s.
-func countOf(got []string, s string) int {
-	n := 0
-	for _, g := range got {
-		if g == s {
-			n++
-		}
-	}
-	return n
-}
 
 // TestReviewPacketErrorReplyDuringFlush: OnError runs while flushPackets
 // is sending the stage (the kernel refused a datagram: EMSGSIZE). A reply
@@ -67,9 +42,9 @@ func TestReviewPacketErrorReplyDuringFlush(t *testing.T) {
 		pc.WriteTo(make([]byte, 70000), to) // over UDP's 65507: EMSGSIZE at the flush
 		pc.WriteTo([]byte("A"), to)         // the stage (2 slots) is full
 	})
-	onLoopPacket(t, pc, func(*PacketConn) {})  // a later turn: the first one's stage was sent
-	got := readDatagrams(rc, 3, 2*time.Second) // one more than due: a duplicate shows
-	if countOf(got, "A") != 1 || countOf(got, "error reply") != 1 || len(got) != 2 {
+	onLoopPacket(t, pc, func(*PacketConn) {})           // a later turn: the first one's stage was sent
+	got := testutil.ReadDatagrams(rc, 3, 2*time.Second) // one more than due: a duplicate shows
+	if testutil.CountOf(got, "A") != 1 || testutil.CountOf(got, "error reply") != 1 || len(got) != 2 {
 		t.Fatalf("received %q (OnError ran %d times); want \"A\" and \"error reply\" once each", got, errs.Load())
 	}
 }
@@ -83,11 +58,7 @@ func TestReviewPacketErrorReplyDuringFlush(t *testing.T) {
 func TestReviewPacketQueuedErrorReply(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "peer")
-	peer, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
+	peer := unixgramPeer(t, path)
 	var errs atomic.Int32
 	e := newEngine(t, Config{Loops: 1})
 	pc, err := e.DialPacket("unixgram", path, PacketFuncs{Error: func(pc *PacketConn, err error) {
@@ -112,16 +83,16 @@ func TestReviewPacketQueuedErrorReply(t *testing.T) {
 		pc.Write(make([]byte, 300<<10)) // over the send buffer, under PacketQueueBytes: queued, then EMSGSIZE
 		pc.Write([]byte("tail"))
 	})
-	onLoopPacket(t, pc, func(*PacketConn) {})          // the stage went to the kernel and the queue
-	got := readDatagrams(peer, small+3, 2*time.Second) // one more than due: a duplicate shows
+	onLoopPacket(t, pc, func(*PacketConn) {})                   // the stage went to the kernel and the queue
+	got := testutil.ReadDatagrams(peer, small+3, 2*time.Second) // one more than due: a duplicate shows
 	for i := range small {
-		if countOf(got, string([]byte{'q', byte(i)})) != 1 {
-			t.Fatalf("datagram q%d arrived %d times; received %d datagrams", i, countOf(got, string([]byte{'q', byte(i)})), len(got))
+		if testutil.CountOf(got, string([]byte{'q', byte(i)})) != 1 {
+			t.Fatalf("datagram q%d arrived %d times; received %d datagrams", i, testutil.CountOf(got, string([]byte{'q', byte(i)})), len(got))
 		}
 	}
-	if countOf(got, "tail") != 1 || countOf(got, "error reply") != 1 {
+	if testutil.CountOf(got, "tail") != 1 || testutil.CountOf(got, "error reply") != 1 {
 		t.Fatalf("\"tail\" arrived %d times, \"error reply\" %d times (OnError ran %d times); want each once. Last datagrams: %q",
-			countOf(got, "tail"), countOf(got, "error reply"), errs.Load(), got[max(0, len(got)-3):])
+			testutil.CountOf(got, "tail"), testutil.CountOf(got, "error reply"), errs.Load(), got[max(0, len(got)-3):])
 	}
 }
 
@@ -133,16 +104,8 @@ func TestReviewPacketQueuedErrorReply(t *testing.T) {
 func TestReviewPacketReconnectKeepsQueuedDestination(t *testing.T) {
 	dir := t.TempDir()
 	p1path, p2path := filepath.Join(dir, "p1"), filepath.Join(dir, "p2")
-	p1, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: p1path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p1.Close()
-	p2, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: p2path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Close()
+	p1 := unixgramPeer(t, p1path)
+	p2 := unixgramPeer(t, p2path)
 	e := newEngine(t, Config{Loops: 1})
 	pc, err := e.DialPacket("unixgram", p1path, PacketFuncs{})
 	if err != nil {
@@ -160,8 +123,8 @@ func TestReviewPacketReconnectKeepsQueuedDestination(t *testing.T) {
 		t.Fatalf("Connect to the second peer: %v", err)
 	}
 	onLoopPacket(t, pc, func(pc *PacketConn) { pc.Write([]byte("for p2")) })
-	go readDatagrams(p1, n, 3*time.Second) // p1 reads now: room for what was written to it
-	got := readDatagrams(p2, 1, 3*time.Second)
+	go testutil.ReadDatagrams(p1, n, 3*time.Second) // p1 reads now: room for what was written to it
+	got := testutil.ReadDatagrams(p2, 1, 3*time.Second)
 	if len(got) != 1 || !bytes.Equal([]byte(got[0]), []byte("for p2")) {
 		t.Fatalf("the second peer's first datagram is %q, want \"for p2\": datagrams written to the first peer before Connect reached it", got)
 	}

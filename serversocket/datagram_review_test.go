@@ -18,32 +18,6 @@ import (
 	"github.com/airsock/airsock/serversocket"
 )
 
-// readAll reads datagrams from c until it has want or d passes.
-func readAll(c *net.UDPConn, want int, d time.Duration) []string {
-	var got []string
-	buf := make([]byte, 128<<10)
-	c.SetReadDeadline(time.Now().Add(d))
-	for len(got) < want {
-		n, _, err := c.ReadFrom(buf)
-		if err != nil {
-			break
-		}
-		got = append(got, string(buf[:n]))
-	}
-	return got
-}
-
-// count counts the datagrams equal to s.
-func count(got []string, s string) int {
-	n := 0
-	for _, g := range got {
-		if g == s {
-			n++
-		}
-	}
-	return n
-}
-
 // await receives from ch within waitLimit; false if it did not come.
 func await(ch <-chan struct{}) bool {
 	select {
@@ -165,7 +139,7 @@ func TestReviewDatagramSendOrderOneGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(go2)
-	if got := readAll(recv, 2, waitLimit); len(got) != 2 || got[0] != "A" || got[1] != "B" {
+	if got := testutil.ReadDatagrams(recv, 2, waitLimit); len(got) != 2 || got[0] != "A" || got[1] != "B" {
 		t.Fatalf("one goroutine Sent A then B; the receiver got %q", got)
 	}
 }
@@ -199,10 +173,10 @@ func TestReviewDatagramSendThenConnectInListener(t *testing.T) {
 	if err := s.Send([]byte("for the peer"), 0, 0, "", 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(peer, 1, waitLimit); len(got) != 1 || got[0] != "for the peer" {
+	if got := testutil.ReadDatagrams(peer, 1, waitLimit); len(got) != 1 || got[0] != "for the peer" {
 		t.Errorf("the peer's first datagram: %q, want \"for the peer\" (\"for x\" was Sent to x before Connect)", got)
 	}
-	if got := readAll(x, 1, time.Second); len(got) != 1 || got[0] != "for x" {
+	if got := testutil.ReadDatagrams(x, 1, time.Second); len(got) != 1 || got[0] != "for x" {
 		t.Errorf("x received %q, want \"for x\"", got)
 	}
 }
@@ -235,8 +209,8 @@ func TestReviewDatagramErrorListenerSendsDuringDispatchEnd(t *testing.T) {
 		s.Send([]byte("B"), 0, 0, "127.0.0.1", rport)
 	}, 0)
 	dialUDP(t, "udp4", addrOf(s)).Write([]byte("go"))
-	got := readAll(recv, 7, 2*time.Second) // one more than due: a duplicate shows
-	if count(got, "A") != 1 || count(got, "B") != 1 || count(got, "E0") != 1 || count(got, "E2") != 1 || len(got) != 6 {
+	got := testutil.ReadDatagrams(recv, 7, 2*time.Second) // one more than due: a duplicate shows
+	if testutil.CountOf(got, "A") != 1 || testutil.CountOf(got, "B") != 1 || testutil.CountOf(got, "E0") != 1 || testutil.CountOf(got, "E2") != 1 || len(got) != 6 {
 		short := make([]string, len(got))
 		for i, g := range got {
 			if len(g) > 8 {

@@ -50,3 +50,31 @@ func UDPEcho(t testing.TB, addr string, msgs [][]byte) (sent, bytesSent int64) {
 	}
 	return sent, bytesSent
 }
+
+// ReadDatagrams reads datagrams from c until it has want or d has passed
+// (a read error ends it too), and returns their payloads in order. Any
+// goroutine.
+func ReadDatagrams(c net.PacketConn, want int, d time.Duration) []string {
+	var got []string
+	buf := make([]byte, 128<<10)
+	c.SetReadDeadline(time.Now().Add(d))
+	for len(got) < want {
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		got = append(got, string(buf[:n]))
+	}
+	return got
+}
+
+// CountOf counts the payloads in got equal to s.
+func CountOf(got []string, s string) int {
+	n := 0
+	for _, g := range got {
+		if g == s {
+			n++
+		}
+	}
+	return n
+}
