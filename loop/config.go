@@ -109,6 +109,16 @@ type Config struct {
 	// room in its kernel buffer; beyond it they are dropped and reported
 	// to OnError (*DroppedError). Default: 1 MiB.
 	PacketQueueBytes int
+	// PacketNoOffload turns off UDP segmentation offload, which is on by
+	// default on Linux: a run of same-sized datagrams that one socket
+	// writes to one address within a batch leaves with one send as one
+	// buffer that the kernel cuts into the datagrams (UDP_SEGMENT, GSO),
+	// and the kernel may hand a run of one sender's datagrams as one
+	// buffer that the loop cuts before OnPacket (UDP_GRO; only with
+	// PacketReadSize of 64 KiB or more, the largest such buffer). Peers
+	// see the same datagrams either way; a route that cannot segment is
+	// detected at its first refusal and sent to one by one.
+	PacketNoOffload bool
 	// Logger receives reports of recovered panics, accept back-offs and
 	// other trouble no caller can be told about. Default: slog.Default().
 	Logger *slog.Logger

@@ -315,6 +315,8 @@ type PacketConn struct {
 	local        net.Addr
 	dst          netip.Addr // the bound address: Datagram.To unless the kernel says
 	pktinfo      bool       // bound to a wildcard address: the kernel reports each destination
+	gsoBelow     int        // datagrams shorter than this may leave segmented (0: none; packet_offload_linux.go)
+	gro          bool       // the kernel may hand coalesced buffers (UDP_GRO)
 	paused       bool       // not reading (PacketOptions.Paused, SetReading)
 	done         chan struct{}
 	timers       []*timer     // AfterFunc\'s, stopped at the close

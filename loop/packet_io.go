@@ -40,6 +40,14 @@ type packetBatch struct {
 	qOut     []mmsg
 	qIovs    []unix.Iovec
 	qNames   []unix.RawSockaddrAny
+
+	// Segmented sending: header k sends segCount[k] datagrams of the
+	// stage, as one buffer (segIovs[k], with segCtrl's k-th control
+	// message) when there are more than one.
+	seg      []mmsg
+	segIovs  []unix.Iovec
+	segCtrl  []byte
+	segCount []int
 }
 
 // stageCap is the most payload bytes staged per loop before the stage is
@@ -63,6 +71,8 @@ func (l *eventLoop) packets() *packetBatch {
 		outConns: make([]*PacketConn, n),
 		ctrl:     make([]byte, n*controlSpace),
 		qOut:     make([]mmsg, n), qIovs: make([]unix.Iovec, n), qNames: make([]unix.RawSockaddrAny, n),
+		seg: make([]mmsg, n), segIovs: make([]unix.Iovec, n), segCtrl: make([]byte, n*offloadSpace),
+		segCount: make([]int, n),
 	}
 	for i := range pk.msgs {
 		pk.iovs[i].Base = &in[i*size]
@@ -100,6 +110,7 @@ func (l *eventLoop) newPacketConn(fd, family int, h PacketHandler, pl *PacketLis
 	if a, ok := pc.local.(*net.UDPAddr); ok {
 		pc.dst = a.AddrPort().Addr().Unmap()
 		pc.pktinfo = pc.dst.IsUnspecified() && controlSpace > 0
+		pc.setOffload(l.cfg)
 	}
 	return pc
 }
@@ -230,13 +241,14 @@ func (l *eventLoop) receive(pc *PacketConn) {
 		m := &pk.msgs[i]
 		size := int(m.Len)
 		d := &pk.d
-		d.Data = pk.in[i*pk.size : i*pk.size+min(size, pk.size)]
-		d.Size = size
+		data := pk.in[i*pk.size : i*pk.size+min(size, pk.size)]
 		d.Truncated = m.Hdr.Flags&unix.MSG_TRUNC != 0
 		d.To = pc.dst
-		if pc.pktinfo {
-			if a, ok := destinationOf(&m.Hdr); ok {
-				d.To = a
+		var r received
+		if pc.pktinfo || pc.gro {
+			r = controlOf(&m.Hdr)
+			if r.to.IsValid() {
+				d.To = r.to
 			}
 		}
 		d.From = packetAddrOf(&pk.names[i], m.Hdr.Namelen, pc.lastFrom)
@@ -244,7 +256,19 @@ func (l *eventLoop) receive(pc *PacketConn) {
 		if peer := pc.peer.Load(); peer != nil && !samePeer(d.From, *peer) {
 			continue // queued before the socket connected: not from its peer
 		}
-		l.callPacket(pc, d)
+		if r.segment <= 0 || size <= r.segment || d.Truncated {
+			d.Data, d.Size = data, size
+			l.callPacket(pc, d)
+			continue
+		}
+		// A coalesced buffer (GRO): its datagrams, each of r.segment
+		// bytes but for a shorter last.
+		for len(data) > 0 && pc.state == stateOpen {
+			d.Data = data[:min(len(data), r.segment)]
+			d.Size = len(d.Data)
+			data = data[len(d.Data):]
+			l.callPacket(pc, d)
+		}
 	}
 	pk.d = Datagram{}
 	if err != nil && pc.state == stateOpen {

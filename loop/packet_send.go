@@ -135,13 +135,48 @@ func (l *eventLoop) sendStage() {
 	pk.stage = pk.stage[:0]
 }
 
-// sendRun sends msgs, all from pc, in order. A datagram the kernel refuses
+// sendRun sends msgs, all from pc, in order: with runs of same-sized
+// datagrams to one address as one segmented buffer each where pc can
+// (packet_offload_linux.go), or else as they are (sendEach). A segmented
+// buffer the kernel does not send goes again as its datagrams, through
+// sendEach, which tells their refusals or queues them.
+func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg) {
+	pk := l.pk
+	for len(msgs) > 1 && pc.gsoBelow > 0 && pc.state == stateOpen && len(pc.queued) == 0 {
+		k := pk.segmentRuns(pc, msgs)
+		if k == len(msgs) {
+			break // no run: as they are
+		}
+		n, err := sendBatch(pc.fd, pk.seg[:k])
+		sent := 0
+		for _, c := range pk.segCount[:n] {
+			sent += c
+		}
+		msgs = msgs[sent:]
+		if n > 0 {
+			continue
+		}
+		if err == nil { // no room in pc's buffer (UDP: readiness tells of room)
+			l.queuePackets(pc, msgs)
+			return
+		}
+		first := pk.segCount[0]
+		if first > 1 {
+			pc.offloadRefused(int(msgs[0].Hdr.Iov.Len), err)
+		}
+		l.sendEach(pc, msgs[:first])
+		msgs = msgs[first:]
+	}
+	l.sendEach(pc, msgs)
+}
+
+// sendEach sends msgs, all from pc, in order. A datagram the kernel refuses
 // is noted and skipped; when the kernel has no room, the rest waits in the
 // queue (as does everything while the queue holds some: order is kept).
 // A refusal that was an earlier send's ICMP error (ECONNREFUSED on a
 // connected socket, which the kernel reports instead of sending) is tried
 // once more.
-func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg) {
+func (l *eventLoop) sendEach(pc *PacketConn, msgs []mmsg) {
 	retried := false
 	for len(msgs) > 0 && pc.state == stateOpen {
 		if len(pc.queued) > 0 {

@@ -5,11 +5,12 @@
 # MEAS s of each DUR-s run), the servers taken in turn within each round so
 # that a noisy machine hurts them alike.
 #   CELLS    conns:size:depth ...       e.g. "1:16:1 100:512:16 1000:16384:16"
-#   SERVERS  name=BIN:IO ...            an airsock binary and --io (epoll, io_uring),
+#   SERVERS  name=BIN:IO[:ARGS] ...     an airsock binary, --io (epoll, io_uring) and
+#                                       more serve flags, comma-separated (--udp,...),
 #            or name=PATH/uring_echo    a C server of bench/c/build.sh
 #   env      DUR (6), MEAS (3), LOADBIN (the load generator: an airsock binary;
-#            default the first server's), EXTRA_EV (",event,..." more perf events,
-#            printed per message)
+#            default the first server's), LOAD_ARGS (more load flags: --udp ...),
+#            EXTRA_EV (",event,..." more perf events, printed per message)
 # One line per run: round= cell= srv= rate= sys= (syscalls/msg) cpu_us= (server
 # CPU per message) util= (server CPU %). Needs taskset, perf and python3.
 set -u
@@ -24,14 +25,15 @@ for round in $(seq "$rounds"); do
 for cell in $cells; do
 IFS=: read -r conns size depth <<<"$cell"
 for spec in $servers; do
-  name=${spec%%=*}; rest=${spec#*=}; bin=${rest%%:*}; io=${rest#*:}
+  name=${spec%%=*}; rest=${spec#*=}; bin=${rest%%:*}; io=${rest#*:}; args=
+  case $io in *:*) args=${io#*:}; args=${args//,/ }; io=${io%%:*};; esac
   case $bin in
     *_echo) cmd="$bin 0";;
-    *) cmd="$bin serve --backend loop --io $io --proto echo --addr 127.0.0.1:0 --loops 1";;
+    *) cmd="$bin serve --backend loop --io $io --proto echo --addr 127.0.0.1:0 --loops 1 $args";;
   esac
   start_server $cmd
   GOMAXPROCS=1 taskset -c 0 "$load" load --addr "$addr" -c "$conns" --depth "$depth" --size "$size" \
-    --duration "${dur}s" --json > "$tmp/l.json" 2>/dev/null & lpid=$!
+    --duration "${dur}s" ${LOAD_ARGS:-} --json > "$tmp/l.json" 2>/dev/null & lpid=$!
   sleep 2
   perf_server "$meas" "${EXTRA_EV:-}"
   stop_server

@@ -40,6 +40,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Loops, "loops", runtime.NumCPU(), "event loops of the generator")
 	fs.StringVar(&cfg.IO, "io", loop.BackendAuto, "the generator's I/O backend: auto, epoll, kqueue or io_uring; AIRSOCK_IO overrides auto")
 	fs.BoolVar(&cfg.UDP, "udp", false, "UDP echo: -c flows, each its own connected socket, --depth datagrams of --size bytes (at least 16) in flight each, or --rate; every datagram verified, and lost, reordered, duplicated and corrupt ones counted")
+	fs.BoolVar(&cfg.UDPOffload, "udp-offload", false, "--udp: let a flow's datagrams in flight leave as one segmented send (UDP GSO, Linux), as a bulk sender would; by default each leaves on its own, as from independent clients")
 	fs.DurationVar(&cfg.LossTimeout, "loss-timeout", time.Second, "--udp: a datagram not back within this is lost (and, closed loop, replaced)")
 	if code := parse(fs, args); code >= 0 {
 		return code

@@ -41,6 +41,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	writeLow := fs.Int("write-low", 32<<10, "pending output at which they go on, bytes (below --write-high)")
 	maxConns := fs.Int("max-conns", 0, "most open connections; newcomers wait in the backlog (redis: maxclients); 0: no cap (not gnet, nbio)")
 	ioName := fs.String("io", loop.BackendAuto, "the loop's I/O backend (loop and serversocket): auto, epoll, kqueue or io_uring; AIRSOCK_IO overrides auto")
+	udpOffload := fs.Bool("udp-offload", true, "--udp on loop and serversocket: UDP segmentation offload on Linux (GSO: runs of same-sized replies to one peer leave as one send; GRO: coalesced arrivals are cut); false: one by one")
 	join := fs.Bool("reuseport-join", false, "share a port another process already serves with SO_REUSEPORT (a hand-over); by default a taken port is refused")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	if code := parse(fs, args); code >= 0 {
@@ -77,6 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if *ioName != loop.BackendAuto {
 			limits.IO = *ioName
 		}
+		limits.NoUDPOffload = !*udpOffload
 	}
 
 	srv, err := proto.NewServer(*protoName, proto.Config{MaxBulk: *maxBulk, MaxArgs: *maxArray, MaxInline: *maxInline})

@@ -63,6 +63,9 @@ type Limits struct {
 	// AIRSOCK_IO environment variable overrides). The -uring backends set
 	// it to "io_uring"; the peers refuse any other value than "".
 	IO string
+	// NoUDPOffload turns off UDP segmentation offload (GSO/GRO) in the
+	// loop and serversocket backends: loop.Config.PacketNoOffload.
+	NoUDPOffload bool
 }
 
 // Default output marks, as loop.Config's.
@@ -96,15 +99,16 @@ func (l Limits) unbounded(name string) error {
 func (cfg Config) loopConfig() loop.Config {
 	high, low := cfg.Limits.marks()
 	return loop.Config{
-		Loops:          cfg.Loops,
-		ReadBufferSize: ReadBufferSize,
-		IdleTimeout:    cfg.Limits.IdleTimeout,
-		MaxInbound:     cfg.Limits.MaxInbound,
-		WriteHighWater: high,
-		WriteLowWater:  low,
-		MaxConns:       cfg.Limits.MaxConns,
-		JoinReusePort:  cfg.Limits.JoinReusePort,
-		Backend:        cfg.Limits.IO,
+		Loops:           cfg.Loops,
+		ReadBufferSize:  ReadBufferSize,
+		IdleTimeout:     cfg.Limits.IdleTimeout,
+		MaxInbound:      cfg.Limits.MaxInbound,
+		WriteHighWater:  high,
+		WriteLowWater:   low,
+		MaxConns:        cfg.Limits.MaxConns,
+		JoinReusePort:   cfg.Limits.JoinReusePort,
+		Backend:         cfg.Limits.IO,
+		PacketNoOffload: cfg.Limits.NoUDPOffload,
 	}
 }
 

@@ -150,6 +150,7 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 	fs.Float64Var(&o.RedisScale, "redis-scale", o.RedisScale, "redis: multiplies each invocation's request count")
 	fs.Func("udp-flows", "udp: flow counts "+listDefault(o.UDPFlows), listOf(&o.UDPFlows, positive))
 	fs.Func("udp-sizes", "udp: datagram sizes, at least 16 "+listDefault(o.UDPSizes), listOf(&o.UDPSizes, positive))
+	fs.BoolVar(&o.UDPBulk, "udp-bulk", o.UDPBulk, "udp: also run the cells of depth > 1 with a generator that segments each flow's datagrams in flight (load --udp-offload: UDP GSO), as bulk senders do; cells sender=gso")
 	fs.Func("udp-depths", "udp: datagrams in flight per flow "+listDefault(o.UDPDepths), listOf(&o.UDPDepths, positive))
 	return fs
 }

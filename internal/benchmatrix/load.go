@@ -28,6 +28,9 @@ type loadSpec struct {
 	perf     bool   // count the server's syscalls over the window (perf stat)
 	hlog     string // path of an interval log to write, or ""
 	udp      bool   // UDP echo flows (load --udp): lost datagrams are figures, not failures
+	// udpOffload: the flows send their datagrams in flight segmented
+	// (load --udp-offload).
+	udpOffload bool
 }
 
 // loadOutcome is a load run with the CPU time server and client spent in
@@ -57,6 +60,9 @@ func (l loadSpec) args(bin, addr string, loops int) []string {
 	}
 	if l.udp {
 		a = append(a, "--udp")
+	}
+	if l.udpOffload {
+		a = append(a, "--udp-offload")
 	}
 	if l.hlog != "" {
 		a = append(a, "--hlog", l.hlog)

@@ -57,6 +57,10 @@ type Options struct {
 	RedisScale     float64 // multiplies each cell's -n
 
 	UDPFlows, UDPSizes, UDPDepths []int // the udp cells (rounds, warmup and duration are the throughput scenario's)
+	// UDPBulk also runs the udp cells with more than one datagram in
+	// flight with a generator whose flows send them segmented (load
+	// --udp-offload), as bulk senders would; cells "sender=gso".
+	UDPBulk bool
 }
 
 // DefaultOptions returns the full matrix (33 minutes on the project's

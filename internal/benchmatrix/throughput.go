@@ -15,6 +15,7 @@ const clientBound = 0.9
 type throughputCell struct {
 	conns, size, depth int
 	udp                bool
+	gso                bool // udp: the generator segments each flow's datagrams (load --udp-offload)
 }
 
 func (c throughputCell) params() []string {
@@ -22,7 +23,11 @@ func (c throughputCell) params() []string {
 	if c.udp {
 		n = "flows"
 	}
-	return []string{fmt.Sprintf("%s=%d", n, c.conns), fmt.Sprintf("size=%d", c.size), fmt.Sprintf("depth=%d", c.depth)}
+	p := []string{fmt.Sprintf("%s=%d", n, c.conns), fmt.Sprintf("size=%d", c.size), fmt.Sprintf("depth=%d", c.depth)}
+	if c.gso {
+		p = append(p, "sender=gso")
+	}
+	return p
 }
 
 // closedLoopCells returns the cells of every count, size and depth.
@@ -31,7 +36,7 @@ func closedLoopCells(conns, sizes, depths []int, udp bool) []throughputCell {
 	for _, c := range conns {
 		for _, s := range sizes {
 			for _, d := range depths {
-				cells = append(cells, throughputCell{c, s, d, udp})
+				cells = append(cells, throughputCell{conns: c, size: s, depth: d, udp: udp})
 			}
 		}
 	}
@@ -65,7 +70,7 @@ func (m *matrix) closedLoop(ctx context.Context, scenario string, cells []throug
 // datagrams do not fail it: they are its loss figures.
 func (m *matrix) throughputRun(ctx context.Context, r *result, cell throughputCell) error {
 	spec := loadSpec{proto: "echo", conns: cell.conns, size: cell.size, depth: cell.depth,
-		warmup: m.opts.Warmup, duration: m.opts.Duration, perf: true, udp: cell.udp}
+		warmup: m.opts.Warmup, duration: m.opts.Duration, perf: true, udp: cell.udp, udpOffload: cell.gso}
 	var extra []string
 	if cell.udp {
 		extra = []string{"--udp"}

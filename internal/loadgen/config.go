@@ -48,6 +48,11 @@ type Config struct {
 	Verify bool
 	// Loops is the number of event loops (default 1 per CPU).
 	Loops int
+	// UDPOffload lets a UDP flow's datagrams in flight leave as one
+	// segmented send (loop.Config.PacketNoOffload false), as a bulk sender
+	// would; by default each leaves on its own, as from independent
+	// clients, so that the server sees what those would send.
+	UDPOffload bool
 	// IO is the generator's loop backend, loop.Config.Backend: "auto"
 	// (also ""; the AIRSOCK_IO variable overrides it), "epoll", "kqueue"
 	// or "io_uring".

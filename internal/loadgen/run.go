@@ -38,7 +38,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		Backend:        cfg.IO,
 		ReadBufferSize: 64 << 10,
 		// One reply must fit in what a connection may hold unconsumed.
-		MaxInbound: max(4<<20, 2*cfg.Size+4096),
+		MaxInbound:      max(4<<20, 2*cfg.Size+4096),
+		PacketNoOffload: !cfg.UDPOffload,
 	})
 	if err != nil {
 		return nil, err
