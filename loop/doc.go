@@ -54,6 +54,11 @@
 // mapped batch, hands each to OnPacket in place, and sends the replies
 // staged meanwhile with one sendmmsg per socket when the batch ends. A
 // loaded socket thus costs three syscalls per batch, not two per datagram.
+// On Linux the kernel's UDP segmentation also does its per-datagram work
+// once per run (packet_offload_linux.go; Config.PacketNoOffload): replies
+// of one batch that go to one peer with one size leave as one segmented
+// buffer (GSO), and a sender's segmented run arrives as one buffer (GRO)
+// that the loop cuts into its datagrams before OnPacket.
 //
 // # Goroutines
 //

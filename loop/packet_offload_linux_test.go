@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -382,5 +384,66 @@ func TestOffloadRefused(t *testing.T) {
 	pc.offloadRefused(1000, unix.EIO)
 	if pc.gsoBelow != 0 {
 		t.Fatalf("after EIO the bound is %d, want 0 (no segmenting)", pc.gsoBelow)
+	}
+}
+
+// TestMemoryBoundSegmentedFlood: the datagram flood of
+// TestMemoryBoundDatagramFlood, sent segmented (each send 64 datagrams of
+// 1,000 bytes, which GRO hands the server as one buffer per receive
+// slot): small datagrams then commit whole slots, and the server stays
+// within the same bound, the receive batches being all it holds.
+func TestMemoryBoundSegmentedFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 1,250 MiB over loopback")
+	}
+	if raceEnabled {
+		t.Skip("the race detector multiplies memory use; .ci/run runs this test without it")
+	}
+	addr, pid := startServerChild(t, "TestMemoryBoundDatagramFlood", "AIRSOCK_MEMBOUND_PACKET_CHILD=1")
+	probe, err := net.Dial("udp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	if err := echoFlow(probe, 0, 50, []int{12, 1200}); err != nil {
+		t.Fatal(err)
+	}
+	base := rssOf(t, pid)
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	const senders, each = 100, 200
+	var buf []byte
+	for i := range 64 {
+		buf = append(buf, numbered(i, 1000)...)
+	}
+	ctrl := segmentControl(1000)
+	var wg sync.WaitGroup
+	for range senders {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer unix.Close(fd)
+			for range each {
+				unix.Sendmsg(fd, buf, ctrl, to, 0) // a full socket buffer drops some: that is fine
+			}
+		}()
+	}
+	wg.Wait()
+	peak := rssOf(t, pid)
+	if err := echoFlow(probe, 1, 20, []int{12, 1200, 65507}); err != nil {
+		t.Fatal(err)
+	}
+	const bound = 2 * 2 * (4<<20 + 128<<10 + 1<<20)
+	t.Logf("%d senders sent %d MiB segmented; server RSS %d MiB (baseline %d MiB, bound +%d MiB)",
+		senders, senders*each*len(buf)>>20, peak>>20, base>>20, bound>>20)
+	if peak-base > bound {
+		t.Fatalf("server RSS grew by %d MiB under the flood, above the bound of %d MiB", (peak-base)>>20, bound>>20)
 	}
 }
