@@ -393,22 +393,8 @@ func TestOffloadRefused(t *testing.T) {
 // slot): small datagrams then commit whole slots, and the server stays
 // within the same bound, the receive batches being all it holds.
 func TestMemoryBoundSegmentedFlood(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sends 1,250 MiB over loopback")
-	}
-	if raceEnabled {
-		t.Skip("the race detector multiplies memory use; .ci/run runs this test without it")
-	}
-	addr, pid := startServerChild(t, "TestMemoryBoundDatagramFlood", "AIRSOCK_MEMBOUND_PACKET_CHILD=1")
-	probe, err := net.Dial("udp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, pid, probe, base := startFloodServer(t)
 	defer probe.Close()
-	if err := echoFlow(probe, 0, 50, []int{12, 1200}); err != nil {
-		t.Fatal(err)
-	}
-	base := rssOf(t, pid)
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -436,14 +422,5 @@ func TestMemoryBoundSegmentedFlood(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	peak := rssOf(t, pid)
-	if err := echoFlow(probe, 1, 20, []int{12, 1200, 65507}); err != nil {
-		t.Fatal(err)
-	}
-	const bound = 2 * 2 * (4<<20 + 128<<10 + 1<<20)
-	t.Logf("%d senders sent %d MiB segmented; server RSS %d MiB (baseline %d MiB, bound +%d MiB)",
-		senders, senders*each*len(buf)>>20, peak>>20, base>>20, bound>>20)
-	if peak-base > bound {
-		t.Fatalf("server RSS grew by %d MiB under the flood, above the bound of %d MiB", (peak-base)>>20, bound>>20)
-	}
+	checkFloodBound(t, pid, probe, base, fmt.Sprintf("%d senders sent %d MiB segmented", senders, senders*each*len(buf)>>20))
 }
