@@ -81,8 +81,11 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 	}
 	c := target.newConn(fd, family, lf.handler)
 	c.raddr = peer
+	if lf.ln.tls != nil {
+		c.makeTLS(lf.ln.tls, true)
+	}
 	if family == unix.AF_UNIX {
-		c.extended().unixPath = lf.ln.path
+		c.extended().unixPath = &lf.ln.path
 	} else if !lf.ln.local.isUnspecified() {
 		c.laddr = lf.ln.local // saves a getsockname in open
 	}

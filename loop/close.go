@@ -25,6 +25,10 @@ func (l *eventLoop) closeConn(c *Conn, reason error, hard bool) {
 		return
 	}
 	wasOpen := c.state == stateOpen
+	if c.isTLS() && c.ext.tls.handshaking { // the handler has not heard of c
+		l.closeHandshaking(c, reason)
+		return
+	}
 	c.state = stateClosing
 	c.closeQueued.Store(true)
 	if wasOpen {
@@ -33,6 +37,9 @@ func (l *eventLoop) closeConn(c *Conn, reason error, hard bool) {
 	if c.ext != nil && c.ext.reserved > 0 { // no input is read after OnClose
 		c.in.Discard(-1)
 		l.unreserve(c)
+	}
+	if !hard {
+		l.closeNotify(c)
 	}
 	c.writeClosed = true
 	if hard || c.state == stateClosed {
@@ -93,6 +100,7 @@ func (l *eventLoop) closeFd(c *Conn) {
 		l.fds[int(c.fd)] = nil
 	}
 	l.io.closeFd(int(c.fd))
+	c.abortHandshake()
 	c.state = stateClosed
 	c.closeQueued.Store(true)
 	c.interest = 0

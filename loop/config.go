@@ -95,6 +95,10 @@ type Config struct {
 	// peak; a sixteenth of it left idle is returned every five seconds.
 	// Negative: never. Default: 64 MiB.
 	ScavengeAbove int64
+	// TLSHandshakeTimeout bounds a TLS connection's handshake (ListenTLS,
+	// DialOptions.TLS): a peer that has not finished it by then is
+	// closed. Default: 10 s.
+	TLSHandshakeTimeout time.Duration
 	// PacketBatch is how many datagrams a loop reads from a socket with
 	// one call (recvmmsg on Linux) and sends with one (sendmmsg).
 	// Default: 64; at most 1024.
@@ -158,6 +162,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LingerTimeout == 0 {
 		c.LingerTimeout = 2 * time.Second
+	}
+	if c.TLSHandshakeTimeout <= 0 {
+		c.TLSHandshakeTimeout = 10 * time.Second
 	}
 	if c.PacketBatch <= 0 {
 		c.PacketBatch = 64

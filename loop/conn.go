@@ -66,14 +66,15 @@ type Conn struct {
 // connExt is the part of a Conn that most connections never need.
 type connExt struct {
 	dial         *dialState
-	idle         *timer   // IdleTimeout
-	outTimer     *timer   // WriteTimeout while output is stuck; LingerTimeout once closed (finishClose)
-	inTimer      *timer   // reading paused at the inbound limit (InboundTimeout)
-	reserved     int64    // inbound room beyond MaxInbound granted by ReserveInbound
-	heldSince    int      // bytes buffered at the reservation plus those read since: less now means some were consumed
-	userTimers   []*timer // AfterFunc timers still scheduled
-	lastProgress int64    // loop time the pending output last moved (WriteTimeout)
-	unixPath     string   // a unix socket's local path
+	idle         *timer      // IdleTimeout
+	outTimer     *timer      // WriteTimeout while output is stuck; LingerTimeout once closed (finishClose)
+	inTimer      *timer      // reading paused at the inbound limit (InboundTimeout)
+	reserved     int64       // inbound room beyond MaxInbound granted by ReserveInbound
+	heldSince    int         // bytes buffered at the reservation plus those read since: less now means some were consumed
+	userTimers   []*timer    // AfterFunc timers still scheduled
+	lastProgress int64       // loop time the pending output last moved (WriteTimeout)
+	unixPath     *string     // a unix socket's local path (a pointer: connExt stays at 96 bytes)
+	tls          *tlsSession // a TLS connection's session (tls.go)
 }
 
 // extended returns c's extension, making it on first use.
@@ -101,8 +102,8 @@ func (c *Conn) Fd() int { return int(c.fd) }
 func (c *Conn) LocalAddr() net.Addr {
 	if c.family == unix.AF_UNIX {
 		name := ""
-		if c.ext != nil {
-			name = c.ext.unixPath
+		if c.ext != nil && c.ext.unixPath != nil {
+			name = *c.ext.unixPath
 		}
 		return &net.UnixAddr{Name: name, Net: "unix"}
 	}
@@ -124,6 +125,7 @@ func (c *Conn) CloseWrite() error {
 	if c.state >= stateClosed || c.writeClosed {
 		return ErrClosed
 	}
+	c.loop.closeNotify(c)
 	c.writeClosed = true
 	c.writeShutdown.Store(true)
 	c.finPending = true

@@ -49,6 +49,10 @@ func (c *Conn) ready(m poller.Mask) {
 // leftovers they are read into the free halves of the connection's ring,
 // behind them, so the handler sees one stream.
 func (l *eventLoop) read(c *Conn) {
+	if c.isTLS() {
+		l.readTLS(c)
+		return
+	}
 	var n int
 	var err error
 	if c.in.Len() == 0 {
@@ -274,6 +278,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.writeClosed || c.state >= stateClosed {
 		return 0, ErrClosed
 	}
+	if c.isTLS() {
+		return c.loop.writeTLS(c, p)
+	}
 	c.loop.queueOutput(c, p, false) // an error closed c: the next call reports ErrClosed
 	return len(p), nil
 }
@@ -301,6 +308,12 @@ func (c *Conn) Writev(bs [][]byte) (int, error) {
 func (c *Conn) WriteThrough(p []byte) (int, error) {
 	if c.writeClosed || c.state >= stateClosed {
 		return 0, ErrClosed
+	}
+	if c.isTLS() { // records, not p: encrypted into the output, then flushed
+		if _, err := c.loop.writeTLS(c, p); err != nil {
+			return 0, err
+		}
+		return len(p), c.loop.flush(c)
 	}
 	if err := c.loop.queueOutput(c, p, true); err != nil {
 		return 0, err

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"time"
 
@@ -18,6 +19,12 @@ type DialOptions struct {
 	LocalAddr string
 	// Context is the connection's initial Context() value, visible in OnOpen.
 	Context any
+	// TLS, if set, makes the connection the client side of a TLS session
+	// with this configuration (its ServerName defaults to the host of the
+	// address dialled): OnOpen, and the dial's outcome, come once the
+	// handshake is done, within Config.TLSHandshakeTimeout; a failed
+	// handshake is the dial's error. OnData sees plaintext (tls.go).
+	TLS *tls.Config
 }
 
 // dialState follows one connect(2) in progress.
@@ -80,7 +87,10 @@ func (e *Engine) dialAsync(network, address string, h Handler, opts DialOptions,
 	c.extended().dial = &dialState{done: done}
 	c.raddr = sockAddrOf(ep.sa)
 	if ep.family == unix.AF_UNIX {
-		c.extended().unixPath = ep.path
+		c.extended().unixPath = &ep.path
+	}
+	if opts.TLS != nil {
+		c.makeTLS(clientConfig(opts.TLS, address), false)
 	}
 	c.state = stateConnecting
 	if connected {
@@ -158,7 +168,7 @@ func (l *eventLoop) finishDial(c *Conn) {
 // dialDone reports the outcome of a dial whose connect succeeded, after
 // OnOpen: the connection, or ErrClosed if OnOpen closed it (or panicked).
 func (l *eventLoop) dialDone(c *Conn) {
-	if c.ext == nil {
+	if c.ext == nil || c.isTLS() && c.ext.tls.handshaking { // then after the handshake (handshakeDone)
 		return
 	}
 	d := c.ext.dial
@@ -175,6 +185,10 @@ func (l *eventLoop) dialDone(c *Conn) {
 
 // failDial ends a dial that did not connect.
 func (l *eventLoop) failDial(c *Conn, err error) {
+	if c.state == stateOpen && c.isTLS() && c.ext.tls.handshaking {
+		l.closeHandshaking(c, err)
+		return
+	}
 	if c.state != stateConnecting && (c.state != stateNew || c.ext == nil || c.ext.dial == nil) {
 		return
 	}

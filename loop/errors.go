@@ -34,4 +34,6 @@ var (
 	ErrIdleTimeout error = &timeoutError{"idle"}
 	// ErrWriteTimeout is the close reason of a connection whose pending output made no progress for Config.WriteTimeout.
 	ErrWriteTimeout error = &timeoutError{"write"}
+	// ErrHandshakeTimeout is the error of a TLS handshake that took longer than Config.TLSHandshakeTimeout.
+	ErrHandshakeTimeout error = &timeoutError{"tls handshake"}
 )

@@ -26,6 +26,7 @@ type eventLoop struct {
 	fds     []fdHandler // indexed by descriptor
 	readBuf []byte      // shared by every connection: see Conn.Peek
 	win     []byte      // the input OnData is given: readBuf's, or the backend's memory
+	plain   []byte      // TLS plaintext, the window of a TLS connection's read (tls_io.go); made on first use
 
 	// stage holds the output of stageOwner written during a callback, so
 	// the common reply leaves in one write(2) with no per-connection buffer.
@@ -200,7 +201,11 @@ func (l *eventLoop) runTasks() {
 			}
 		case taskWrite:
 			if t.c.state <= stateClosing && !t.c.writeClosed {
-				l.queueOutput(t.c, t.data, false)
+				if t.c.isTLS() && !t.c.ext.tls.handshaking {
+					l.writeTLS(t.c, t.data)
+				} else { // plain, or a handshake's flight
+					l.queueOutput(t.c, t.data, false)
+				}
 			}
 			releaseCopy(t.data)
 		case taskClose:
@@ -239,6 +244,10 @@ func (l *eventLoop) open(c *Conn) {
 	}
 	l.setInterest(c, poller.Readable)
 	l.startIdle(c)
+	if c.isTLS() {
+		l.startHandshake(c) // OnOpen once it is done (handshakeDone)
+		return
+	}
 	l.callOpen(c)
 	l.flush(c)
 	l.resumeData(c)

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -33,6 +34,7 @@ type Listener struct {
 	fds       []*listenFD
 	listening bool
 	closed    bool
+	tls       *tls.Config // ServeTLS: every connection is a TLS server side
 }
 
 // listenFD is one listening descriptor and the loop that accepts on it.

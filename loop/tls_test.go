@@ -1,0 +1,360 @@
+package loop
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/airsock/airsock/internal/testutil"
+)
+
+// TLS on the loop (tls.go), against crypto/tls clients and servers of the
+// standard library.
+
+// dialTLSClient connects a crypto/tls client to addr with cfg, its
+// handshake done, closed by t.Cleanup, with a deadline on all its I/O.
+func dialTLSClient(t testing.TB, addr string, cfg *tls.Config) *tls.Conn {
+	t.Helper()
+	d := &net.Dialer{Timeout: waitTimeout}
+	tc, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		t.Fatalf("tls dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { tc.Close() })
+	tc.SetDeadline(time.Now().Add(ioDeadline))
+	return tc
+}
+
+// echoOver writes b through c from a goroutine while it reads the echo,
+// and returns what came back.
+func echoOver(c net.Conn, b []byte) ([]byte, error) {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Write(b)
+		errc <- err
+	}()
+	got := make([]byte, len(b))
+	_, err := io.ReadFull(c, got)
+	if werr := <-errc; err == nil {
+		err = werr
+	}
+	return got, err
+}
+
+// TestTLSEcho: crypto/tls clients of TLS 1.2 and 1.3 get back every byte
+// of 1 B to 1 MiB through the TLS echo server, on 1 and on 100
+// connections at once.
+func TestTLSEcho(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	e := newEngine(t, Config{})
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), echo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cfg := ca.ClientConfig()
+		cfg.MinVersion, cfg.MaxVersion = v, v
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			tc := dialTLSClient(t, ln.Addr().String(), cfg)
+			if got := tc.ConnectionState().Version; got != v {
+				t.Fatalf("negotiated %s", tls.VersionName(got))
+			}
+			for i, n := range []int{1, 100, 16 << 10, 16<<10 + 1, 100 << 10, 1 << 20} {
+				want := pattern(n, uint64(i))
+				got, err := echoOver(tc, want)
+				if err != nil {
+					t.Fatalf("%d bytes: %v", n, err)
+				}
+				if d := diff(got, want); d != "" {
+					t.Fatalf("%d bytes: %s", n, d)
+				}
+			}
+		})
+	}
+	t.Run("100 clients", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 100)
+		for i := range 100 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d := &net.Dialer{Timeout: waitTimeout}
+				tc, err := tls.DialWithDialer(d, "tcp", ln.Addr().String(), ca.ClientConfig())
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer tc.Close()
+				tc.SetDeadline(time.Now().Add(ioDeadline))
+				want := pattern(1000+i*100, uint64(i))
+				got, err := echoOver(tc, want)
+				if err == nil && diff(got, want) != "" {
+					err = fmt.Errorf("client %d: %s", i, diff(got, want))
+				}
+				if err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestTLSStateALPNSNI: OnOpen runs after the handshake and sees its
+// outcome: the protocol ALPN chose, the name the client asked for, and
+// the certificate GetCertificate picked for it.
+func TestTLSStateALPNSNI(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	states := make(chan tls.ConnectionState, 2)
+	srv := &tls.Config{
+		NextProtos: []string{"airsock/1", "h2"},
+		GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if h.ServerName == "other.test" {
+				return &ca.Other, nil
+			}
+			return &ca.Server, nil
+		},
+	}
+	e := newEngine(t, Config{})
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", srv, Funcs{Open: func(c *Conn) {
+		s, ok := c.TLSState()
+		if !ok || !s.HandshakeComplete {
+			t.Error("OnOpen before the handshake was done")
+		}
+		states <- s
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, name := range []string{"localhost", "other.test"} {
+		cfg := ca.ClientConfig()
+		cfg.ServerName = name
+		cfg.NextProtos = []string{"h2", "airsock/1"}
+		tc := dialTLSClient(t, ln.Addr().String(), cfg)
+		s := <-states
+		if s.ServerName != name || s.NegotiatedProtocol != "airsock/1" {
+			t.Fatalf("server saw name %q, protocol %q; want %q and airsock/1 (the server's preference)", s.ServerName, s.NegotiatedProtocol, name)
+		}
+		if cn := tc.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != name {
+			t.Fatalf("asked for %s, got the certificate of %s", name, cn)
+		}
+	}
+}
+
+// TestTLSClientCertificates: a server that requires client certificates
+// sees a verified one in OnOpen; a client without one fails its handshake
+// and the handler never hears of it.
+func TestTLSClientCertificates(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	srv := ca.ServerConfig()
+	srv.ClientAuth = tls.RequireAndVerifyClientCert
+	srv.ClientCAs = ca.Pool
+	opened := make(chan string, 4)
+	e := newEngine(t, Config{Logger: quiet})
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", srv, Funcs{Open: func(c *Conn) {
+		s, _ := c.TLSState()
+		name := ""
+		if len(s.PeerCertificates) > 0 {
+			name = s.PeerCertificates[0].Subject.CommonName
+		}
+		opened <- name
+	}, Data: echo().Data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+
+	cfg := ca.ClientConfig()
+	cfg.Certificates = []tls.Certificate{ca.Client}
+	tc := dialTLSClient(t, ln.Addr().String(), cfg)
+	if got, err := echoOver(tc, []byte("hello")); err != nil || string(got) != "hello" {
+		t.Fatalf("echo with a client certificate: %q, %v", got, err)
+	}
+	if name := <-opened; name != "client" {
+		t.Fatalf("OnOpen saw client certificate %q, want client", name)
+	}
+
+	// Without one: in TLS 1.3 the client learns of the refusal at its
+	// first read.
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	bad := tls.Client(nc, ca.ClientConfig())
+	bad.Handshake()
+	bad.Write([]byte("x"))
+	if _, err := bad.Read(make([]byte, 1)); err == nil {
+		t.Fatal("a client without a certificate was served")
+	}
+	select {
+	case name := <-opened:
+		t.Fatalf("OnOpen ran for a client without a certificate (%q)", name)
+	default:
+	}
+}
+
+// TestTLSHandshakeBounds: a client that stops mid-handshake is closed at
+// Config.TLSHandshakeTimeout; one that sends something else than TLS is
+// closed at once; neither reaches the handler, whose TLS clients meanwhile
+// are served.
+func TestTLSHandshakeBounds(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	e := newEngine(t, Config{TLSHandshakeTimeout: 300 * time.Millisecond, Logger: quiet})
+	opened := make(chan struct{}, 8)
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), Funcs{Open: func(*Conn) { opened <- struct{}{} }, Data: echo().Data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+
+	stalled := dialClient(t, "tcp", addr)
+	stalled.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01}) // a record header and a byte of a ClientHello
+	garbage := dialClient(t, "tcp", addr)
+	garbage.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+
+	good := dialTLSClient(t, addr, ca.ClientConfig())
+	if got, err := echoOver(good, []byte("still served")); err != nil || string(got) != "still served" {
+		t.Fatalf("a good client beside them: %q, %v", got, err)
+	}
+	<-opened
+	for name, c := range map[string]net.Conn{"garbage": garbage, "stalled": stalled} {
+		c.SetReadDeadline(time.Now().Add(waitTimeout))
+		b, err := io.ReadAll(c)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: not closed within %v (read %d bytes)", name, waitTimeout, len(b))
+		}
+	}
+	select {
+	case <-opened:
+		t.Fatal("OnOpen ran for a client that never finished a handshake")
+	default:
+	}
+}
+
+// TestTLSCloseNotify: a server that closes after its reply sends
+// close_notify, so the crypto/tls client reads the reply and then a clean
+// io.EOF; a client's close_notify reaches OnClose as io.EOF.
+func TestTLSCloseNotify(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	closed := make(chan error, 2)
+	e := newEngine(t, Config{})
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), Funcs{
+		Data: func(c *Conn) {
+			b, _ := c.Next(-1)
+			c.Write(b)
+			if string(b) == "bye" {
+				c.Close()
+			}
+		},
+		Close: func(_ *Conn, err error) { closed <- err },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tc := dialTLSClient(t, ln.Addr().String(), ca.ClientConfig())
+	tc.Write([]byte("bye"))
+	b, err := io.ReadAll(tc)
+	if err != nil || string(b) != "bye" {
+		t.Fatalf("read %q, %v; want the reply and a clean EOF (close_notify)", b, err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("OnClose of a local Close: %v", err)
+	}
+
+	tc2 := dialTLSClient(t, ln.Addr().String(), ca.ClientConfig())
+	if got, err := echoOver(tc2, []byte("hi")); err != nil || string(got) != "hi" {
+		t.Fatalf("echo: %q, %v", got, err)
+	}
+	if err := tc2.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-closed:
+		if err != io.EOF {
+			t.Fatalf("OnClose after the client's close_notify: %v, want io.EOF", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the client's close_notify did not close the connection")
+	}
+}
+
+// TestTLSDial: a loop client (DialOptions.TLS) echoes through a crypto/tls
+// server; against a certificate for another name the dial fails with the
+// verification error and no OnOpen.
+func TestTLSDial(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	srv, err := tls.Listen("tcp", "127.0.0.1:0", ca.ServerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		for {
+			c, err := srv.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	e := newEngine(t, Config{Logger: quiet})
+	got := make(chan []byte, 16)
+	opened := make(chan struct{}, 2)
+	h := Funcs{
+		Open: func(c *Conn) { opened <- struct{}{} },
+		Data: func(c *Conn) {
+			b, _ := c.Next(-1)
+			got <- append([]byte(nil), b...)
+		},
+	}
+	c, err := e.Dial(t.Context(), "tcp", srv.Addr().String(), h, DialOptions{TLS: ca.ClientConfig(), Timeout: waitTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-opened
+	want := pattern(200<<10, 7)
+	if err := c.AsyncWrite(want); err != nil {
+		t.Fatal(err)
+	}
+	var back []byte
+	for len(back) < len(want) {
+		select {
+		case b := <-got:
+			back = append(back, b...)
+		case <-time.After(waitTimeout):
+			t.Fatalf("echo stalled at %d of %d bytes", len(back), len(want))
+		}
+	}
+	if d := diff(back, want); d != "" {
+		t.Fatal(d)
+	}
+	c.Close()
+
+	cfg := ca.ClientConfig()
+	cfg.ServerName = "wrong.test"
+	_, err = e.Dial(t.Context(), "tcp", srv.Addr().String(), h, DialOptions{TLS: cfg, Timeout: waitTimeout})
+	var herr x509.HostnameError
+	if err == nil || !errors.As(err, &herr) {
+		t.Fatalf("dial with the wrong name: %v, want a certificate verification error", err)
+	}
+	select {
+	case <-opened:
+		t.Fatal("OnOpen ran for a failed handshake")
+	default:
+	}
+}

@@ -1,0 +1,134 @@
+package loop
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// tlsWire is the net.Conn under a connection's tls.Conn (tls.go). During
+// the handshake its goroutine reads what the loop appended to pending,
+// under mu, and its writes go to the loop as tasks; once established, the
+// loop alone uses it: Read takes from src, the ciphertext of the current
+// read, and Write appends to the connection's output.
+type tlsWire struct {
+	c *Conn
+
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when pending grows or the wire ends
+	pending []byte    // ciphertext the handshake has not read; then what it left
+	ended   error     // the handshake's reads fail with it: the peer's EOF, an abort
+
+	established bool   // loop mode: set by the loop once the goroutine is gone
+	src         []byte // established: ciphertext the tls.Conn has not read yet
+}
+
+// errDrained says the wire has no more ciphertext now: a net.Error that is
+// Temporary, which tls.Conn.Read returns without keeping it.
+var errDrained net.Error = drained{}
+
+type drained struct{}
+
+func (drained) Error() string   { return "loop: tls input drained" }
+func (drained) Timeout() bool   { return true }
+func (drained) Temporary() bool { return true }
+
+// Read gives the tls.Conn ciphertext: established, what src holds (or
+// errDrained); during the handshake, what the loop has appended, waiting
+// for it.
+func (w *tlsWire) Read(p []byte) (int, error) {
+	if w.established {
+		if len(w.src) == 0 {
+			return 0, errDrained
+		}
+		n := copy(p, w.src)
+		w.src = w.src[n:]
+		return n, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.pending) == 0 && w.ended == nil {
+		w.cond.Wait()
+	}
+	if len(w.pending) == 0 {
+		return 0, w.ended
+	}
+	n := copy(p, w.pending)
+	w.pending = w.pending[:copy(w.pending, w.pending[n:])]
+	return n, nil
+}
+
+// Write takes the tls.Conn's records: established (on the loop), into the
+// connection's output, never failing (tls.Conn keeps a write error for
+// good); during the handshake, to the loop as a task, as AsyncWrite does.
+func (w *tlsWire) Write(p []byte) (int, error) {
+	c := w.c
+	if !w.established {
+		if err := c.AsyncWrite(p); err != nil { // a flight, in order; not encrypted again (runTasks)
+			return 0, err
+		}
+		return len(p), nil
+	}
+	if !c.writeClosed && c.state < stateClosed {
+		c.loop.queueOutput(c, p, false)
+	}
+	return len(p), nil
+}
+
+// feed appends ciphertext the loop read for the handshake; false if that
+// takes it past tlsHandshakeMax. Loop goroutine.
+func (w *tlsWire) feed(b []byte) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending)+len(b) > tlsHandshakeMax {
+		return false
+	}
+	w.pending = append(w.pending, b...)
+	w.cond.Signal()
+	return true
+}
+
+// end makes the handshake's reads fail with err once pending is read
+// (io.EOF: the peer finished), or at once (abort).
+func (w *tlsWire) end(err error, now bool) {
+	w.mu.Lock()
+	if w.ended == nil {
+		w.ended = err
+	}
+	if now {
+		w.pending = nil
+	}
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+// abort ends a handshake whose connection closes.
+func (w *tlsWire) abort() { w.end(net.ErrClosed, true) }
+
+// establish switches to the loop's mode once the handshake goroutine has
+// ended; what it had not read is the first ciphertext to decrypt.
+func (w *tlsWire) establish() {
+	w.mu.Lock()
+	w.established = true
+	w.src, w.pending = w.pending, nil
+	w.mu.Unlock()
+}
+
+// Close is crypto/tls closing the wire: a handshake that timed out (the
+// connection is closed when the loop hears the handshake failed), or
+// tls.Conn.Close, which this package does not call.
+func (w *tlsWire) Close() error {
+	if !w.established {
+		w.end(net.ErrClosed, true)
+	}
+	return nil
+}
+
+func (w *tlsWire) LocalAddr() net.Addr  { return w.c.LocalAddr() }
+func (w *tlsWire) RemoteAddr() net.Addr { return w.c.RemoteAddr() }
+
+// The deadlines are the loop's: the handshake timeout, then the idle and
+// write timeouts of Config.
+func (w *tlsWire) SetDeadline(time.Time) error      { return nil }
+func (w *tlsWire) SetReadDeadline(time.Time) error  { return nil }
+func (w *tlsWire) SetWriteDeadline(time.Time) error { return nil }
