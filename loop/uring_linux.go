@@ -136,7 +136,7 @@ const (
 	cqEntries = 8192
 	bufCount  = 256
 	bufSize   = 16 << 10
-	sendBuf   = 16 << 10 // a send buffer's first size; it grows to sendHeld
+	sendBuf   = 17 << 10 // a send buffer's first size, 16 KiB and a TLS record's overhead (tls.go); it grows to sendHeld
 	sendHeld  = 1 << 20  // per connection, in flight and queued
 	// sendAllowance of what a connection's sends hold stands for the
 	// socket buffer that takes a reply at once under epoll; the rest counts
@@ -144,7 +144,7 @@ const (
 	sendAllowance = 64 << 10
 
 	maxSpareIn   = 1024 // slotInputs kept per loop
-	maxSpareBufs = 256  // send buffers of sendBuf kept per loop: 4 MiB
+	maxSpareBufs = 256  // send buffers of sendBuf kept per loop: 4.25 MiB
 
 	// recvLimit ends each multishot recv after this many bytes (Linux
 	// 6.17's byte limit), and the next is armed only once the loop has
