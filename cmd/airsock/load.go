@@ -41,6 +41,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.IO, "io", loop.BackendAuto, "the generator's I/O backend: auto, epoll, kqueue or io_uring; AIRSOCK_IO overrides auto")
 	fs.BoolVar(&cfg.UDP, "udp", false, "UDP echo: -c flows, each its own connected socket, --depth datagrams of --size bytes (at least 16) in flight each, or --rate; every datagram verified, and lost, reordered, duplicated and corrupt ones counted")
 	fs.BoolVar(&cfg.UDPOffload, "udp-offload", false, "--udp: let a flow's datagrams in flight leave as one segmented send (UDP GSO, Linux), as a bulk sender would; by default each leaves on its own, as from independent clients")
+	useTLS := fs.Bool("tls", false, "connect with TLS; the server's certificate is verified against --tls-ca, or not at all without it (a load test measures; it does not check identities)")
+	tlsCA := fs.String("tls-ca", "", "--tls: trust only the certificates in this PEM file (e.g. serve's --tls-self-signed-out)")
 	fs.DurationVar(&cfg.LossTimeout, "loss-timeout", time.Second, "--udp: a datagram not back within this is lost (and, closed loop, replaced)")
 	if code := parse(fs, args); code >= 0 {
 		return code
@@ -67,6 +69,15 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *sources != "" {
 		cfg.Sources = strings.Split(*sources, ",")
+	}
+	if *tlsCA != "" && !*useTLS || *useTLS && cfg.UDP {
+		return usageError(fs, "--tls-ca needs --tls, and --tls is for TCP, not --udp")
+	}
+	if *useTLS {
+		var err error
+		if cfg.TLS, err = loadTLSConfig(*tlsCA); err != nil {
+			return usageError(fs, "%v", err)
+		}
 	}
 
 	var hlog *hlogFile

@@ -3,45 +3,16 @@ package main
 import (
 	"context"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/airsock/airsock/internal/backend"
 )
 
-var installRedisTools sync.Once
-
-// redisTool finds redis-cli or redis-benchmark. If it is missing and the
-// test runs as root where apt-get exists, it installs redis-tools once
-// (CI installs it beforehand); otherwise the test is skipped.
-func redisTool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	var note string
-	installRedisTools.Do(func() {
-		if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "-q", "redis-tools")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			note = "; apt-get install redis-tools failed: " + err.Error() + ": " + lastLine(string(out))
-		}
-	})
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s is not installed (apt-get install redis-tools)%s", name, note)
-	}
-	return p
-}
+// redisTool finds redis-cli or redis-benchmark (debianTool).
+func redisTool(t *testing.T, name string) string { return debianTool(t, name, "redis-tools") }
 
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")

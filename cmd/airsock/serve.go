@@ -43,6 +43,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	ioName := fs.String("io", loop.BackendAuto, "the loop's I/O backend (loop and serversocket): auto, epoll, kqueue or io_uring; AIRSOCK_IO overrides auto")
 	udpOffload := fs.Bool("udp-offload", true, "--udp on loop and serversocket: UDP segmentation offload on Linux (GSO: runs of same-sized replies to one peer leave as one send; GRO: coalesced arrivals are cut); false: one by one")
 	join := fs.Bool("reuseport-join", false, "share a port another process already serves with SO_REUSEPORT (a hand-over); by default a taken port is refused")
+	tlsCert := fs.String("tls-cert", "", "serve TLS with this certificate (PEM; with --tls-key) on loop, loop-uring and net")
+	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert (PEM)")
+	tlsSelf := fs.Bool("tls-self-signed", false, "serve TLS with a certificate made at start for localhost, 127.0.0.1 and ::1 (a demo); its PEM goes to --tls-self-signed-out if set")
+	tlsSelfOut := fs.String("tls-self-signed-out", "", "write the --tls-self-signed certificate here (PEM), for a client's --tls-ca")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	if code := parse(fs, args); code >= 0 {
 		return code
@@ -81,6 +85,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		limits.NoUDPOffload = !*udpOffload
 	}
 
+	tlsCfg, tlsLine, err := serveTLSConfig(*tlsCert, *tlsKey, *tlsSelf, *tlsSelfOut, *udp)
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+
 	srv, err := proto.NewServer(*protoName, proto.Config{MaxBulk: *maxBulk, MaxArgs: *maxArray, MaxInline: *maxInline})
 	if err != nil {
 		return usageError(fs, "%v", err)
@@ -99,7 +108,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer pprof.StopCPUProfile()
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	s, err := backend.Start(startCtx, *backendName, backend.Config{Addr: *addr, Loops: *loops, Proto: srv, Limits: limits, UDP: *udp})
+	s, err := backend.Start(startCtx, *backendName, backend.Config{Addr: *addr, Loops: *loops, Proto: srv, Limits: limits, UDP: *udp, TLS: tlsCfg})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "airsock serve: %v\n", err)
@@ -118,7 +127,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *udp {
 		udpWord = " udp"
 	}
+	if tlsLine != "" {
+		udpWord = " tls"
+	}
 	fmt.Fprintf(stdout, "listening on %s (backend=%s proto=%s%s loops=%d%s)\n", s.Addr(), *backendName, *protoName, udpWord, *loops, ioLine)
+	if tlsLine != "" {
+		fmt.Fprintln(stdout, tlsLine)
+	}
 	var tick <-chan time.Time
 	if *statsEvery > 0 {
 		t := time.NewTicker(*statsEvery)

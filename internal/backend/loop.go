@@ -23,7 +23,11 @@ func serveLoop(_ context.Context, cfg Config) (Server, error) {
 		return nil, err
 	}
 	s := &loopServer{engine: e, proto: cfg.Proto}
-	s.ln, err = e.Listen("tcp", cfg.Addr, s)
+	if cfg.TLS != nil {
+		s.ln, err = e.ListenTLS("tcp", cfg.Addr, cfg.TLS, s)
+	} else {
+		s.ln, err = e.Listen("tcp", cfg.Addr, s)
+	}
 	if err != nil {
 		e.Close()
 		return nil, err

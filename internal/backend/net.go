@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -33,6 +34,9 @@ func serveNet(_ context.Context, cfg Config) (Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	s := &netServer{ln: ln, proto: cfg.Proto, conns: make(map[net.Conn]struct{}), idle: cfg.Limits.IdleTimeout}
 	if cfg.Limits.MaxConns > 0 {

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"maps"
 	"net"
@@ -34,6 +35,9 @@ type Config struct {
 	// datagram is answered to its sender. Only echo, and only the
 	// backends of UDPNames; Start refuses the others (*NoUDPError).
 	UDP bool
+	// TLS, if set, serves TLS with this configuration on the backends of
+	// TLSNames; Start refuses the others (*NoTLSError).
+	TLS *tls.Config
 }
 
 // Limits are the per-connection bounds of `airsock serve`. A zero field
@@ -203,5 +207,24 @@ func Start(ctx context.Context, name string, cfg Config) (Server, error) {
 	if cfg.UDP {
 		return startUDP(ctx, name, cfg)
 	}
+	if cfg.TLS != nil && !slices.Contains(TLSNames(), name) {
+		return nil, &NoTLSError{Name: name}
+	}
 	return start(ctx, cfg)
+}
+
+// TLSNames lists the backends that serve TLS (Config.TLS): airsock's loop
+// (crypto/tls on the loop) and net (crypto/tls over each net.Conn). gnet
+// has no TLS and its maintainers plan none (gnet issue 749).
+func TLSNames() []string { return []string{"loop", "loop-uring", "net"} }
+
+// NoTLSError is returned by Start for TLS on a backend that cannot serve it.
+type NoTLSError struct{ Name string }
+
+func (e *NoTLSError) Error() string {
+	why := ""
+	if e.Name == "gnet" {
+		why = ": gnet has no TLS, and its maintainers plan none (gnet issue 749)"
+	}
+	return fmt.Sprintf("backend %s cannot serve TLS%s (want one of %q)", e.Name, why, TLSNames())
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +49,10 @@ type Config struct {
 	Verify bool
 	// Loops is the number of event loops (default 1 per CPU).
 	Loops int
+	// TLS, if set, makes every connection a TLS client with this
+	// configuration (loop.DialOptions.TLS): a connection counts as open,
+	// and its first request leaves, once its handshake is done.
+	TLS *tls.Config
 	// UDPOffload lets a UDP flow's datagrams in flight leave as one
 	// segmented send (loop.Config.PacketNoOffload false), as a bulk sender
 	// would; by default each leaves on its own, as from independent

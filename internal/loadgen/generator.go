@@ -124,7 +124,7 @@ func (g *generator) dial(network, addr string) {
 		}
 		cl := &client{id: uint64(i), codec: codec, index: -1}
 		g.clients = append(g.clients, cl)
-		opts := loop.DialOptions{Timeout: g.cfg.DialTimeout, Context: cl}
+		opts := loop.DialOptions{Timeout: g.cfg.DialTimeout, Context: cl, TLS: g.cfg.TLS}
 		if n := len(g.cfg.Sources); n > 0 {
 			opts.LocalAddr = net.JoinHostPort(g.cfg.Sources[i%n], "0")
 		}
