@@ -264,6 +264,9 @@ func (l *eventLoop) receive(pc *PacketConn) {
 		// A coalesced buffer (GRO): its datagrams, each of r.segment
 		// bytes but for a shorter last.
 		for len(data) > 0 && pc.state == stateOpen {
+			if peer := pc.peer.Load(); peer != nil && !samePeer(d.From, *peer) {
+				break // connected meanwhile (OnPacket): the rest is not from its peer
+			}
 			d.Data = data[:min(len(data), r.segment)]
 			d.Size = len(d.Data)
 			data = data[len(d.Data):]

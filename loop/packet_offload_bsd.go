@@ -12,3 +12,5 @@ func (pc *PacketConn) setOffload(*Config) {}
 func (pk *packetBatch) segmentRuns(_ *PacketConn, msgs []mmsg) int { return len(msgs) }
 
 func (pc *PacketConn) offloadRefused(int, error) {}
+
+func offloadErrno(error) bool { return false }

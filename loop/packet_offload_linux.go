@@ -109,11 +109,18 @@ func sameName(a, b *unix.Msghdr) bool {
 	return a.Namelen == 0 || string(unsafe.Slice(a.Name, a.Namelen)) == string(unsafe.Slice(b.Name, b.Namelen))
 }
 
-// offloadRefused adjusts pc after the kernel refused a segmented send of
-// segments of size bytes with err (the datagrams are then sent one by
-// one): EIO says the route cannot segment (no checksum offload, IPsec),
-// so pc stops segmenting; EINVAL or EMSGSIZE say a segment of that size
-// is over the route's MTU, so pc segments only smaller ones.
+// offloadErrno reports whether err is one the kernel gives a segmented
+// send that the route refuses (offloadRefused).
+func offloadErrno(err error) bool {
+	return errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EMSGSIZE)
+}
+
+// offloadRefused adjusts pc after the route refused a segmented send of
+// segments of size bytes with err, while the first datagram alone went
+// (segmentRefused): EIO says the route cannot segment (no checksum
+// offload, IPsec), so pc stops segmenting; EINVAL or EMSGSIZE say a
+// segment of that size is over the route's MTU, so pc segments only
+// smaller ones.
 func (pc *PacketConn) offloadRefused(size int, err error) {
 	switch {
 	case errors.Is(err, unix.EIO):

@@ -42,15 +42,23 @@ type groReceiver struct {
 	addr string
 }
 
-func newGROReceiver(t *testing.T) *groReceiver {
+func newGROReceiver(t *testing.T) *groReceiver { return newGROReceiverOn(t, unix.AF_INET) }
+
+// newGROReceiverOn is newGROReceiver on 127.0.0.1 (AF_INET) or ::1
+// (AF_INET6); skipped where the family or UDP_GRO is missing.
+func newGROReceiverOn(t *testing.T, family int) *groReceiver {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		t.Fatal(err)
+		t.Skip(err)
 	}
 	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if family == unix.AF_INET6 {
+		sa = &unix.SockaddrInet6{Addr: netip.IPv6Loopback().As16()}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		t.Skip(err)
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_GRO, 1); err != nil {
 		t.Skipf("no UDP_GRO here: %v", err)
@@ -60,31 +68,46 @@ func newGROReceiver(t *testing.T) *groReceiver {
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		t.Fatal(err)
 	}
-	sa, _ := unix.Getsockname(fd)
-	a := sa.(*unix.SockaddrInet4)
-	return &groReceiver{fd: fd, addr: fmt.Sprintf("127.0.0.1:%d", a.Port)}
+	name, _ := unix.Getsockname(fd)
+	addr := UDPAddr(netipAddrPort(sockAddrOf(name))).String()
+	return &groReceiver{fd: fd, addr: addr}
 }
 
 // read returns the next buffer the kernel hands over and its segment size
 // (0 for a single datagram).
 func (r *groReceiver) read(t *testing.T) ([]byte, int) {
 	t.Helper()
-	buf := make([]byte, 1<<16)
-	oob := make([]byte, 64)
-	n, oobn, _, _, err := unix.Recvmsg(r.fd, buf, oob, 0)
+	b, seg, err := readGROErr(r)
 	if err != nil {
 		t.Fatalf("recvmsg: %v", err)
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
-		if m.Header.Level == unix.SOL_UDP && m.Header.Type == unix.UDP_GRO {
-			return buf[:n], int(binary.NativeEndian.Uint32(m.Data))
+	return b, seg
+}
+
+// readGROErr reads the next buffer, going on after EINTR (a blocking
+// recvmsg with SO_RCVTIMEO is not restarted after the runtime's signals).
+func readGROErr(r *groReceiver) ([]byte, int, error) {
+	buf := make([]byte, 1<<16)
+	oob := make([]byte, 64)
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(r.fd, buf, oob, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
+		if err != nil {
+			return nil, 0, err
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, m := range msgs {
+			if m.Header.Level == unix.SOL_UDP && m.Header.Type == unix.UDP_GRO {
+				return buf[:n], int(binary.NativeEndian.Uint32(m.Data)), nil
+			}
+		}
+		return buf[:n], 0, nil
 	}
-	return buf[:n], 0
 }
 
 // TestPacketSegmentsRuns: 40 datagrams of 1,200 bytes and a last of 700
@@ -212,24 +235,8 @@ func TestPacketCutsCoalesced(t *testing.T) {
 			if gro := pl.Conns()[0].gro; gro == off {
 				t.Fatalf("the socket's GRO is %v with PacketNoOffload %v", gro, off)
 			}
-			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unix.Close(fd)
-			if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-				t.Fatal(err)
-			}
-			var buf []byte
-			var want []string
-			for i := range 31 {
-				b := numbered(i, 1000)
-				if i == 30 {
-					b = numbered(i, 300)
-				}
-				buf = append(buf, b...)
-				want = append(want, string(b))
-			}
+			fd := rawSender(t)
+			buf, want := segmentedRun(31, 1000, 300)
 			to := pl.Addr().(*net.UDPAddr)
 			if err := unix.Sendmsg(fd, buf, segmentControl(1000), &unix.SockaddrInet4{Port: to.Port, Addr: [4]byte{127, 0, 0, 1}}, 0); err != nil {
 				t.Skipf("no UDP_SEGMENT here: %v", err)
@@ -288,16 +295,12 @@ func TestPacketSegmentsBelowMTU(t *testing.T) {
 		}
 		defer c.Close()
 		c.SetReadBuffer(4 << 20)
-		e, err := New(Config{Loops: 1})
+		e, stop, err := engineOffTest(Config{Loops: 1})
 		if err != nil {
 			r.err = err
 			return
 		}
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			e.Shutdown(ctx)
-		}()
+		defer stop()
 		pc, err := e.DialPacket("udp4", c.LocalAddr().String(), PacketFuncs{})
 		if err != nil {
 			r.err = err
@@ -423,4 +426,62 @@ func TestMemoryBoundSegmentedFlood(t *testing.T) {
 	}
 	wg.Wait()
 	checkFloodBound(t, pid, probe, base, fmt.Sprintf("%d senders sent %d MiB segmented", senders, senders*each*len(buf)>>20))
+}
+
+// singleWithErrors listens with one socket (PacketOptions.Single) on
+// network and address whose OnError appends to the slice returned (read
+// it on the loop); skipped where the address cannot be bound.
+func singleWithErrors(t *testing.T, e *Engine, network, address string) (*PacketListener, *[]error) {
+	t.Helper()
+	errs := new([]error)
+	pl, err := e.ListenPacketWith(network, address, PacketFuncs{Error: func(_ *PacketConn, err error) { *errs = append(*errs, err) }}, PacketOptions{Single: true})
+	if err != nil {
+		t.Skip(err)
+	}
+	return pl, errs
+}
+
+// rawSender is a raw UDP socket on 127.0.0.1, closed by t.Cleanup.
+func rawSender(t *testing.T) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// segmentedRun is count numbered datagrams of size bytes, the last of
+// last bytes: end to end, as a segmented send carries them, and each.
+func segmentedRun(count, size, last int) ([]byte, []string) {
+	var buf []byte
+	var each []string
+	for i := range count {
+		b := numbered(i, size)
+		if i == count-1 {
+			b = numbered(i, last)
+		}
+		buf = append(buf, b...)
+		each = append(each, string(b))
+	}
+	return buf, each
+}
+
+// engineOffTest starts an engine for a goroutine that cannot hand t its
+// cleanup (one locked in a network namespace), with the stop that shuts it
+// down.
+func engineOffTest(cfg Config) (*Engine, func(), error) {
+	e, err := New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		e.Shutdown(ctx)
+	}, nil
 }

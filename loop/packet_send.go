@@ -137,11 +137,12 @@ func (l *eventLoop) sendStage() {
 
 // sendRun sends msgs, all from pc, in order: with runs of same-sized
 // datagrams to one address as one segmented buffer each where pc can
-// (packet_offload_linux.go), or else as they are (sendEach). A segmented
-// buffer the kernel does not send goes again as its datagrams, through
-// sendEach, which tells their refusals or queues them.
+// (packet_offload_linux.go), or else as they are (sendEach). A refusal is
+// told and skipped as sendEach does, but for the errors that may be the
+// segmenting's (segmentRefused).
 func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg) {
 	pk := l.pk
+	retried := false
 	for len(msgs) > 1 && pc.gsoBelow > 0 && pc.state == stateOpen && len(pc.queued) == 0 {
 		k := pk.segmentRuns(pc, msgs)
 		if k == len(msgs) {
@@ -153,21 +154,64 @@ func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg) {
 			sent += c
 		}
 		msgs = msgs[sent:]
-		if n > 0 {
-			continue
-		}
-		if err == nil { // no room in pc's buffer (UDP: readiness tells of room)
+		switch {
+		case n > 0:
+		case err == nil: // no room in pc's buffer (UDP: readiness tells of room)
 			l.queuePackets(pc, msgs)
 			return
+		case pk.segCount[0] > 1 && offloadErrno(err):
+			msgs = msgs[l.segmentRefused(pc, msgs[:pk.segCount[0]], err):]
+		case errors.Is(err, unix.ECONNREFUSED) && !retried: // an earlier send's ICMP error: told, then tried again
+			l.refused(pc, &msgs[0], err)
+			retried = true
+		default:
+			l.refused(pc, &msgs[0], err)
+			msgs = msgs[1:]
 		}
-		first := pk.segCount[0]
-		if first > 1 {
-			pc.offloadRefused(int(msgs[0].Hdr.Iov.Len), err)
-		}
-		l.sendEach(pc, msgs[:first])
-		msgs = msgs[first:]
 	}
 	l.sendEach(pc, msgs)
+}
+
+// segmentRefused handles the kernel's EIO, EINVAL or EMSGSIZE for a
+// segmented run, the first of pk.seg: the route's refusal to segment (EIO:
+// it cannot; EINVAL, EMSGSIZE: a segment is over its MTU), an error of the
+// socket's that an earlier datagram left (an ICMP "fragmentation needed"),
+// which this send took, or one of the datagrams' own (a destination the
+// kernel refuses). Sent again, the run goes if the error was the socket's,
+// which is then told; else its first datagram alone tells the route's
+// refusal (it goes, and pc adjusts) from the datagrams' (it fails too: the
+// run, all to one destination, is refused and told as one). It returns how
+// many of run are done with.
+func (l *eventLoop) segmentRefused(pc *PacketConn, run []mmsg, err error) int {
+	switch n, again := sendBatch(pc.fd, l.pk.seg[:1]); {
+	case n == 1:
+		l.socketError(pc, err)
+		return len(run)
+	case again == nil:
+		return 0 // no room now: the caller queues
+	}
+	n, alone := sendBatch(pc.fd, run[:1])
+	switch {
+	case n == 1:
+		pc.offloadRefused(int(run[0].Hdr.Iov.Len), err)
+		return 1
+	case alone == nil:
+		return 0
+	}
+	l.refused(pc, &run[0], alone)
+	for i := 1; i < len(run); i++ {
+		l.drop(pc, int(run[i].Hdr.Iov.Len))
+	}
+	return len(run)
+}
+
+// socketError notes for OnError an error the socket reported that no
+// datagram of this send caused (one refusal per report, as refused).
+func (l *eventLoop) socketError(pc *PacketConn, err error) {
+	if !pc.errNoted {
+		pc.errNoted = true
+		l.pkErrs = append(l.pkErrs, packetErr{pc: pc, err: err})
+	}
 }
 
 // sendEach sends msgs, all from pc, in order. A datagram the kernel refuses
