@@ -24,18 +24,19 @@ func (m *matrix) churn(ctx context.Context) error {
 			}
 			r := &result{Scenario: "churn", Backend: be, Round: round,
 				Params: []string{fmt.Sprintf("slots=%d", m.opts.ChurnConns), fmt.Sprintf("size=%d", churnEchoSize)}}
-			m.record(r, m.churnRun(ctx, r))
+			m.record(r, m.churnRun(ctx, r, false))
 		}
 	}
 	return nil
 }
 
-func (m *matrix) churnRun(ctx context.Context, r *result) error {
-	srv, err := m.startServer(ctx, r.Backend, "echo")
+// churnRun measures one backend's churn, over TLS if tls.
+func (m *matrix) churnRun(ctx context.Context, r *result, tls bool) error {
+	srv, err := m.startServer(ctx, r.Backend, "echo", serveTLS(tls)...)
 	if err != nil {
 		return err
 	}
-	sum, srvCPU, err := m.runChurnClient(ctx, srv)
+	sum, srvCPU, err := m.runChurnClient(ctx, srv, tls)
 	if serr := srv.stop(); err == nil {
 		err = serr
 	}
@@ -54,9 +55,12 @@ func (m *matrix) churnRun(ctx context.Context, r *result) error {
 // runChurnClient runs the churn client against srv, reading the server's
 // CPU time at the edges of the measured window, which the client marks on
 // its stderr (windowMarks).
-func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc) (*churnSummary, report.CPU, error) {
+func (m *matrix) runChurnClient(ctx context.Context, srv *serverProc, tls bool) (*churnSummary, report.CPU, error) {
 	args := []string{m.opts.Bin, "bench", "churn", "--addr", srv.addr, "--conns", strconv.Itoa(m.opts.ChurnConns),
 		"--warmup", m.opts.Warmup.String(), "--duration", m.opts.Duration.String()}
+	if tls {
+		args = append(args, "--tls")
+	}
 	if len(m.opts.Sources) > 0 {
 		args = append(args, "--source", strings.Join(m.opts.Sources, ","))
 	}

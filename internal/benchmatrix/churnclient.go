@@ -2,6 +2,7 @@ package benchmatrix
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -52,6 +53,7 @@ type churnClient struct {
 	engine          *loop.Engine
 	raddr, network  string
 	sources         []string
+	tls             *tls.Config // nil: plain TCP
 	base            time.Time
 	measure         int64        // ns since base: the window's start
 	end             atomic.Int64 // ns since base: the window's end, pushed out while no cycle has completed
@@ -86,6 +88,7 @@ func runChurnClient(ctx context.Context, args []string, stdout, stderr io.Writer
 	warmup := fs.Duration("warmup", 300*time.Millisecond, "time before measuring")
 	duration := fs.Duration("duration", time.Second, "measured time")
 	sources := fs.String("source", "", "comma-separated local IPs to dial from, round-robin")
+	useTLS := fs.Bool("tls", false, "connect with TLS, a full handshake per connection (no resumption; the certificate is not verified)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -97,7 +100,7 @@ func runChurnClient(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *sources != "" {
 		srcs = strings.Split(*sources, ",")
 	}
-	sum, err := churn(ctx, *addr, *slots, *warmup, *duration, srcs, stderr)
+	sum, err := churn(ctx, *addr, *slots, *warmup, *duration, srcs, benchTLS(*useTLS), stderr)
 	if err != nil {
 		sum.Failure = err.Error()
 	}
@@ -117,9 +120,9 @@ const (
 	churnWindowEnd   = "airsock bench churn: window end"
 )
 
-// churn runs the slots against addr for warmup+duration and summarises the
+// churn runs the slots against addr (with TLS if tlsCfg is set) for warmup+duration and summarises the
 // measured window, whose edges it marks on marks (nil: not marked).
-func churn(ctx context.Context, addr string, slots int, warmup, duration time.Duration, sources []string, marks io.Writer) (churnSummary, error) {
+func churn(ctx context.Context, addr string, slots int, warmup, duration time.Duration, sources []string, tlsCfg *tls.Config, marks io.Writer) (churnSummary, error) {
 	if marks == nil {
 		marks = io.Discard
 	}
@@ -131,7 +134,7 @@ func churn(ctx context.Context, addr string, slots int, warmup, duration time.Du
 	if err != nil {
 		return churnSummary{}, err
 	}
-	c := &churnClient{engine: e, raddr: ra.String(), network: "tcp", sources: sources,
+	c := &churnClient{engine: e, raddr: ra.String(), network: "tcp", sources: sources, tls: tlsCfg,
 		measure: int64(warmup), hist: report.NewHistogram(), abort: make(chan struct{})}
 	c.end.Store(int64(warmup + duration))
 	cpu0, _ := report.ProcessCPU()
@@ -214,7 +217,7 @@ func (c *churnClient) now() int64 { return int64(time.Since(c.base)) }
 func (c *churnClient) dial(s *churnSlot) {
 	for !c.stopping.Load() {
 		s.start, s.got = c.now(), 0
-		opts := loop.DialOptions{Timeout: 10 * time.Second, Context: s}
+		opts := loop.DialOptions{Timeout: 10 * time.Second, Context: s, TLS: c.tls}
 		if len(c.sources) > 0 {
 			opts.LocalAddr = net.JoinHostPort(c.sources[int(s.id)%len(c.sources)], "0")
 		}

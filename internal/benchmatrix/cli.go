@@ -151,6 +151,8 @@ func bindFlags(o *Options, quick *bool, report *string, stderr io.Writer) *flag.
 	fs.Func("udp-flows", "udp: flow counts "+listDefault(o.UDPFlows), listOf(&o.UDPFlows, positive))
 	fs.Func("udp-sizes", "udp: datagram sizes, at least 16 "+listDefault(o.UDPSizes), listOf(&o.UDPSizes, positive))
 	fs.BoolVar(&o.UDPBulk, "udp-bulk", o.UDPBulk, "udp: also run the cells of depth > 1 with a generator that segments each flow's datagrams in flight (load --udp-offload: UDP GSO), as bulk senders do; cells sender=gso")
+	fs.Func("tls-conns", "tls: connection counts of the throughput cells "+listDefault(o.TLSConns), listOf(&o.TLSConns, positive))
+	fs.Func("tls-sizes", "tls: message sizes of the throughput cells "+listDefault(o.TLSSizes), listOf(&o.TLSSizes, positive))
 	fs.Func("udp-depths", "udp: datagrams in flight per flow "+listDefault(o.UDPDepths), listOf(&o.UDPDepths, positive))
 	return fs
 }

@@ -49,7 +49,7 @@ func waitOpen(t *testing.T, s backend.Server, want int64) {
 func TestIdleClient(t *testing.T) {
 	s := echoServer(t, "loop")
 	const n = 40
-	c, err := openIdle(context.Background(), s.Addr().String(), n, nil)
+	c, err := openIdle(context.Background(), s.Addr().String(), n, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestIdleClientCatchesCorruption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := openIdle(context.Background(), ln.Addr().String(), 3, nil)
+	c, err := openIdle(context.Background(), ln.Addr().String(), 3, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestIdleClientCatchesCorruption(t *testing.T) {
 
 func TestChurnClient(t *testing.T) {
 	s := echoServer(t, "net")
-	sum, err := churn(context.Background(), s.Addr().String(), 4, 50*time.Millisecond, 300*time.Millisecond, nil, nil)
+	sum, err := churn(context.Background(), s.Addr().String(), 4, 50*time.Millisecond, 300*time.Millisecond, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestChurnClient(t *testing.T) {
 // instead of spinning.
 func TestChurnNoServer(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
-	_, err := churn(context.Background(), addr, 2, 0, 5*time.Second, nil, nil)
+	_, err := churn(context.Background(), addr, 2, 0, 5*time.Second, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "connects failed") {
 		t.Fatalf("churn against nothing: %v", err)
 	}

@@ -3,6 +3,7 @@ package benchmatrix
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,6 +55,7 @@ func runIdleClient(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	addr := fs.String("addr", "", "server address, host:port")
 	conns := fs.Int("conns", 10000, "connections to hold open")
 	sources := fs.String("source", "", "comma-separated local IPs to dial from, round-robin")
+	useTLS := fs.Bool("tls", false, "connect with TLS (the server's certificate is not verified)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -65,7 +67,7 @@ func runIdleClient(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	if *sources != "" {
 		srcs = strings.Split(*sources, ",")
 	}
-	c, err := openIdle(ctx, *addr, *conns, srcs)
+	c, err := openIdle(ctx, *addr, *conns, srcs, benchTLS(*useTLS))
 	if err != nil {
 		fmt.Fprintf(stderr, "airsock bench idle: %v\n", err)
 		return 1
@@ -86,9 +88,9 @@ func runIdleClient(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	return 0
 }
 
-// openIdle dials n connections to addr, dialWindow at a time, and returns
-// once all are open.
-func openIdle(ctx context.Context, addr string, n int, sources []string) (*idleClient, error) {
+// openIdle dials n connections to addr (with TLS if tlsCfg is set),
+// dialWindow at a time, and returns once all are open.
+func openIdle(ctx context.Context, addr string, n int, sources []string, tlsCfg *tls.Config) (*idleClient, error) {
 	e, err := loop.New(loop.Config{Loops: 1})
 	if err != nil {
 		return nil, err
@@ -127,7 +129,7 @@ func openIdle(ctx context.Context, addr string, n int, sources []string) (*idleC
 				return nil, err
 			}
 		}
-		opts := loop.DialOptions{Timeout: 30 * time.Second, Context: &idleConn{id: uint64(i)}}
+		opts := loop.DialOptions{Timeout: 30 * time.Second, Context: &idleConn{id: uint64(i)}, TLS: tlsCfg}
 		if len(sources) > 0 {
 			opts.LocalAddr = net.JoinHostPort(sources[i%len(sources)], "0")
 		}
@@ -212,4 +214,14 @@ func (c *idleClient) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c.engine.Shutdown(ctx)
+}
+
+// benchTLS is the TLS client configuration of the matrix's clients: TLS
+// without verification (the matrix measures; its servers' certificates
+// are made at their start), or nil for plain TCP.
+func benchTLS(on bool) *tls.Config {
+	if !on {
+		return nil
+	}
+	return &tls.Config{InsecureSkipVerify: true}
 }

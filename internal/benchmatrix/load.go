@@ -31,6 +31,7 @@ type loadSpec struct {
 	// udpOffload: the flows send their datagrams in flight segmented
 	// (load --udp-offload).
 	udpOffload bool
+	tls        bool // over TLS (load --tls)
 }
 
 // loadOutcome is a load run with the CPU time server and client spent in
@@ -63,6 +64,9 @@ func (l loadSpec) args(bin, addr string, loops int) []string {
 	}
 	if l.udpOffload {
 		a = append(a, "--udp-offload")
+	}
+	if l.tls {
+		a = append(a, "--tls")
 	}
 	if l.hlog != "" {
 		a = append(a, "--hlog", l.hlog)

@@ -38,6 +38,7 @@ var scenarios = []struct {
 	{"churn", (*matrix).churn},
 	{"redis", (*matrix).redis},
 	{"udp", (*matrix).udp},
+	{"tls", (*matrix).tlsScenario},
 }
 
 // ScenarioNames lists the scenarios in the order they run. It may be

@@ -27,25 +27,26 @@ func (m *matrix) memory(ctx context.Context) error {
 			}
 			r := &result{Scenario: "memory", Backend: be, Round: round,
 				Params: []string{fmt.Sprintf("conns=%d", m.opts.IdleConns)}}
-			m.record(r, m.memoryRun(ctx, r))
+			m.record(r, m.memoryRun(ctx, r, false))
 		}
 	}
 	return nil
 }
 
-func (m *matrix) memoryRun(ctx context.Context, r *result) error {
-	srv, err := m.startServer(ctx, r.Backend, "echo")
+// memoryRun measures one backend's idle connections, over TLS if tls.
+func (m *matrix) memoryRun(ctx context.Context, r *result, tls bool) error {
+	srv, err := m.startServer(ctx, r.Backend, "echo", serveTLS(tls)...)
 	if err != nil {
 		return err
 	}
-	err = m.memoryMeasure(ctx, srv, r)
+	err = m.memoryMeasure(ctx, srv, r, tls)
 	if serr := srv.stop(); err == nil {
 		err = serr
 	}
 	return err
 }
 
-func (m *matrix) memoryMeasure(ctx context.Context, srv *serverProc, r *result) error {
+func (m *matrix) memoryMeasure(ctx context.Context, srv *serverProc, r *result, tls bool) error {
 	sleep(ctx, settle)
 	base, err := srv.rss()
 	if err != nil {
@@ -54,6 +55,9 @@ func (m *matrix) memoryMeasure(ctx context.Context, srv *serverProc, r *result) 
 	args := []string{m.opts.Bin, "bench", "idle", "--addr", srv.addr, "--conns", strconv.Itoa(m.opts.IdleConns)}
 	if len(m.opts.Sources) > 0 {
 		args = append(args, "--source", strings.Join(m.opts.Sources, ","))
+	}
+	if tls {
+		args = append(args, "--tls")
 	}
 	cl := m.pinned(m.opts.ClientCPU, args...)
 	stdin, err := cl.StdinPipe()

@@ -61,6 +61,8 @@ type Options struct {
 	// flight with a generator whose flows send them segmented (load
 	// --udp-offload), as bulk senders would; cells "sender=gso".
 	UDPBulk bool
+
+	TLSConns, TLSSizes []int // the tls scenario's throughput cells (depth 1); its idle memory takes IdleConns
 }
 
 // DefaultOptions returns the full matrix (33 minutes on the project's
@@ -102,6 +104,8 @@ func DefaultOptions(quick bool) Options {
 		UDPFlows:        []int{1, 100, 1000},
 		UDPSizes:        []int{64, 1200},
 		UDPDepths:       []int{1, 16},
+		TLSConns:        []int{100, 1000},
+		TLSSizes:        []int{64, 4096},
 	}
 	if quick {
 		o.Out = "bench/results/quick"

@@ -73,6 +73,7 @@ func writeReport(dir, hlogDir string, results []*result, mc *machine, o Options)
 		{"churn", churnTable},
 		{"redis", redisTables},
 		{"udp", udpTables},
+		{"tls", tlsTables},
 	} {
 		cells, data := group(results, sec.scenario)
 		if len(cells) > 0 {

@@ -16,6 +16,7 @@ type throughputCell struct {
 	conns, size, depth int
 	udp                bool
 	gso                bool // udp: the generator segments each flow's datagrams (load --udp-offload)
+	tls                bool // over TLS (serve --tls-self-signed, load --tls)
 }
 
 func (c throughputCell) params() []string {
@@ -70,10 +71,13 @@ func (m *matrix) closedLoop(ctx context.Context, scenario string, cells []throug
 // datagrams do not fail it: they are its loss figures.
 func (m *matrix) throughputRun(ctx context.Context, r *result, cell throughputCell) error {
 	spec := loadSpec{proto: "echo", conns: cell.conns, size: cell.size, depth: cell.depth,
-		warmup: m.opts.Warmup, duration: m.opts.Duration, perf: true, udp: cell.udp, udpOffload: cell.gso}
+		warmup: m.opts.Warmup, duration: m.opts.Duration, perf: true, udp: cell.udp, udpOffload: cell.gso, tls: cell.tls}
 	var extra []string
 	if cell.udp {
 		extra = []string{"--udp"}
+	}
+	if cell.tls {
+		extra = []string{tlsServeFlag}
 	}
 	out, err := m.serveMeasured(ctx, r.Backend, spec, extra...)
 	if err != nil {

@@ -16,11 +16,11 @@ import (
 // syscalls per datagram (perf stat), and the loss, which UDP may have and
 // the table shows.
 
-// udpBackends returns the backends chosen that can serve UDP.
-func (m *matrix) udpBackends() []string {
+// chosenOf returns the backends chosen that are in names, in table order.
+func (m *matrix) chosenOf(names []string) []string {
 	var out []string
 	for _, b := range m.opts.Backends {
-		if slices.Contains(backend.UDPNames(), b) {
+		if slices.Contains(names, b) {
 			out = append(out, b)
 		}
 	}
@@ -29,7 +29,7 @@ func (m *matrix) udpBackends() []string {
 
 // udp is the UDP scenario.
 func (m *matrix) udp(ctx context.Context) error {
-	backends := m.udpBackends()
+	backends := m.chosenOf(backend.UDPNames())
 	if len(backends) == 0 {
 		return fmt.Errorf("none of the backends %q serves UDP (%q do)", m.opts.Backends, backend.UDPNames())
 	}
