@@ -7,7 +7,7 @@ import (
 
 // PanicError is the close reason of a connection whose handler panicked.
 type PanicError struct {
-	Callback string // "OnOpen", "OnData", "OnOutput", "OnClose", "Run" or "dial callback"
+	Callback string // "OnOpen", "OnData", "OnOutput", "OnClose", "Run", "VerifyHandshake" or "dial callback"
 	Value    any    // what was passed to panic
 	Stack    []byte // the panicking goroutine's stack
 }

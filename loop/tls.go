@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
+	"runtime/debug"
 )
 
 // TLS on the loop, with the standard crypto/tls and no goroutine per
@@ -140,6 +142,13 @@ func (l *eventLoop) handshakeDone(c *Conn, err error) {
 		return
 	}
 	s := c.ext.tls
+	if v, ok := c.handler.(HandshakeVerifier); ok {
+		if err := l.callVerify(c, v); err != nil {
+			l.cfg.Logger.Debug("loop: TLS handshake refused by the handler", "remote", c.RemoteAddr().String(), "err", err)
+			l.closeConn(c, err, true)
+			return
+		}
+	}
 	s.handshaking = false
 	s.wire.establish()
 	l.callOpen(c)
@@ -188,4 +197,29 @@ func clientConfig(cfg *tls.Config, address string) *tls.Config {
 	c := cfg.Clone()
 	c.ServerName = host
 	return c
+}
+
+// HandshakeVerifier is a Handler that has the last word on a TLS
+// connection once its handshake is done, before OnOpen: VerifyHandshake
+// sees the session's state (the peer's certificates, the name asked for,
+// the protocol chosen) and may refuse it with an error, which closes the
+// connection (without OnOpen or OnClose; a dial fails with that error).
+// A client can so apply its own certificate policy: configure crypto/tls
+// with InsecureSkipVerify and verify here, before any of its data is
+// sent. It runs on the connection's loop goroutine; a panic refuses.
+type HandshakeVerifier interface {
+	VerifyHandshake(c *Conn, state tls.ConnectionState) error
+}
+
+// callVerify runs a HandshakeVerifier; a panic is logged and refuses.
+func (l *eventLoop) callVerify(c *Conn, v HandshakeVerifier) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pe := &PanicError{Callback: "VerifyHandshake", Value: r, Stack: debug.Stack()}
+			l.cfg.Logger.Error("loop: handler panic; closing its connection",
+				"callback", pe.Callback, "panic", fmt.Sprint(r), "remote", c.RemoteAddr().String(), "stack", string(pe.Stack))
+			err = pe
+		}
+	}()
+	return v.VerifyHandshake(c, c.ext.tls.tc.ConnectionState())
 }

@@ -358,3 +358,60 @@ func TestTLSDial(t *testing.T) {
 	default:
 	}
 }
+
+// verifying is a handler that refuses every handshake whose peer
+// certificate is not for want (a HandshakeVerifier), counting its calls.
+type verifying struct {
+	Funcs
+	want  string
+	calls chan string
+}
+
+func (v verifying) VerifyHandshake(_ *Conn, s tls.ConnectionState) error {
+	cn := s.PeerCertificates[0].Subject.CommonName
+	v.calls <- cn
+	if cn != v.want {
+		return fmt.Errorf("certificate of %s, want %s", cn, v.want)
+	}
+	return nil
+}
+
+// TestTLSHandshakeVerifier: a dialling handler that is a HandshakeVerifier
+// decides on the server's certificate after the handshake, before OnOpen:
+// refused, the dial fails with its error and OnOpen never runs; accepted,
+// the connection opens.
+func TestTLSHandshakeVerifier(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	srvCfg := ca.ServerConfig()
+	srvCfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if h.ServerName == "other.test" {
+			return &ca.Other, nil
+		}
+		return &ca.Server, nil
+	}
+	e := newEngine(t, Config{Logger: quiet})
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", srvCfg, echo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	opened := make(chan struct{}, 2)
+	h := verifying{Funcs: Funcs{Open: func(*Conn) { opened <- struct{}{} }}, want: "localhost", calls: make(chan string, 2)}
+	cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "other.test"}
+	_, err = e.Dial(t.Context(), "tcp", ln.Addr().String(), h, DialOptions{TLS: cfg, Timeout: waitTimeout})
+	if err == nil || <-h.calls != "other.test" {
+		t.Fatalf("a refused certificate: dial error %v", err)
+	}
+	select {
+	case <-opened:
+		t.Fatal("OnOpen ran for a refused handshake")
+	default:
+	}
+	cfg = &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}
+	c, err := e.Dial(t.Context(), "tcp", ln.Addr().String(), h, DialOptions{TLS: cfg, Timeout: waitTimeout})
+	if err != nil || <-h.calls != "localhost" {
+		t.Fatalf("an accepted certificate: %v", err)
+	}
+	<-opened
+	c.Close()
+}

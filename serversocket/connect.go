@@ -1,6 +1,8 @@
 package serversocket
 
 import (
+	"crypto/tls"
+	"errors"
 	"net"
 	"strconv"
 
@@ -18,7 +20,10 @@ import (
 // The Connect and IOErrorType events run on the new connection's loop
 // goroutine, except an error found before a loop was involved (a name that
 // does not resolve), which is dispatched from a goroutine of its own.
-func (s *Socket) Connect(host string, port int) error {
+func (s *Socket) Connect(host string, port int) error { return s.connect(host, port, nil) }
+
+// connect is Connect, over TLS for a SecureSocket (secure set).
+func (s *Socket) connect(host string, port int, secure *SecureSocket) error {
 	if port <= 0 || port > 65535 {
 		return &SecurityError{ErrorID: IDInvalidPort, Message: "Invalid socket port number specified."}
 	}
@@ -35,9 +40,12 @@ func (s *Socket) Connect(host string, port int) error {
 		closeAfter(old, out)
 	}
 	address := net.JoinHostPort(host, strconv.Itoa(port))
-	h := &dialHandler{s: s, gen: gen}
+	h := &dialHandler{s: s, gen: gen, secure: secure}
 	go func() {
 		opts := loop.DialOptions{Timeout: s.timeout()}
+		if secure != nil {
+			opts.TLS = secure.clientConfig(host)
+		}
 		err := s.engine.DialAsync("tcp", address, h, opts, func(c *loop.Conn, err error) {
 			if err != nil {
 				s.connectFailed(gen, address, err)
@@ -60,7 +68,11 @@ func (s *Socket) connectFailed(gen uint64, address string, err error) {
 		return
 	}
 	text := "Error #2031: Socket Error. URL: " + address
-	if loop.IsTimeout(err) {
+	var refused *certificateRefused
+	switch {
+	case errors.As(err, &refused):
+		text += " (certificate: " + refused.status + ")"
+	case loop.IsTimeout(err):
 		text += " (connect timeout)"
 	}
 	s.DispatchEvent(NewIOErrorEvent(IOErrorType, false, false, text, IDSocketError))
@@ -69,8 +81,19 @@ func (s *Socket) connectFailed(gen uint64, address string, err error) {
 // dialHandler receives an outbound connection as it opens and hands it to
 // its Socket, or closes it if the Socket has moved on.
 type dialHandler struct {
-	s   *Socket
-	gen uint64
+	s      *Socket
+	gen    uint64
+	secure *SecureSocket // a SecureSocket's: its certificate policy decides the handshake
+}
+
+// VerifyHandshake applies a SecureSocket's certificate policy once the
+// TLS handshake is done (loop.HandshakeVerifier); a plain dial never
+// calls it.
+func (h *dialHandler) VerifyHandshake(c *loop.Conn, state tls.ConnectionState) error {
+	if h.secure == nil {
+		return nil
+	}
+	return h.secure.verify(state)
 }
 
 func (h *dialHandler) OnOpen(c *loop.Conn) {

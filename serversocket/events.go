@@ -4,12 +4,13 @@ import "strconv"
 
 // Event types dispatched by ServerSocket and Socket, AIR's constant values.
 const (
-	Connect           = "connect"        // a connection was accepted or established
-	Close             = "close"          // the peer or the OS closed the socket
-	SocketData        = "socketData"     // new input is available (ProgressEvent)
-	OutputProgress    = "outputProgress" // the output buffer drained (OutputProgressEvent)
-	IOErrorType       = "ioError"        // an I/O failure (IOErrorEvent)
-	SecurityErrorType = "securityError"  // a refused operation (SecurityErrorEvent)
+	Connect           = "connect"          // a connection was accepted or established
+	Close             = "close"            // the peer or the OS closed the socket
+	SocketData        = "socketData"       // new input is available (ProgressEvent)
+	OutputProgress    = "outputProgress"   // the output buffer drained (OutputProgressEvent)
+	IOErrorType       = "ioError"          // an I/O failure (IOErrorEvent)
+	SecurityErrorType = "securityError"    // a refused operation (SecurityErrorEvent)
+	CertificateError  = "certificateError" // a SecureSocket's server certificate is not trusted (SecurityErrorEvent, cancelable)
 )
 
 // Eventer is what listeners receive and DispatchEvent takes: *Event or a

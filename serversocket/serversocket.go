@@ -1,6 +1,7 @@
 package serversocket
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
@@ -109,7 +110,24 @@ func (s *ServerSocket) Bind(port int, address string) error {
 // connections: 0 means the system maximum (somaxconn). Errors: RangeError if
 // backlog is negative, IOError #2002 if the socket is not bound or is
 // closed. Listening twice does nothing.
-func (s *ServerSocket) Listen(backlog int) error {
+func (s *ServerSocket) Listen(backlog int) error { return s.listen(backlog, nil) }
+
+// ListenTLS is Listen for TLS: each accepted connection is the server side
+// of a crypto/tls session with cfg (certificates, GetCertificate for SNI,
+// NextProtos, ClientAuth), handshaken on the loop before its Connect
+// event; from then on its Socket reads and writes plaintext, as any. A
+// client whose handshake fails, or does not finish within the engine's
+// TLSHandshakeTimeout, is closed unseen. An airsock extension: AIR has no
+// TLS server. cfg must not change after. Callable on any goroutine.
+func (s *ServerSocket) ListenTLS(backlog int, cfg *tls.Config) error {
+	if cfg == nil {
+		return errInvalidParameter(errors.New("ListenTLS needs a tls.Config"))
+	}
+	return s.listen(backlog, cfg)
+}
+
+// listen is Listen, over TLS with cfg if set.
+func (s *ServerSocket) listen(backlog int, cfg *tls.Config) error {
 	if backlog < 0 {
 		return errOutOfBounds()
 	}
@@ -121,7 +139,11 @@ func (s *ServerSocket) Listen(backlog int) error {
 	if s.listening {
 		return nil
 	}
-	if err := s.ln.Serve((*acceptHandler)(s), backlog); err != nil {
+	serve := s.ln.Serve
+	if cfg != nil {
+		serve = func(h loop.Handler, backlog int) error { return s.ln.ServeTLS(h, backlog, cfg) }
+	}
+	if err := serve((*acceptHandler)(s), backlog); err != nil {
 		return errInvalidSocket(err)
 	}
 	s.listening = true

@@ -1,6 +1,7 @@
 package serversocket
 
 import (
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"sync"
@@ -86,12 +87,19 @@ func NewSocket() (*Socket, error) {
 func NewSocketOn(e *loop.Engine) *Socket { return newSocket(e) }
 
 func newSocket(e *loop.Engine) *Socket {
-	s := &Socket{engine: e}
-	s.EventDispatcher.target = s
+	s := &Socket{}
+	s.init(e, s)
+	return s
+}
+
+// init readies a new socket on e whose events report target as theirs
+// (the socket, or the SecureSocket that embeds it).
+func (s *Socket) init(e *loop.Engine, target any) {
+	s.engine = e
+	s.EventDispatcher.target = target
 	s.DataInput.src = (*socketInput)(s)
 	s.DataOutput.dst = (*socketOutput)(s)
 	s.maxPending.Store(DefaultMaxBytesPending)
-	return s
 }
 
 // x returns the socket's extension, making it on first use. Any goroutine:
@@ -243,4 +251,15 @@ func (s *Socket) SetEndian(endian string) error {
 		return err
 	}
 	return s.DataOutput.SetEndian(endian)
+}
+
+// TLSState returns the connection's TLS state and true when the socket is
+// connected over TLS (a SecureSocket, or one a ServerSocket accepted with
+// ListenTLS), false otherwise. Call it on the socket's loop goroutine.
+func (s *Socket) TLSState() (tls.ConnectionState, bool) {
+	c := s.conn.Load()
+	if c == nil {
+		return tls.ConnectionState{}, false
+	}
+	return c.TLSState()
 }

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	ioName := fs.String("io", loop.BackendAuto, "the loop's I/O backend (loop and serversocket): auto, epoll, kqueue or io_uring; AIRSOCK_IO overrides auto")
 	udpOffload := fs.Bool("udp-offload", true, "--udp on loop and serversocket: UDP segmentation offload on Linux (GSO: runs of same-sized replies to one peer leave as one send; GRO: coalesced arrivals are cut); false: one by one")
 	join := fs.Bool("reuseport-join", false, "share a port another process already serves with SO_REUSEPORT (a hand-over); by default a taken port is refused")
-	tlsCert := fs.String("tls-cert", "", "serve TLS with this certificate (PEM; with --tls-key) on loop, loop-uring and net")
+	tlsCert := fs.String("tls-cert", "", "serve TLS with this certificate (PEM; with --tls-key) on loop, serversocket (and their -uring forms) and net; not gnet")
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert (PEM)")
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve TLS with a certificate made at start for localhost, 127.0.0.1 and ::1 (a demo); its PEM goes to --tls-self-signed-out if set")
 	tlsSelfOut := fs.String("tls-self-signed-out", "", "write the --tls-self-signed certificate here (PEM), for a client's --tls-ca")

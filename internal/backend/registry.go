@@ -214,9 +214,12 @@ func Start(ctx context.Context, name string, cfg Config) (Server, error) {
 }
 
 // TLSNames lists the backends that serve TLS (Config.TLS): airsock's loop
-// (crypto/tls on the loop) and net (crypto/tls over each net.Conn). gnet
-// has no TLS and its maintainers plan none (gnet issue 749).
-func TLSNames() []string { return []string{"loop", "loop-uring", "net"} }
+// and serversocket (crypto/tls on the loop; ServerSocket.ListenTLS) and
+// net (crypto/tls over each net.Conn). gnet has no TLS and its
+// maintainers plan none (gnet issue 749).
+func TLSNames() []string {
+	return []string{"loop", "loop-uring", "serversocket", "serversocket-uring", "net"}
+}
 
 // NoTLSError is returned by Start for TLS on a backend that cannot serve it.
 type NoTLSError struct{ Name string }

@@ -37,7 +37,11 @@ func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
 		e.Close()
 		return nil, err
 	}
-	if err := s.ss.Listen(0); err != nil {
+	listen := s.ss.Listen
+	if cfg.TLS != nil {
+		listen = func(backlog int) error { return s.ss.ListenTLS(backlog, cfg.TLS) }
+	}
+	if err := listen(0); err != nil {
 		e.Close()
 		return nil, err
 	}

@@ -21,8 +21,9 @@ type TLSAuthority struct {
 	// Server is valid for localhost, 127.0.0.1 and ::1; Other for
 	// other.test (an SNI choice); Client is a client certificate.
 	Server, Other, Client tls.Certificate
-	ca                    *x509.Certificate
-	caKey                 *ecdsa.PrivateKey
+	// CA is the authority's own certificate.
+	CA    *x509.Certificate
+	caKey *ecdsa.PrivateKey
 }
 
 // NewTLSAuthority makes an authority and its certificates. Any goroutine.
@@ -49,7 +50,7 @@ func NewTLSAuthority(t testing.TB) *TLSAuthority {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &TLSAuthority{Pool: x509.NewCertPool(), ca: ca, caKey: key}
+	a := &TLSAuthority{Pool: x509.NewCertPool(), CA: ca, caKey: key}
 	a.Pool.AddCert(ca)
 	a.Server = a.Issue(t, "localhost", []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), false)
 	a.Other = a.Issue(t, "other.test", []string{"other.test"}, nil, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), false)
@@ -60,6 +61,43 @@ func NewTLSAuthority(t testing.TB) *TLSAuthority {
 // Issue makes a certificate signed by the authority for names and ips,
 // valid from notBefore to notAfter, for a client or a server.
 func (a *TLSAuthority) Issue(t testing.TB, cn string, names []string, ips []net.IP, notBefore, notAfter time.Time, client bool) tls.Certificate {
+	t.Helper()
+	return issue(t, a.CA, a.caKey, cn, names, ips, notBefore, notAfter, client)
+}
+
+// IssueUnder makes a server certificate for names signed by parent, a
+// certificate that may not sign (an invalid chain: parent is no CA), with
+// parent in its chain.
+func (a *TLSAuthority) IssueUnder(t testing.TB, parent tls.Certificate, cn string, names []string) tls.Certificate {
+	t.Helper()
+	c := issue(t, parent.Leaf, parent.PrivateKey.(*ecdsa.PrivateKey), cn, names, nil, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), false)
+	c.Certificate = append(c.Certificate, parent.Certificate...)
+	return c
+}
+
+// Intermediate makes a CA certificate signed by the authority, for chains
+// of three.
+func (a *TLSAuthority) Intermediate(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "airsock test intermediate"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.CA, &key.PublicKey, a.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: c}
+}
+
+// issue makes a certificate signed by parent with parentKey.
+func issue(t testing.TB, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, cn string, names []string, ips []net.IP, notBefore, notAfter time.Time, client bool) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -80,7 +118,7 @@ func (a *TLSAuthority) Issue(t testing.TB, cn string, names []string, ips []net.
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.ca, &key.PublicKey, a.caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		t.Fatal(err)
 	}
