@@ -549,6 +549,9 @@ func (l *eventLoop) afterWrite(c *Conn) {
 // least one of the buffered requests (the handler stops only after writing),
 // and reading stays paused meanwhile, so this ends with the input in hand.
 func (l *eventLoop) resumeData(c *Conn) {
+	if c.isTLS() {
+		l.resumeTLS(c)
+	}
 	for c.resume && c.state == stateOpen {
 		c.resume = false
 		if c.in.Len() == 0 {

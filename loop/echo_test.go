@@ -35,17 +35,19 @@ func randomUpTo(count, max int) sizesFunc {
 	}
 }
 
+// echoCases are the clients of TestEcho (and TestTLSEchoClients).
+var echoCases = []struct {
+	name    string
+	clients int
+	sizes   sizesFunc
+}{
+	{"1client", 1, severalUpTo1MiB},
+	{"100clients", 100, randomUpTo(4, 64<<10)},
+	{"1000clients", 1000, randomUpTo(4, 2<<10)},
+}
+
 func TestEcho(t *testing.T) {
-	cases := []struct {
-		name    string
-		clients int
-		sizes   sizesFunc
-	}{
-		{"1client", 1, severalUpTo1MiB},
-		{"100clients", 100, randomUpTo(4, 64<<10)},
-		{"1000clients", 1000, randomUpTo(4, 2<<10)},
-	}
-	for _, tc := range cases {
+	for _, tc := range echoCases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEngine(t, Config{Loops: 2})
 			ln := listen(t, e, "tcp", "127.0.0.1:0", echo())
@@ -86,6 +88,20 @@ func TestEchoUnix(t *testing.T) {
 // runEcho runs clients concurrent echo clients against address.
 func runEcho(t *testing.T, network, address string, clients int, sizes sizesFunc) {
 	t.Helper()
+	runEchoDial(t, plainDial(network, address), clients, sizes)
+}
+
+// dialFunc connects a test client.
+type dialFunc func() (net.Conn, error)
+
+// plainDial dials network and address.
+func plainDial(network, address string) dialFunc {
+	return func() (net.Conn, error) { return net.DialTimeout(network, address, waitTimeout) }
+}
+
+// runEchoDial runs clients concurrent echo clients connected by dial.
+func runEchoDial(t *testing.T, dial dialFunc, clients int, sizes sizesFunc) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for i := 0; i < clients; i++ {
@@ -94,7 +110,7 @@ func runEcho(t *testing.T, network, address string, clients int, sizes sizesFunc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- echoClient(network, address, uint64(i), s)
+			errs <- echoClient(dial, uint64(i), s)
 		}()
 	}
 	wg.Wait() // bounded: every client's I/O has a deadline
@@ -108,13 +124,13 @@ func runEcho(t *testing.T, network, address string, clients int, sizes sizesFunc
 
 // echoClient writes messages of the given sizes while reading the echo,
 // and checks that every byte came back in order.
-func echoClient(network, address string, id uint64, sizes []int) error {
+func echoClient(dial dialFunc, id uint64, sizes []int) error {
 	total := 0
 	for _, s := range sizes {
 		total += s
 	}
 	payload := pattern(total, id)
-	nc, err := net.DialTimeout(network, address, waitTimeout)
+	nc, err := dial()
 	if err != nil {
 		return fmt.Errorf("client %d: %w", id, err)
 	}
@@ -175,13 +191,19 @@ var framedEcho = Funcs{Data: func(c *Conn) {
 func TestFramedPartialReads(t *testing.T) {
 	e := newEngine(t, Config{Loops: 2, ReadBufferSize: 4 << 10})
 	ln := listen(t, e, "tcp", "127.0.0.1:0", framedEcho)
+	runFramed(t, plainDial("tcp", ln.Addr().String()))
+}
+
+// runFramed runs 20 framedClients connected by dial.
+func runFramed(t *testing.T, dial dialFunc) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for id := range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- framedClient(ln.Addr().String(), uint64(id))
+			errs <- framedClient(dial, uint64(id))
 		}()
 	}
 	wg.Wait() // bounded by the clients' deadlines
@@ -195,7 +217,7 @@ func TestFramedPartialReads(t *testing.T) {
 
 // framedClient sends frames of random sizes, each cut into random pieces,
 // and expects the same bytes back.
-func framedClient(address string, id uint64) error {
+func framedClient(dial dialFunc, id uint64) error {
 	r := rand.New(rand.NewPCG(id, 7))
 	var stream []byte
 	for range 1 + r.IntN(6) {
@@ -212,7 +234,7 @@ func framedClient(address string, id uint64) error {
 		pieces = append(pieces, k)
 		left -= k
 	}
-	nc, err := net.DialTimeout("tcp", address, waitTimeout)
+	nc, err := dial()
 	if err != nil {
 		return err
 	}

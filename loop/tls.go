@@ -15,10 +15,10 @@ import (
 //
 //   - Handshake: crypto/tls cannot resume a handshake after a read that
 //     would block, so each handshake runs on a goroutine of its own
-//     (tlsSession.handshake), which reads the ciphertext the loop appends
-//     to the wire and writes its flights through the loop's task queue.
+//     (startHandshake), which reads the ciphertext the loop appends to
+//     the wire and writes its flights through the loop's task queue.
 //     Config.TLSHandshakeTimeout bounds it; its input is bounded too
-//     (tlsHandshakeMax). It exits when the handshake ends, and the loop
+//     (tlsHandshakeMax: reading pauses there). It exits when the handshake ends, and the loop
 //     then calls OnOpen (and, for a dial, its done callback).
 //   - Established: the loop decrypts inline. After the handshake,
 //     tls.Conn.Read keeps a partial record and leaves no error behind
@@ -36,14 +36,10 @@ import (
 
 // tlsHandshakeMax bounds the ciphertext a handshake may have waiting for
 // its goroutine: a flight with a certificate chain is a few KiB, crypto/tls
-// takes handshake messages of up to 64 KiB, and a peer that sends more
-// before the handshake has read it is closed.
-const tlsHandshakeMax = 256 << 10
-
-// tlsSlack is the room a TLS connection's ring has beyond its input limit:
-// a read may complete a record begun in the one before, so it can yield up
-// to one record more plaintext than it brought ciphertext.
-const tlsSlack = 16<<10 + 1<<10
+// takes handshake messages of up to 64 KiB, and past the bound the loop
+// stops reading the peer until the handshake ends (the data an honest
+// client sends right behind its last flight waits in its socket).
+const tlsHandshakeMax = 64 << 10
 
 // ErrHandshaking is returned by a write to a TLS connection whose
 // handshake has not finished (there is no such connection before OnOpen).
@@ -54,6 +50,7 @@ type tlsSession struct {
 	tc          *tls.Conn
 	wire        *tlsWire
 	handshaking bool // the handshake goroutine runs; OnOpen has not
+	held        bool // decrypt stopped at the ring's room: plaintext may wait in the tls.Conn or the wire
 }
 
 // isTLS reports whether c speaks TLS.
@@ -111,8 +108,6 @@ func (c *Conn) makeTLS(cfg *tls.Config, server bool) {
 		s.tc = tls.Client(w, cfg)
 	}
 	c.extended().tls = s
-	// The limit counts plaintext; the slack takes a record completed late.
-	c.in.SetLimit(c.in.Limit() + tlsSlack)
 }
 
 // startHandshake starts c's handshake goroutine, from open: the loop

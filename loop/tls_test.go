@@ -415,3 +415,143 @@ func TestTLSHandshakeVerifier(t *testing.T) {
 	<-opened
 	c.Close()
 }
+
+// tlsDial dials a crypto/tls client of cfg to address.
+func tlsDial(address string, cfg *tls.Config) dialFunc {
+	return func() (net.Conn, error) {
+		return tls.DialWithDialer(&net.Dialer{Timeout: waitTimeout}, "tcp", address, cfg)
+	}
+}
+
+// TestTLSEchoClients: the plain echo cases over TLS, 1 client with sizes
+// to 1 MiB, 100 and 1,000 at once, every byte checked; and framed input
+// that the handler consumes only whole frames of, through a 4 KiB read
+// buffer, so that plaintext waits in the ring (and reservations grow it).
+func TestTLSEchoClients(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	for _, tc := range echoCases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t, Config{Loops: 2})
+			ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), echo())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			runEchoDial(t, tlsDial(ln.Addr().String(), ca.ClientConfig()), tc.clients, tc.sizes)
+		})
+	}
+	t.Run("framed", func(t *testing.T) {
+		e := newEngine(t, Config{Loops: 2, ReadBufferSize: 4 << 10})
+		ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), framedEcho)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		runFramed(t, tlsDial(ln.Addr().String(), ca.ClientConfig()))
+	})
+}
+
+// TestTLSCloseWithPendingOutput: a server that writes 1 MiB and closes at
+// once sends all of it, then close_notify: the client reads every byte and
+// a clean EOF.
+func TestTLSCloseWithPendingOutput(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	want := pattern(1<<20, 3)
+	e := newEngine(t, Config{})
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), Funcs{Open: func(c *Conn) {
+		c.Write(want)
+		c.Close()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tc := dialTLSClient(t, ln.Addr().String(), ca.ClientConfig())
+	got, err := io.ReadAll(tc)
+	if err != nil {
+		t.Fatalf("after %d bytes: %v, want a clean EOF", len(got), err)
+	}
+	if d := diff(got, want); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// TestTLSResumption: a client with a session cache resumes its session on
+// its second connection (TLS 1.3 tickets and TLS 1.2 session tickets),
+// which the server sees in OnOpen.
+func TestTLSResumption(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	resumed := make(chan bool, 4)
+	e := newEngine(t, Config{})
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), Funcs{
+		Open: func(c *Conn) {
+			s, _ := c.TLSState()
+			resumed <- s.DidResume
+		},
+		Data: echo().Data,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cfg := ca.ClientConfig()
+		cfg.MaxVersion = v
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		for i, want := range []bool{false, true} {
+			tc := dialTLSClient(t, ln.Addr().String(), cfg)
+			// TLS 1.3 tickets come after the handshake: an echo brings them.
+			if got, err := echoOver(tc, []byte("ticket?")); err != nil || string(got) != "ticket?" {
+				t.Fatalf("%s connection %d: %q, %v", tls.VersionName(v), i, got, err)
+			}
+			if got := <-resumed; got != want || tc.ConnectionState().DidResume != want {
+				t.Fatalf("%s connection %d: resumed %v (client %v), want %v", tls.VersionName(v), i, got, tc.ConnectionState().DidResume, want)
+			}
+			tc.Close()
+		}
+	}
+}
+
+// TestTLSHeldPlaintext: a handler that takes its input only from Run (not
+// from OnData), with MaxInbound far below what the client sends: reading
+// stops at the limit with records decrypted or not in the tls.Conn, and
+// each Run that consumes makes room for the next of them, so every byte
+// arrives, in order, without the client sending more.
+func TestTLSHeldPlaintext(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	conns := make(chan *Conn, 1)
+	e := newEngine(t, Config{Loops: 1, MaxInbound: 4 << 10, ReadBufferSize: 4 << 10})
+	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), Funcs{
+		Open: func(c *Conn) { conns <- c },
+		Data: func(*Conn) {}, // takes nothing: the input waits for Run
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tc := dialTLSClient(t, ln.Addr().String(), ca.ClientConfig())
+	want := pattern(200<<10, 9)
+	go tc.Write(want)
+	c := <-conns
+	var got []byte
+	took := make(chan int, 1) // a Run after the deadline must not block the loop
+	take := func(c *Conn) {
+		b, _ := c.Next(-1)
+		got = append(got, b...)
+		took <- len(b)
+	}
+	deadline := time.After(waitTimeout)
+	for len(got) < len(want) {
+		if err := c.Run(take); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-took:
+		case <-deadline:
+			t.Fatalf("stalled at %d of %d bytes", len(got), len(want))
+		}
+	}
+	if d := diff(got, want); d != "" {
+		t.Fatal(d)
+	}
+}

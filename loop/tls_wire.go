@@ -75,17 +75,20 @@ func (w *tlsWire) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// feed appends ciphertext the loop read for the handshake; false if that
-// takes it past tlsHandshakeMax. Loop goroutine.
-func (w *tlsWire) feed(b []byte) bool {
+// feed appends ciphertext the loop read for the handshake. Loop
+// goroutine.
+func (w *tlsWire) feed(b []byte) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.pending)+len(b) > tlsHandshakeMax {
-		return false
-	}
 	w.pending = append(w.pending, b...)
 	w.cond.Signal()
-	return true
+	w.mu.Unlock()
+}
+
+// pendingLen is how much ciphertext the handshake has not read yet.
+func (w *tlsWire) pendingLen() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending)
 }
 
 // end makes the handshake's reads fail with err once pending is read
