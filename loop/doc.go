@@ -60,6 +60,20 @@
 // buffer (GSO), and a sender's segmented run arrives as one buffer (GRO)
 // that the loop cuts into its datagrams before OnPacket.
 //
+// # TLS
+//
+// ListenTLS (Listener.ServeTLS) and DialOptions.TLS put the standard
+// crypto/tls on the same loops (tls.go, tls_wire.go, tls_io.go): each
+// handshake runs on a short-lived goroutine that the loop feeds (crypto/tls
+// cannot resume a handshake after a read that would block), then records
+// are decrypted inline on the loop and OnData sees plaintext through the
+// same Peek, Next, Discard and Read, within the same input limits; Write
+// encrypts into the connection's output. OnOpen runs once the handshake is
+// done (a HandshakeVerifier may refuse it first); a failed or timed-out
+// handshake (Config.TLSHandshakeTimeout) closes without callbacks; Close
+// and CloseWrite send close_notify. An idle established connection holds
+// its tls.Conn and no goroutine.
+//
 // # Goroutines
 //
 // A Handler's callbacks, and every Conn method not marked otherwise, run on

@@ -12,6 +12,11 @@
 //     and IOErrorType events; outbound Connect with AIR's timeout; Flush,
 //     Close, BytesAvailable, BytesPending; and a zero-copy Go path (Peek,
 //     Discard, io.Writer).
+//   - SecureSocket: a Socket over TLS (crypto/tls on the loop), with AIR's
+//     certificate checks: ServerCertificate, ServerCertificateStatus (AIR's
+//     CertificateStatus values), AddBinaryChainBuildingCertificate, and a
+//     cancelable CertificateError event whose default closes. Its server
+//     side, ServerSocket.ListenTLS, is an airsock extension: AIR has none.
 //   - DatagramSocket: UDP, with Bind, Connect, Send, Receive and Close, and
 //     a Data event (DatagramSocketDataEvent) per received datagram; see
 //     "Datagrams" below.
