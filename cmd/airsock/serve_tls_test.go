@@ -19,7 +19,7 @@ import (
 // and load --tls against it with the certificate trusted and every byte
 // verified; gnet is refused with the reason.
 func TestServeTLS(t *testing.T) {
-	for _, b := range []string{"loop", "loop-uring", "serversocket", "serversocket-uring", "net"} {
+	for _, b := range []string{"loop", "loop-uring", "serversocket", "serversocket-uring", "net", "nbio"} {
 		t.Run(b, func(t *testing.T) {
 			ca := filepath.Join(t.TempDir(), "ca.pem")
 			s := startServe(t, "--backend", b, "--tls-self-signed", "--tls-self-signed-out", ca, "--addr", "127.0.0.1:0", "--loops", "1")

@@ -172,10 +172,14 @@ func serveNbio(ctx context.Context, cfg Config) (Server, error) {
 			return &nbioListener{Listener: ln, begun: begun}, nil
 		},
 	})
-	srv.engine.OnOpen(srv.onOpen)
-	srv.engine.OnData(srv.onData)
-	srv.engine.OnWrittenSize(srv.onWritten)
-	srv.engine.OnClose(func(*nbio.Conn, error) { srv.count.closed() })
+	if cfg.TLS != nil {
+		srv.serveNbioTLS(cfg.TLS)
+	} else {
+		srv.engine.OnOpen(srv.onOpen)
+		srv.engine.OnData(srv.onData)
+		srv.engine.OnWrittenSize(srv.onWritten)
+		srv.engine.OnClose(func(*nbio.Conn, error) { srv.count.closed() })
+	}
 	if err := srv.engine.Start(); err != nil {
 		nbioBegun.Delete(name)
 		return nil, fmt.Errorf("nbio: %w", err)

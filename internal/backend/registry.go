@@ -215,10 +215,11 @@ func Start(ctx context.Context, name string, cfg Config) (Server, error) {
 
 // TLSNames lists the backends that serve TLS (Config.TLS): airsock's loop
 // and serversocket (crypto/tls on the loop; ServerSocket.ListenTLS) and
-// net (crypto/tls over each net.Conn). gnet has no TLS and its
+// net (crypto/tls over each net.Conn), and nbio (its TLS extension, over
+// lesismal/llib's fork of crypto/tls; where nbio builds). gnet has no TLS and its
 // maintainers plan none (gnet issue 749).
 func TLSNames() []string {
-	return []string{"loop", "loop-uring", "serversocket", "serversocket-uring", "net"}
+	return []string{"loop", "loop-uring", "serversocket", "serversocket-uring", "net", "nbio"}
 }
 
 // NoTLSError is returned by Start for TLS on a backend that cannot serve it.

@@ -79,6 +79,8 @@ var targets = []target{
 		unit: "server-syscalls/dgram", bound: 0.1, atMost: true},
 	{what: "TLS: RSS per idle established connection ≤ 0.3× net+crypto/tls", scenario: "tls", cellOK: has("idle"),
 		unit: "rss-B/conn", base: "net", bound: 0.3, atMost: true},
+	{what: "TLS: RSS per idle established connection ≤ 0.5× nbio's", scenario: "tls", cellOK: has("idle"),
+		unit: "rss-B/conn", base: "nbio", bound: 0.5, atMost: true},
 	{what: "TLS: server CPU/msg ≤ net+crypto/tls", scenario: "tls", cellOK: has("depth=1"),
 		unit: "server-us/msg", base: "net", bound: 1, atMost: true},
 	{what: "RESP -P 16 rps ≥ redis-server", scenario: "redis", cellOK: func(c string) bool { return strings.Contains(c, "/P=16/") && !strings.Contains(c, "test=all") },

@@ -9,8 +9,9 @@ import (
 )
 
 // The tls scenario: the backends that serve TLS (`airsock serve
-// --tls-self-signed`: airsock's loop with crypto/tls on it, net with
-// crypto/tls over each net.Conn) against airsock's TLS clients (`load
+// --tls-self-signed`: airsock's loop and serversocket with crypto/tls on
+// it, net with crypto/tls over each net.Conn, nbio with its TLS extension
+// over llib's fork of crypto/tls) against airsock's TLS clients (`load
 // --tls`, `bench churn --tls`, `bench idle --tls`, which do not verify the
 // certificate made at the server's start). Three parts, each with the
 // throughput scenario's rounds: closed-loop echo at TLSConns x TLSSizes,
@@ -67,7 +68,8 @@ func (m *matrix) tlsScenario(ctx context.Context) error {
 
 func tlsTables(b *strings.Builder, cells []string, data map[string]cellData, bs []string) {
 	b.WriteString("## 7. TLS\n\n")
-	b.WriteString("`airsock serve --tls-self-signed` (loop: crypto/tls on the loop; net: crypto/tls over each net.Conn) against " +
+	b.WriteString("`airsock serve --tls-self-signed` (loop, serversocket: crypto/tls on the loop; net: crypto/tls over each net.Conn; " +
+		"nbio: its TLS extension, over lesismal/llib's fork of crypto/tls) against " +
 		"airsock's TLS clients (no verification of the certificate made at the server's start), TLS 1.3 with X25519 and " +
 		"AES-128-GCM as crypto/tls negotiates by default.\n\n")
 	var echo, handshakes, idle []string

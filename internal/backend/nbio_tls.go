@@ -1,0 +1,102 @@
+//go:build linux || darwin || freebsd
+
+package backend
+
+import (
+	"crypto/tls"
+	"io"
+
+	ltls "github.com/lesismal/llib/std/crypto/tls"
+	"github.com/lesismal/nbio"
+	ntls "github.com/lesismal/nbio/extension/tls"
+
+	"github.com/airsock/airsock/internal/proto"
+)
+
+// nbio over TLS: its TLS extension, which runs lesismal/llib's fork of
+// crypto/tls (an event-loop peer's TLS, for the matrix's tls scenario).
+// The handshake and the records run on nbio's pollers; each connection's
+// plaintext goes through the protocol as it arrives. This path keeps no
+// output marks (Writable is always true: the extension writes at once and
+// nbio keeps what the kernel does not take), which matters only to a
+// client that does not read, never to the matrix.
+
+// serveNbioTLS sets the engine's handlers for TLS with cfg's certificates
+// and protocols.
+func (s *nbioServer) serveNbioTLS(cfg *tls.Config) {
+	lc := &ltls.Config{NextProtos: cfg.NextProtos, MinVersion: cfg.MinVersion}
+	for _, c := range cfg.Certificates {
+		lc.Certificates = append(lc.Certificates, ltls.Certificate{Certificate: c.Certificate, PrivateKey: c.PrivateKey, Leaf: c.Leaf})
+	}
+	s.engine.OnOpen(ntls.WrapOpen(lc, false, func(c *nbio.Conn, tc *ltls.Conn) {
+		c.SetNoDelay(true)
+		tc.SetSession(&nbioTLSStream{tc: tc, session: s.proto.NewSession()})
+		s.count.opened()
+	}))
+	s.engine.OnData(ntls.WrapData(func(c *nbio.Conn, tc *ltls.Conn, data []byte) {
+		st := tc.Session().(*nbioTLSStream)
+		in := len(st.in) - st.r + len(data)
+		err := st.serve(data)
+		s.count.add(0, in-(len(st.in)-st.r), st.wrote)
+		if err != nil {
+			c.Close()
+		}
+	}))
+	s.engine.OnClose(ntls.WrapClose(func(*nbio.Conn, *ltls.Conn, error) { s.count.closed() }))
+}
+
+// nbioTLSStream is one TLS connection as a proto.Stream, on its poller.
+type nbioTLSStream struct {
+	tc      *ltls.Conn
+	session proto.Session
+	in      []byte // plaintext kept between arrivals: in[r:]
+	r       int
+	out     []byte // the replies of one Serve, written at its end
+	wrote   int
+}
+
+// serve runs the protocol over data and what was kept, then writes the
+// replies through the TLS connection.
+func (st *nbioTLSStream) serve(data []byte) error {
+	if st.r > 0 && st.r >= len(st.in)/2 {
+		st.in, st.r = st.in[:copy(st.in, st.in[st.r:])], 0
+	}
+	st.in = append(st.in, data...) // the extension reuses data's buffer
+	st.out = st.out[:0]
+	err := st.session.Serve(st)
+	st.wrote = len(st.out)
+	if len(st.out) > 0 {
+		if _, werr := st.tc.Write(st.out); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+func (st *nbioTLSStream) InboundBuffered() int { return len(st.in) - st.r }
+
+func (st *nbioTLSStream) Peek(n int) ([]byte, error) {
+	b := st.in[st.r:]
+	if n > len(b) {
+		return nil, io.ErrShortBuffer
+	}
+	if n <= 0 {
+		return b, nil
+	}
+	return b[:n], nil
+}
+
+func (st *nbioTLSStream) Discard(n int) (int, error) {
+	if rest := len(st.in) - st.r; n <= 0 || n > rest {
+		n = rest
+	}
+	st.r += n
+	return n, nil
+}
+
+func (st *nbioTLSStream) Write(p []byte) (int, error) {
+	st.out = append(st.out, p...)
+	return len(p), nil
+}
+
+func (st *nbioTLSStream) Writable() bool { return true }
