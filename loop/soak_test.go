@@ -3,6 +3,7 @@ package loop
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/airsock/airsock/internal/testutil"
 )
 
 // The soak test: hundreds of echo connections with random message sizes and
@@ -44,7 +47,18 @@ type soakStats struct {
 	faults               [faultKinds]atomic.Int64
 }
 
-func TestSoak(t *testing.T) {
+func TestSoak(t *testing.T) { runSoak(t, nil, nil) }
+
+// TestSoakTLS is the soak over TLS: the same faults (a half-close is the
+// client's close_notify and FIN), every byte of the intact sessions back.
+func TestSoakTLS(t *testing.T) {
+	ca := testutil.NewTLSAuthority(t)
+	runSoak(t, ca.ServerConfig(), ca.ClientConfig())
+}
+
+// runSoak runs the soak, over TLS if srvTLS (the server's) and cliTLS
+// (the clients') are set.
+func runSoak(t *testing.T, srvTLS, cliTLS *tls.Config) {
 	d := 3 * time.Second
 	if s := os.Getenv("AIRSOCK_SOAK"); s != "" {
 		var err error
@@ -62,7 +76,13 @@ func TestSoak(t *testing.T) {
 	}
 	defer e.Close()
 	var byPort sync.Map // remote port -> *Conn, for faultRemote
-	ln, err := e.Listen("tcp", "127.0.0.1:0", Funcs{
+	listen := e.Listen
+	if srvTLS != nil {
+		listen = func(network, address string, h Handler) (*Listener, error) {
+			return e.ListenTLS(network, address, srvTLS, h)
+		}
+	}
+	ln, err := listen("tcp", "127.0.0.1:0", Funcs{
 		Open: func(c *Conn) { byPort.Store(c.RemoteAddr().(*net.TCPAddr).Port, c) },
 		Data: func(c *Conn) {
 			b, _ := c.Next(-1)
@@ -92,7 +112,7 @@ func TestSoak(t *testing.T) {
 				if rng.IntN(4) == 0 { // a quarter of the sessions are broken on purpose
 					fault = soakFault(1 + rng.IntN(int(faultKinds)-1))
 				}
-				if err := soakSession(addr, rng, fault, &st, &byPort); err != nil {
+				if err := soakSession(addr, cliTLS, rng, fault, &st, &byPort); err != nil {
 					errs <- fmt.Errorf("conn %d session %d (fault %d): %w", i, n, fault, err)
 					return
 				}
@@ -113,10 +133,11 @@ func TestSoak(t *testing.T) {
 		t.Fatal("no intact session completed")
 	}
 	// The engine still serves after all of that.
-	nc, err := net.Dial("tcp", addr)
+	raw, nc, err := soakDial(addr, cliTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer raw.Close()
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	nc.Write([]byte("still alive"))
@@ -142,12 +163,12 @@ func faultCounts(st *soakStats) []int64 {
 // soakSession runs one connection: a writer sends a random pipelined stream
 // of random-size messages while a reader verifies the echo. Faulty sessions
 // only have to end without hanging; intact ones must get every byte back.
-func soakSession(addr string, rng *rand.Rand, fault soakFault, st *soakStats, byPort *sync.Map) error {
-	nc, err := net.Dial("tcp", addr)
+func soakSession(addr string, cliTLS *tls.Config, rng *rand.Rand, fault soakFault, st *soakStats, byPort *sync.Map) error {
+	raw, nc, err := soakDial(addr, cliTLS)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
+	defer raw.Close()
 	nc.SetDeadline(time.Now().Add(60 * time.Second))
 	st.faults[fault].Add(1)
 
@@ -183,17 +204,20 @@ func soakSession(addr string, rng *rand.Rand, fault soakFault, st *soakStats, by
 		}
 		switch fault {
 		case faultHalfClose:
-			writeDone <- nc.(*net.TCPConn).CloseWrite()
+			if tc, ok := nc.(*tls.Conn); ok {
+				tc.CloseWrite() // close_notify, then the FIN
+			}
+			writeDone <- raw.CloseWrite()
 			return
 		case faultReset:
-			nc.(*net.TCPConn).SetLinger(0)
-			writeDone <- nc.Close()
+			raw.SetLinger(0)
+			writeDone <- raw.Close()
 			return
 		case faultAbrupt:
-			writeDone <- nc.Close()
+			writeDone <- raw.Close()
 			return
 		case faultRemote:
-			port := nc.LocalAddr().(*net.TCPAddr).Port
+			port := raw.LocalAddr().(*net.TCPAddr).Port
 			if c, ok := byPort.Load(port); ok {
 				c.(*Conn).Close() // from this goroutine, not the loop
 			}
@@ -242,4 +266,18 @@ func firstDiff(a, b []byte) int {
 		return min(len(a), len(b))
 	}
 	return -1
+}
+
+// soakDial connects a soak client: the TCP connection, and what the
+// session reads and writes (a TLS client over it if cliTLS is set).
+func soakDial(addr string, cliTLS *tls.Config) (*net.TCPConn, net.Conn, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw := c.(*net.TCPConn)
+	if cliTLS == nil {
+		return raw, raw, nil
+	}
+	return raw, tls.Client(raw, cliTLS), nil
 }
