@@ -53,7 +53,9 @@ func TestSoak(t *testing.T) { runSoak(t, nil, nil) }
 // client's close_notify and FIN), every byte of the intact sessions back.
 func TestSoakTLS(t *testing.T) {
 	ca := testutil.NewTLSAuthority(t)
-	runSoak(t, ca.ServerConfig(), ca.ClientConfig())
+	cli := ca.ClientConfig()
+	cli.ServerName = "localhost"
+	runSoak(t, ca.ServerConfig(), cli)
 }
 
 // runSoak runs the soak, over TLS if srvTLS (the server's) and cliTLS
