@@ -358,22 +358,34 @@ const sendNowMin = 8 << 10
 // It returns the error that closed c, if sending did.
 func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 	stageFree := l.stageOwner == nil || l.stageOwner == c
+	if !((len(p) >= sendNowMin && stageFree || through) && c.out.Len() == 0 &&
+		l.io.canWrite(int(c.fd), c.interest&poller.Writable != 0) && (c.state == stateOpen || c.state == stateClosing)) {
+		l.queueOnly(c, p)
+		return nil
+	}
+	n, err := l.send(c, l.stagedBytes(c), p)
+	if l.stageOwner == c {
+		l.unstage()
+	}
+	if err != nil {
+		l.closeConn(c, err, true)
+		return err
+	}
+	c.progressed = c.progressed || n > 0
+	if c.out.Len() > 0 {
+		l.afterWrite(c) // the kernel is full: watch for room, so the flush does not try again now
+	}
+	l.markDirty(c)
+	return nil
+}
+
+// queueOnly appends p to c's pending output without sending any of it:
+// to the stage or the ring, and c to the dirty list unless a callback of
+// its runs (whose end flushes). For writes that must not close c, even on
+// a failed send (a TLS record, inside tls.Conn.Write).
+func (l *eventLoop) queueOnly(c *Conn, p []byte) {
 	switch {
-	case (len(p) >= sendNowMin && stageFree || through) && c.out.Len() == 0 &&
-		l.io.canWrite(int(c.fd), c.interest&poller.Writable != 0) && (c.state == stateOpen || c.state == stateClosing):
-		n, err := l.send(c, l.stagedBytes(c), p)
-		if l.stageOwner == c {
-			l.unstage()
-		}
-		if err != nil {
-			l.closeConn(c, err, true)
-			return err
-		}
-		c.progressed = c.progressed || n > 0
-		if c.out.Len() > 0 {
-			l.afterWrite(c) // the kernel is full: watch for room, so the flush does not try again now
-		}
-	case stageFree && c.out.Len() == 0 && len(l.stage)+len(p) <= cap(l.stage):
+	case (l.stageOwner == nil || l.stageOwner == c) && c.out.Len() == 0 && len(l.stage)+len(p) <= cap(l.stage):
 		l.stageOwner = c
 		l.stage = append(l.stage, p...)
 	default:
@@ -383,11 +395,16 @@ func (l *eventLoop) queueOutput(c *Conn, p []byte, through bool) error {
 		}
 		c.out.Write(p)
 	}
+	l.markDirty(c)
+}
+
+// markDirty puts c on the dirty list, whose flush runs at the turn's end,
+// unless a callback of c runs (its end flushes c).
+func (l *eventLoop) markDirty(c *Conn) {
 	if !c.dirty && c != l.current {
 		c.dirty = true
 		l.dirty = append(l.dirty, c)
 	}
-	return nil
 }
 
 // flush hands c's pending output to the kernel: the stage with one write,

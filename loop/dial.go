@@ -24,6 +24,7 @@ type DialOptions struct {
 	// address dialled): OnOpen, and the dial's outcome, come once the
 	// handshake is done, within Config.TLSHandshakeTimeout; a failed
 	// handshake is the dial's error. OnData sees plaintext (tls.go).
+	// Renegotiation is refused whatever the configuration says.
 	TLS *tls.Config
 }
 

@@ -155,12 +155,13 @@ func (l *eventLoop) handshakeDone(c *Conn, err error) {
 	s.handshaking = false
 	s.wire.establish()
 	l.callOpen(c)
+	l.flush(c)
+	l.dialDone(c) // before any OnData, as for a plain dial
 	if c.state == stateOpen {
-		l.decrypt(c) // what came behind the handshake, before OnOpen
+		l.decrypt(c) // what came behind the handshake, and its EOF
 	}
 	l.flush(c)
 	l.resumeData(c)
-	l.dialDone(c)
 }
 
 // abortHandshake ends c's handshake goroutine, if it runs, as c closes:
@@ -181,6 +182,7 @@ func (l *eventLoop) closeHandshaking(c *Conn, reason error) {
 	}
 	d := c.ext.dial
 	c.ext.dial = nil
+	l.flush(c) // a failed handshake's alert, which its goroutine queued
 	l.closeFd(c)
 	if d != nil && d.done != nil {
 		l.callDialDone(c, d.done, nil, reason)
@@ -188,17 +190,20 @@ func (l *eventLoop) closeHandshaking(c *Conn, reason error) {
 }
 
 // clientConfig is cfg with ServerName set from the address dialled when
-// it has none (crypto/tls verifies the certificate against it).
+// it has none (crypto/tls verifies the certificate against it), and
+// without renegotiation: a TLS 1.2 server's renegotiation would run a
+// handshake inside a read on the loop, which cannot wait for its flights.
 func clientConfig(cfg *tls.Config, address string) *tls.Config {
-	if cfg.ServerName != "" || cfg.InsecureSkipVerify {
-		return cfg
-	}
 	host, _, err := net.SplitHostPort(address)
-	if err != nil {
+	name := cfg.ServerName == "" && !cfg.InsecureSkipVerify && err == nil
+	if !name && cfg.Renegotiation == tls.RenegotiateNever {
 		return cfg
 	}
 	c := cfg.Clone()
-	c.ServerName = host
+	if name {
+		c.ServerName = host
+	}
+	c.Renegotiation = tls.RenegotiateNever
 	return c
 }
 

@@ -53,25 +53,26 @@ func (l *eventLoop) readTLS(c *Conn) {
 		}
 		switch {
 		case err == io.EOF:
+			// The handshake reads up to it and then ends, or fails; either
+			// way nothing more comes (and epoll would report it at every
+			// wait meanwhile).
 			c.peerEOF = true
-			s.wire.end(io.EOF, false) // the handshake fails with it, then the loop closes c
+			s.wire.end(io.EOF, false)
+			l.setInterest(c, c.interest&^poller.Readable)
 		case err != nil:
 			l.closeConn(c, err, true)
 		}
 		return
 	}
-	if len(win) > 0 {
-		s.wire.src = win
-		l.decrypt(c)
-	}
-	switch {
-	case c.state != stateOpen:
-	case err == io.EOF && !s.held: // without close_notify: crypto/tls's io.ErrUnexpectedEOF mid-record, else EOF
+	if err == io.EOF {
 		c.peerEOF = true
-		l.closeConn(c, io.EOF, false)
-	case err == io.EOF:
-		c.peerEOF = true // the held plaintext first: the close waits for the handler to take it (resumeTLS)
-	case err != nil:
+		s.wire.eof = true
+	}
+	if len(win) > 0 || err == io.EOF {
+		s.wire.src = win
+		l.decrypt(c) // with the EOF, crypto/tls ends the session: io.EOF, or io.ErrUnexpectedEOF mid-record
+	}
+	if err != nil && err != io.EOF && c.state == stateOpen {
 		l.closeConn(c, err, true)
 	}
 }

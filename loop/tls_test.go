@@ -555,3 +555,27 @@ func TestTLSHeldPlaintext(t *testing.T) {
 		t.Fatal(d)
 	}
 }
+
+// tlsPeer is a crypto/tls server on 127.0.0.1 with cfg that runs serve on
+// each connection (then closes it), closed by t.Cleanup.
+func tlsPeer(t *testing.T, cfg *tls.Config, serve func(c net.Conn)) net.Listener {
+	t.Helper()
+	srv, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	go func() {
+		for {
+			c, err := srv.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	return srv
+}

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ type tlsWire struct {
 
 	established bool   // loop mode: set by the loop once the goroutine is gone
 	src         []byte // established: ciphertext the tls.Conn has not read yet
+	eof         bool   // established: the peer's FIN came behind src
 }
 
 // errDrained says the wire has no more ciphertext now: a net.Error that is
@@ -39,6 +41,9 @@ func (drained) Temporary() bool { return true }
 func (w *tlsWire) Read(p []byte) (int, error) {
 	if w.established {
 		if len(w.src) == 0 {
+			if w.eof {
+				return 0, io.EOF // crypto/tls tells a cut record (io.ErrUnexpectedEOF) from a clean end
+			}
 			return 0, errDrained
 		}
 		n := copy(p, w.src)
@@ -60,7 +65,10 @@ func (w *tlsWire) Read(p []byte) (int, error) {
 
 // Write takes the tls.Conn's records: established (on the loop), into the
 // connection's output, never failing (tls.Conn keeps a write error for
-// good); during the handshake, to the loop as a task, as AsyncWrite does.
+// good) and never sending: a send that fails closes the connection, whose
+// OnClose may write, which must not happen inside tls.Conn.Write (it holds
+// its lock); the flush after the callback, or writeTLS's caller, sends.
+// During the handshake, to the loop as a task, as AsyncWrite does.
 func (w *tlsWire) Write(p []byte) (int, error) {
 	c := w.c
 	if !w.established {
@@ -70,7 +78,7 @@ func (w *tlsWire) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if !c.writeClosed && c.state < stateClosed {
-		c.loop.queueOutput(c, p, false)
+		c.loop.queueOnly(c, p)
 	}
 	return len(p), nil
 }
@@ -114,6 +122,7 @@ func (w *tlsWire) establish() {
 	w.mu.Lock()
 	w.established = true
 	w.src, w.pending = w.pending, nil
+	w.eof = w.ended == io.EOF
 	w.mu.Unlock()
 }
 
