@@ -5,16 +5,17 @@ package backend
 import (
 	"crypto/tls"
 	"io"
+	"sync"
 
 	ltls "github.com/lesismal/llib/std/crypto/tls"
 	"github.com/lesismal/nbio"
-	ntls "github.com/lesismal/nbio/extension/tls"
+	"github.com/lesismal/nbio/mempool"
 
 	"github.com/airsock/airsock/internal/proto"
 )
 
-// nbio over TLS: its TLS extension, which runs lesismal/llib's fork of
-// crypto/tls (an event-loop peer's TLS, for the matrix's tls scenario).
+// nbio over TLS: its TLS extension's way (lesismal/llib's fork of
+// crypto/tls, fed each read with Append) (an event-loop peer's TLS, for the matrix's tls scenario).
 // The handshake and the records run on nbio's pollers; each connection's
 // plaintext goes through the protocol as it arrives. This path keeps no
 // output marks (Writable is always true: the extension writes at once and
@@ -28,26 +29,51 @@ func (s *nbioServer) serveNbioTLS(cfg *tls.Config) {
 	for _, c := range cfg.Certificates {
 		lc.Certificates = append(lc.Certificates, ltls.Certificate{Certificate: c.Certificate, PrivateKey: c.PrivateKey, Leaf: c.Leaf})
 	}
-	s.engine.OnOpen(ntls.WrapOpen(lc, false, func(c *nbio.Conn, tc *ltls.Conn) {
+	// The extension's WrapOpen and WrapData, with the stream's lock around
+	// the tls.Conn: nbio hands a connection from its opening goroutine to
+	// its poller by epoll_ctl, which the race detector does not see (as
+	// for the plain stream), and each read reuses the stream's buffer.
+	s.engine.OnOpen(func(c *nbio.Conn) {
 		c.SetNoDelay(true)
-		tc.SetSession(&nbioTLSStream{tc: tc, session: s.proto.NewSession()})
+		st := new(nbioTLSStream) // zeroed by the allocator, so only the locked writes below are the stream's first
+		st.mu.Lock()
+		st.session, st.plain = s.proto.NewSession(), make([]byte, 16<<10)
+		st.tc = ltls.NewConn(c, lc, false, true, mempool.DefaultMemPool)
+		c.SetSession(st)
+		st.mu.Unlock()
 		s.count.opened()
-	}))
-	s.engine.OnData(ntls.WrapData(func(c *nbio.Conn, tc *ltls.Conn, data []byte) {
-		st := tc.Session().(*nbioTLSStream)
-		in := len(st.in) - st.r + len(data)
-		err := st.serve(data)
-		s.count.add(0, in-(len(st.in)-st.r), st.wrote)
-		if err != nil {
-			c.Close()
+	})
+	s.engine.OnData(func(c *nbio.Conn, data []byte) {
+		st := c.Session().(*nbioTLSStream)
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.tc.Append(data)
+		for {
+			n, err := st.tc.Read(st.plain)
+			if err != nil {
+				c.Close()
+				return
+			}
+			if n == 0 {
+				return
+			}
+			in := len(st.in) - st.r + n
+			err = st.serve(st.plain[:n])
+			s.count.add(0, in-(len(st.in)-st.r), st.wrote)
+			if err != nil {
+				c.Close()
+				return
+			}
 		}
-	}))
-	s.engine.OnClose(ntls.WrapClose(func(*nbio.Conn, *ltls.Conn, error) { s.count.closed() }))
+	})
+	s.engine.OnClose(func(*nbio.Conn, error) { s.count.closed() })
 }
 
 // nbioTLSStream is one TLS connection as a proto.Stream, on its poller.
 type nbioTLSStream struct {
+	mu      sync.Mutex // held by whoever uses tc: the opening goroutine, then the poller
 	tc      *ltls.Conn
+	plain   []byte // each read's plaintext
 	session proto.Session
 	in      []byte // plaintext kept between arrivals: in[r:]
 	r       int
