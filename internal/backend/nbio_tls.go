@@ -32,12 +32,12 @@ func (s *nbioServer) serveNbioTLS(cfg *tls.Config) {
 	// The extension's WrapOpen and WrapData, with the stream's lock around
 	// the tls.Conn: nbio hands a connection from its opening goroutine to
 	// its poller by epoll_ctl, which the race detector does not see (as
-	// for the plain stream), and each read reuses the stream's buffer.
+	// for the plain stream), and reads into pooled buffers.
 	s.engine.OnOpen(func(c *nbio.Conn) {
 		c.SetNoDelay(true)
 		st := new(nbioTLSStream) // zeroed by the allocator, so only the locked writes below are the stream's first
 		st.mu.Lock()
-		st.session, st.plain = s.proto.NewSession(), make([]byte, 16<<10)
+		st.session = s.proto.NewSession()
 		st.tc = ltls.NewConn(c, lc, false, true, mempool.DefaultMemPool)
 		c.SetSession(st)
 		st.mu.Unlock()
@@ -48,8 +48,11 @@ func (s *nbioServer) serveNbioTLS(cfg *tls.Config) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		st.tc.Append(data)
+		bp := nbioPlain.Get().(*[]byte)
+		defer nbioPlain.Put(bp)
+		plain := *bp
 		for {
-			n, err := st.tc.Read(st.plain)
+			n, err := st.tc.Read(plain)
 			if err != nil {
 				c.Close()
 				return
@@ -58,7 +61,7 @@ func (s *nbioServer) serveNbioTLS(cfg *tls.Config) {
 				return
 			}
 			in := len(st.in) - st.r + n
-			err = st.serve(st.plain[:n])
+			err = st.serve(plain[:n])
 			s.count.add(0, in-(len(st.in)-st.r), st.wrote)
 			if err != nil {
 				c.Close()
@@ -69,11 +72,14 @@ func (s *nbioServer) serveNbioTLS(cfg *tls.Config) {
 	s.engine.OnClose(func(*nbio.Conn, error) { s.count.closed() })
 }
 
+// nbioPlain holds the buffers each read's plaintext goes to, shared by
+// the connections (an idle one holds none).
+var nbioPlain = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
 // nbioTLSStream is one TLS connection as a proto.Stream, on its poller.
 type nbioTLSStream struct {
 	mu      sync.Mutex // held by whoever uses tc: the opening goroutine, then the poller
 	tc      *ltls.Conn
-	plain   []byte // each read's plaintext
 	session proto.Session
 	in      []byte // plaintext kept between arrivals: in[r:]
 	r       int
