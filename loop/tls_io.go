@@ -149,25 +149,17 @@ func (l *eventLoop) endTLS(c *Conn, end error) {
 	if c.state != stateOpen {
 		return
 	}
-	if end == io.EOF {
-		c.peerEOF = true
-		l.closeConn(c, io.EOF, false)
-		return
-	}
+	c.peerEOF = c.peerEOF || end == io.EOF
 	l.closeConn(c, end, false)
 }
 
 // resumeTLS decrypts what a TLS connection holds once its handler has
-// made room (resumeData), and delivers the peer's EOF that waited behind
-// it.
+// made room (resumeData); a peer's EOF that waited behind it ends the
+// session there (the wire reports it to crypto/tls once src is read).
 func (l *eventLoop) resumeTLS(c *Conn) {
 	s := c.ext.tls
-	if s.handshaking || !s.held || c.state != stateOpen || c.in.Len() >= c.in.Limit() {
-		return
-	}
-	l.decrypt(c)
-	if !s.held && c.peerEOF && c.state == stateOpen {
-		l.closeConn(c, io.EOF, false)
+	if !s.handshaking && s.held && c.state == stateOpen && c.in.Len() < c.in.Limit() {
+		l.decrypt(c)
 	}
 }
 

@@ -295,23 +295,7 @@ func TestTLSCloseNotify(t *testing.T) {
 // verification error and no OnOpen.
 func TestTLSDial(t *testing.T) {
 	ca := testutil.NewTLSAuthority(t)
-	srv, err := tls.Listen("tcp", "127.0.0.1:0", ca.ServerConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	go func() {
-		for {
-			c, err := srv.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-			}()
-		}
-	}()
+	srv := tlsPeer(t, ca.ServerConfig(), func(c net.Conn) { io.Copy(c, c) })
 	e := newEngine(t, Config{Logger: quiet})
 	got := make(chan []byte, 16)
 	opened := make(chan struct{}, 2)
@@ -520,10 +504,16 @@ func TestTLSResumption(t *testing.T) {
 func TestTLSHeldPlaintext(t *testing.T) {
 	ca := testutil.NewTLSAuthority(t)
 	conns := make(chan *Conn, 1)
+	arrived := make(chan struct{}, 1)
 	e := newEngine(t, Config{Loops: 1, MaxInbound: 4 << 10, ReadBufferSize: 4 << 10})
 	ln, err := e.ListenTLS("tcp", "127.0.0.1:0", ca.ServerConfig(), Funcs{
 		Open: func(c *Conn) { conns <- c },
-		Data: func(*Conn) {}, // takes nothing: the input waits for Run
+		Data: func(*Conn) { // takes nothing: the input waits for Run
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -542,6 +532,11 @@ func TestTLSHeldPlaintext(t *testing.T) {
 	}
 	deadline := time.After(waitTimeout)
 	for len(got) < len(want) {
+		select { // OnData saw input: take it
+		case <-arrived:
+		case <-deadline:
+			t.Fatalf("stalled at %d of %d bytes", len(got), len(want))
+		}
 		if err := c.Run(take); err != nil {
 			t.Fatal(err)
 		}
