@@ -30,27 +30,13 @@ func TestRedisTools(t *testing.T) {
 			host, port, _ := net.SplitHostPort(s.addr)
 			tool := func(path string, args ...string) string {
 				t.Helper()
-				for try := 1; ; try++ {
-					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-					out, err := exec.CommandContext(ctx, path, append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
-					cancel()
-					if err == nil {
-						return strings.TrimSpace(string(out))
-					}
-					// nbio (a peer, compared only) now and then closes or
-					// resets a fresh connection: 1-2 runs in 20 under -race,
-					// already at a606a6d, before any change of ours to its
-					// adapter, with no close but EOF in its OnClose and no
-					// protocol error from the session (an fd number reused
-					// while nbio still cleans up its last owner, as far as
-					// can be told from outside). One more try for it
-					// alone, said in the log; ours get none.
-					if b == "nbio" && try == 1 {
-						t.Logf("nbio failed %s %q; trying once more: %v\n%s", path, args, err, out)
-						continue
-					}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				out, err := exec.CommandContext(ctx, path, append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
+				if err != nil {
 					t.Fatalf("%s %q: %v\n%s", path, args, err, out)
 				}
+				return strings.TrimSpace(string(out))
 			}
 			for _, step := range []struct {
 				args []string

@@ -123,17 +123,40 @@ func (nbioLogger) Debug(format string, args ...any) {
 	}
 }
 
-// nbioListener signals the acceptor's first Accept to start-up.
+// nbioListener signals the acceptor's first Accept to start-up, and
+// converts each accepted connection to nbio's itself, close-on-exec.
 type nbioListener struct {
 	net.Listener
 	begun chan<- struct{}
 	once  sync.Once
 }
 
-// Accept is the listener's, on nbio's acceptor goroutine.
+// Accept is the listener's, on nbio's acceptor goroutine. nbio takes an
+// accepted connection over with a dup(2) of its descriptor, without
+// FD_CLOEXEC, and closes a connection's descriptor without removing it
+// from its epoll set first: a process started meanwhile (the tests run
+// redis-cli and openssl from this process) inherits the socket, its epoll
+// registration outlives nbio's close, and the stale end-of-file events,
+// reported under the descriptor's number, close whichever connection has
+// that number next (TestRedisTools failed so). The dup is therefore done
+// here, under syscall.ForkLock as Go's own descriptors are made, and
+// marked close-on-exec before any fork can copy it; nbio keeps a
+// connection that is already its own as it is.
 func (l *nbioListener) Accept() (net.Conn, error) {
 	l.once.Do(func() { l.begun <- struct{}{} })
-	return l.Listener.Accept()
+	conn, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	c, err := nbio.NBConn(conn) // closes conn, the original descriptor
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	unix.CloseOnExec(c.Hash()) // Hash is the descriptor
+	return c, nil
 }
 
 // serveNbio starts the nbio backend; it returns once nbio listens and its
