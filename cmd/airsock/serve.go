@@ -147,6 +147,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stdout, sl.next(s.Stats()))
 		case <-usr1:
 			fmt.Fprintln(stdout, sl.next(s.Stats()))
+			if hp := os.Getenv("AIRSOCK_HEAPPROF"); hp != "" {
+				runtime.GC()
+				f, _ := os.Create(hp)
+				pprof.WriteHeapProfile(f)
+				f.Close()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				fmt.Fprintf(stdout, "heapinuse=%d heapalloc=%d stacks=%d sys=%d released=%d idle=%d\n", ms.HeapInuse, ms.HeapAlloc, ms.StackInuse, ms.Sys, ms.HeapReleased, ms.HeapIdle)
+			}
 		case <-ctx.Done():
 			fmt.Fprintf(stderr, "airsock serve: shutting down (up to %v for connections to drain)\n", *grace)
 			sctx, cancel := context.WithTimeout(context.Background(), *grace)

@@ -25,11 +25,19 @@ type Flood struct {
 // writing perClient bytes in 64 KiB writes from its own goroutine. Close
 // (also run at the end of the test) ends them. The test's goroutine only.
 func StartFlood(t testing.TB, addr string, clients, perClient int) *Flood {
+	return StartFloodOver(t, addr, clients, perClient, func(c net.Conn) net.Conn { return c })
+}
+
+// StartFloodOver is StartFlood over a layer of the caller's: over(c) wraps
+// each TCP connection (with its 4 KiB receive buffer) before the writes,
+// e.g. as a TLS client with its handshake done; over fails the test
+// itself if it cannot. The test's goroutine only.
+func StartFloodOver(t testing.TB, addr string, clients, perClient int, over func(net.Conn) net.Conn) *Flood {
 	t.Helper()
 	f := &Flood{conns: make([]net.Conn, 0, clients)}
 	t.Cleanup(f.Close)
 	for range clients {
-		c := DialRcvbuf(t, addr, 4096)
+		c := over(DialRcvbuf(t, addr, 4096))
 		f.conns = append(f.conns, c)
 		f.wg.Add(1)
 		go func() {
