@@ -48,6 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve TLS with a certificate made at start for localhost, 127.0.0.1 and ::1 (a demo); its PEM goes to --tls-self-signed-out if set")
 	tlsSelfOut := fs.String("tls-self-signed-out", "", "write the --tls-self-signed certificate here (PEM), for a client's --tls-ca")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
+	heapProfile := fs.String("heapprofile", "", "on each SIGUSR1, before the stats line, write a pprof heap profile (after a collection) to this file")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -146,16 +147,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		case <-tick:
 			fmt.Fprintln(stdout, sl.next(s.Stats()))
 		case <-usr1:
-			fmt.Fprintln(stdout, sl.next(s.Stats()))
-			if hp := os.Getenv("AIRSOCK_HEAPPROF"); hp != "" {
-				runtime.GC()
-				f, _ := os.Create(hp)
-				pprof.WriteHeapProfile(f)
-				f.Close()
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				fmt.Fprintf(stdout, "heapinuse=%d heapalloc=%d stacks=%d sys=%d released=%d idle=%d\n", ms.HeapInuse, ms.HeapAlloc, ms.StackInuse, ms.Sys, ms.HeapReleased, ms.HeapIdle)
+			if *heapProfile != "" {
+				if err := writeHeapProfile(*heapProfile); err != nil {
+					fmt.Fprintf(stderr, "airsock serve: %v\n", err)
+				}
 			}
+			fmt.Fprintln(stdout, sl.next(s.Stats()))
 		case <-ctx.Done():
 			fmt.Fprintf(stderr, "airsock serve: shutting down (up to %v for connections to drain)\n", *grace)
 			sctx, cancel := context.WithTimeout(context.Background(), *grace)
@@ -225,4 +222,19 @@ func memoryInUse() (heap, stacks uint64) {
 		stacks = samples[1].Value.Uint64()
 	}
 	return heap, stacks
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path (for
+// serve's SIGUSR1: what idle connections hold, for instance).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,15 +79,30 @@ func TestServeStats(t *testing.T) {
 	}
 }
 
-// TestServeSIGUSR1 asks serve for a stats line with the signal. serve is
-// listening for it once it has printed its address.
+// TestServeSIGUSR1 asks serve for a stats line with the signal, and with
+// --heapprofile for a heap profile written before it. serve is listening
+// for it once it has printed its address.
 func TestServeSIGUSR1(t *testing.T) {
-	s := startServe(t, "--addr", "127.0.0.1:0", "--loops", "1")
+	heap := filepath.Join(t.TempDir(), "heap.pb.gz")
+	s := startServe(t, "--addr", "127.0.0.1:0", "--loops", "1", "--heapprofile", heap)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
 	if l := s.line(t); !strings.HasPrefix(l, "stats: conns open=0 accepted=0") {
 		t.Fatalf("after SIGUSR1 got %q", l)
+	}
+	f, err := os.Open(heap)
+	if err != nil {
+		t.Fatalf("no heap profile after SIGUSR1: %v", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("heap profile: %v", err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil || !bytes.Contains(b, []byte("inuse_space")) {
+		t.Fatalf("heap profile: %d bytes without inuse_space, %v", len(b), err)
 	}
 }
 
