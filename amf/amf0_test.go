@@ -1,0 +1,76 @@
+package amf
+
+import (
+	"encoding/hex"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// TestAMF0Bytes: the AMF 0 specification's encodings, both ways, and the
+// switch to AMF 3 for what AMF 0 cannot say.
+func TestAMF0Bytes(t *testing.T) {
+	one := "3ff0000000000000"
+	for _, c := range []struct {
+		name string
+		v    any
+		hex  string
+		back any // what decoding gives, if not v
+	}{
+		{"number", 1.0, "00" + one, nil},
+		{"integer", 1, "00" + one, 1.0},
+		{"true", true, "0101", nil},
+		{"string", "hi", "0200026869", nil},
+		{"null", nil, "05", nil},
+		{"undefined", Undefined{}, "06", nil},
+		{"object", map[string]any{"a": 1.0}, "03" + "000161" + "00" + one + "000009", nil},
+		{"strict array", []any{1.0}, "0a00000001" + "00" + one, nil},
+		{"date", time.UnixMilli(1).UTC(), "0b" + one + "0000", nil},
+		{"xml document", XMLDocument("<a/>"), "0f000000043c612f3e", nil},
+		{"typed object", &Point{X: 1, Label: "p"}, "10000a" + hex.EncodeToString([]byte("test.Point")) +
+			"000158" + "00" + one + "000159" + "000000000000000000" + "00056c6162656c" + "02000170" + "000009", nil},
+		{"ecma array", &Array{Dense: []any{1.0}, Assoc: map[string]any{"k": true}}, "0800000002" + "000130" + "00" + one +
+			"00016b" + "0101" + "000009", nil},
+		{"byte array through AMF 3", []byte{7}, "11" + "0c0307", nil},
+		{"vector through AMF 3", []int32{1}, "11" + "0d0300" + "00000001", nil},
+	} {
+		got, err := Marshal0(c.v)
+		if err != nil || hex.EncodeToString(got) != c.hex {
+			t.Errorf("%s: Marshal0 = %x, %v; want %s", c.name, got, err, c.hex)
+			continue
+		}
+		want := c.back
+		if want == nil {
+			want = c.v
+		}
+		v, err := Unmarshal0(got)
+		if err != nil || !reflect.DeepEqual(v, want) {
+			t.Errorf("%s: Unmarshal0(%x) = %#v, %v; want %#v", c.name, got, v, err, want)
+		}
+	}
+}
+
+// TestAMF0References: a map met twice is sent once and then as reference
+// 0, and decodes to one map; a cycle survives.
+func TestAMF0References(t *testing.T) {
+	m := map[string]any{}
+	m["self"] = m
+	b, err := Marshal0([]any{m, m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// strict array (index 0), m (index 1) with self -> reference 1, then reference 1.
+	if want := "0a00000002" + "03" + "000473656c66" + "070001" + "000009" + "070001"; hex.EncodeToString(b) != want {
+		t.Errorf("%x, want %s", b, want)
+	}
+	v, err := Unmarshal0(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := v.([]any)
+	g := s[0].(map[string]any)
+	if reflect.ValueOf(s[1]).UnsafePointer() != reflect.ValueOf(g).UnsafePointer() ||
+		reflect.ValueOf(g["self"]).UnsafePointer() != reflect.ValueOf(g).UnsafePointer() {
+		t.Error("the shared, self-holding map came back as copies")
+	}
+}

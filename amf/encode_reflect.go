@@ -1,0 +1,180 @@
+package amf
+
+import (
+	"encoding/binary"
+	"math"
+	"reflect"
+	"slices"
+)
+
+// reflected encodes what the type switch of value did not name: values of
+// registered classes, pointers, other slices and string-keyed maps, and
+// named types of the basic kinds.
+func (e *Encoder) reflected(v reflect.Value) error {
+	if !v.IsValid() {
+		e.buf = append(e.buf, markerNull)
+		return nil
+	}
+	t := v.Type()
+	if c := e.reg.ofType(t); c != nil {
+		return e.instance(c, v, identity{})
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			e.buf = append(e.buf, markerNull)
+			return nil
+		}
+		if c := e.reg.ofType(t.Elem()); c != nil {
+			return e.instance(c, v.Elem(), identity{p: v.UnsafePointer()})
+		}
+		return e.value(v.Elem().Interface())
+	case reflect.Interface:
+		if v.IsNil() {
+			e.buf = append(e.buf, markerNull)
+			return nil
+		}
+		return e.value(v.Elem().Interface())
+	case reflect.Bool:
+		return e.value(v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.integer(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		e.unsigned(v.Uint())
+	case reflect.Float32, reflect.Float64:
+		e.double(v.Float())
+	case reflect.String:
+		e.buf = append(e.buf, markerString)
+		return e.str(v.String())
+	case reflect.Slice:
+		if v.IsNil() {
+			e.buf = append(e.buf, markerNull)
+			return nil
+		}
+		if t.Elem().Kind() == reflect.Uint8 {
+			return e.byteArray(v.Bytes())
+		}
+		return e.list(v, identity{p: v.UnsafePointer(), n: v.Len()})
+	case reflect.Array:
+		return e.list(v, identity{})
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			break
+		}
+		if v.IsNil() {
+			e.buf = append(e.buf, markerNull)
+			return nil
+		}
+		return e.stringMap(v)
+	}
+	return &UnsupportedTypeError{Type: t.String()}
+}
+
+// list writes a slice or array of any element type as a dense Array.
+func (e *Encoder) list(v reflect.Value, id identity) error {
+	if v.Len() == 0 {
+		id = identity{}
+	}
+	if done, err := e.open(markerArray, id); done {
+		return err
+	}
+	defer e.leave()
+	if err := e.inline(v.Len()); err != nil {
+		return err
+	}
+	e.buf = append(e.buf, 0x01) // no associative part
+	for i := range v.Len() {
+		if err := e.value(v.Index(i).Interface()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stringMap writes a map with string keys as an anonymous object.
+func (e *Encoder) stringMap(v reflect.Value) error {
+	if done, err := e.open(markerObject, identity{p: v.UnsafePointer()}); done {
+		return err
+	}
+	defer e.leave()
+	if err := e.traitsOf(anonymousTraits); err != nil {
+		return err
+	}
+	keys := make([]string, 0, v.Len())
+	for it := v.MapRange(); it.Next(); {
+		if k := it.Key().String(); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := e.member(k, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())).Interface()); err != nil {
+			return err
+		}
+	}
+	e.buf = append(e.buf, 0x01)
+	return nil
+}
+
+// instance writes v, a value of registered class c, as a typed object:
+// its sealed fields, or its own body if externalizable.
+func (e *Encoder) instance(c *class, v reflect.Value, id identity) error {
+	if done, err := e.open(markerObject, id); done {
+		return err
+	}
+	defer e.leave()
+	if err := e.traitsOf(c.traits); err != nil {
+		return err
+	}
+	if c.external {
+		p := v
+		if v.CanAddr() {
+			p = v.Addr()
+		} else {
+			p = reflect.New(c.typ)
+			p.Elem().Set(v)
+		}
+		return p.Interface().(Externalizable).WriteExternal(output{e})
+	}
+	for _, i := range c.fields {
+		if err := e.value(v.Field(i).Interface()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// output is an Encoder as an Externalizable's DataOutput.
+type output struct{ e *Encoder }
+
+func (o output) WriteBoolean(v bool) {
+	if v {
+		o.e.buf = append(o.e.buf, 1)
+	} else {
+		o.e.buf = append(o.e.buf, 0)
+	}
+}
+
+func (o output) WriteByte(v byte) error    { o.e.buf = append(o.e.buf, v); return nil }
+func (o output) WriteShort(v int16)        { o.e.buf = binary.BigEndian.AppendUint16(o.e.buf, uint16(v)) }
+func (o output) WriteInt(v int32)          { o.e.buf = binary.BigEndian.AppendUint32(o.e.buf, uint32(v)) }
+func (o output) WriteUnsignedInt(v uint32) { o.e.buf = binary.BigEndian.AppendUint32(o.e.buf, v) }
+func (o output) WriteFloat(v float32) {
+	o.e.buf = binary.BigEndian.AppendUint32(o.e.buf, math.Float32bits(v))
+}
+func (o output) WriteDouble(v float64) {
+	o.e.buf = binary.BigEndian.AppendUint64(o.e.buf, math.Float64bits(v))
+}
+func (o output) WriteUTFBytes(s string) { o.e.buf = append(o.e.buf, s...) }
+func (o output) WriteBytes(b []byte)    { o.e.buf = append(o.e.buf, b...) }
+
+func (o output) WriteUTF(s string) error {
+	if len(s) > math.MaxUint16 {
+		return &UnsupportedTypeError{Type: "a WriteUTF string of more than 65,535 bytes"}
+	}
+	o.e.buf = binary.BigEndian.AppendUint16(o.e.buf, uint16(len(s)))
+	o.e.buf = append(o.e.buf, s...)
+	return nil
+}
+
+func (o output) WriteObject(v any) error { return o.e.value(v) }
