@@ -33,6 +33,7 @@ type inbound interface {
 type DataInput struct {
 	src   inbound
 	order byteOrder // the zero value is BigEndian
+	amf0  bool      // ObjectEncoding is AMF0; the zero value is AMF3
 }
 
 // Endian returns BigEndian or LittleEndian, the byte order of the reads.

@@ -30,6 +30,7 @@ const maxUTFLength = 65535
 type DataOutput struct {
 	dst     outbound
 	order   byteOrder // the zero value is BigEndian
+	amf0    bool      // ObjectEncoding is AMF0; the zero value is AMF3
 	scratch [8]byte   // encodes fixed-size values; a field so it never escapes per call
 }
 

@@ -253,6 +253,22 @@ func (s *Socket) SetEndian(endian string) error {
 	return s.DataOutput.SetEndian(endian)
 }
 
+// ObjectEncoding returns the AMF version of ReadObject and WriteObject:
+// ObjectEncodingAMF3 (the default) or ObjectEncodingAMF0. Any goroutine
+// that does not race SetObjectEncoding.
+func (s *Socket) ObjectEncoding() uint { return s.DataInput.ObjectEncoding() }
+
+// SetObjectEncoding sets the AMF version of both the socket's ReadObject
+// and WriteObject; a value other than ObjectEncodingAMF0 and
+// ObjectEncodingAMF3 is an ArgumentError #2008 and changes nothing. Call
+// it on the socket's loop goroutine, before the objects it applies to.
+func (s *Socket) SetObjectEncoding(v uint) error {
+	if err := s.DataInput.SetObjectEncoding(v); err != nil {
+		return err
+	}
+	return s.DataOutput.SetObjectEncoding(v)
+}
+
 // TLSState returns the connection's TLS state and true when the socket is
 // connected over TLS (a SecureSocket, or one a ServerSocket accepted with
 // ListenTLS), false otherwise. Call it on the socket's loop goroutine.

@@ -1,0 +1,148 @@
+package serversocket
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/airsock/airsock/amf"
+)
+
+// AIR's flash.net.ObjectEncoding: the AMF version of readObject and
+// writeObject.
+const (
+	ObjectEncodingAMF0    uint = 0
+	ObjectEncodingAMF3    uint = 3
+	ObjectEncodingDefault      = ObjectEncodingAMF3
+)
+
+// ObjectEncoding returns ObjectEncodingAMF3 (the default) or
+// ObjectEncodingAMF0, the version ReadObject decodes.
+func (d *DataInput) ObjectEncoding() uint { return objectEncoding(d.amf0) }
+
+// SetObjectEncoding sets the version ReadObject decodes; another value
+// than ObjectEncodingAMF0 and ObjectEncodingAMF3 is an ArgumentError #2008.
+func (d *DataInput) SetObjectEncoding(v uint) error {
+	amf0, err := parseObjectEncoding(v)
+	if err == nil {
+		d.amf0 = amf0
+	}
+	return err
+}
+
+// ObjectEncoding returns the version WriteObject encodes.
+func (d *DataOutput) ObjectEncoding() uint { return objectEncoding(d.amf0) }
+
+// SetObjectEncoding sets the version WriteObject encodes, as DataInput's.
+func (d *DataOutput) SetObjectEncoding(v uint) error {
+	amf0, err := parseObjectEncoding(v)
+	if err == nil {
+		d.amf0 = amf0
+	}
+	return err
+}
+
+func objectEncoding(amf0 bool) uint {
+	if amf0 {
+		return ObjectEncodingAMF0
+	}
+	return ObjectEncodingAMF3
+}
+
+func parseObjectEncoding(v uint) (amf0 bool, err error) {
+	switch v {
+	case ObjectEncodingAMF0:
+		return true, nil
+	case ObjectEncodingAMF3:
+		return false, nil
+	}
+	return false, errNotAccepted("objectEncoding")
+}
+
+// decoders and encoders are reused across sockets: a socket holds none.
+var (
+	decoders = sync.Pool{New: func() any { return amf.NewDecoder() }}
+	encoders = sync.Pool{New: func() any { return &objectWriter{enc: amf.NewEncoder()} }}
+)
+
+// objectWriter is an encoder with the buffer it encodes into.
+type objectWriter struct {
+	enc *amf.Encoder
+	buf []byte
+}
+
+// ReadObject decodes one object in the ObjectEncoding (AMF 3 by default)
+// from the input, as AIR's readObject: class aliases resolve through
+// amf.DefaultRegistry (amf.RegisterClassAlias, AIR's registerClassAlias),
+// and the Go types are the amf package's. It is atomic: when the input
+// holds only part of an object the result is an EOFError and nothing is
+// consumed, so a socketData listener may loop
+//
+//	for s.BytesAvailable() > 0 {
+//		v, err := s.ReadObject()
+//		if err != nil { break } // an EOFError: the rest comes with a later socketData
+//		...
+//	}
+//
+// Malformed input, or an object beyond amf's default Limits (nesting,
+// elements), is a RangeError #2006 wrapping the amf error, with nothing
+// consumed: the stream cannot be resynchronised, so close the socket. The
+// object does not alias the input. Each call decodes from the first unread
+// byte, so an object that arrives in many small pieces is decoded again
+// with each; the input bound (MaxInbound, 64 KiB by default) bounds that
+// work. Loop goroutine only, as every read.
+func (d *DataInput) ReadObject() (any, error) {
+	if err := d.open(); err != nil {
+		return nil, err
+	}
+	b, err := d.peek(0)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, errEOF()
+	}
+	dec := decoders.Get().(*amf.Decoder)
+	var v any
+	var n int
+	if d.amf0 {
+		v, n, err = dec.DecodeAMF0(b)
+	} else {
+		v, n, err = dec.Decode(b)
+	}
+	decoders.Put(dec)
+	switch {
+	case errors.Is(err, amf.ErrTruncated):
+		return nil, errEOF()
+	case err != nil:
+		return nil, &RangeError{ErrorID: IDOutOfBounds, Message: msgOutOfBounds, Err: err}
+	}
+	return v, d.discard(n)
+}
+
+// WriteObject encodes v in the ObjectEncoding (AMF 3 by default) into the
+// output, as AIR's writeObject, with fresh reference tables (the amf
+// package's doc has the Go types). A value amf cannot encode is an
+// ArgumentError #2004 wrapping its error, and nothing is written. Safe
+// from any goroutine, like the other writes: the object goes out whole.
+// Primitives and strings allocate nothing.
+func (d *DataOutput) WriteObject(v any) error {
+	w := encoders.Get().(*objectWriter)
+	var err error
+	if d.amf0 {
+		w.buf, err = w.enc.EncodeAMF0(w.buf[:0], v)
+	} else {
+		w.buf, err = w.enc.Encode(w.buf[:0], v)
+	}
+	if err == nil {
+		d.lock()
+		err = d.write(w.buf)
+		d.unlock()
+	} else {
+		err = errInvalidParameter(err)
+	}
+	if cap(w.buf) > 64<<10 {
+		w.buf = nil // one large object: not kept in the pool
+	}
+	encoders.Put(w)
+	return err
+}
