@@ -152,15 +152,12 @@ func (e *Encoder) end0() { e.buf = append(e.buf, 0, 0, amf0ObjectEnd) }
 // before; otherwise id takes the next index of AMF 0's table.
 func (e *Encoder) seen0(id identity) bool {
 	if id.p != nil {
-		if i, ok := e.objects0[id]; ok && i <= math.MaxUint16 {
+		if i, ok := e.objects0.get(id); ok && i <= math.MaxUint16 {
 			e.buf = append(e.buf, amf0Reference)
 			e.buf = binary.BigEndian.AppendUint16(e.buf, uint16(i))
 			return true
 		}
-		if e.objects0 == nil {
-			e.objects0 = map[identity]int{}
-		}
-		e.objects0[id] = e.nobj0
+		e.objects0.put(id, e.nobj0)
 	}
 	e.nobj0++
 	return false
@@ -169,9 +166,9 @@ func (e *Encoder) seen0(id identity) bool {
 // switch3 writes v in AMF 3 behind AMF 0's switch marker.
 func (e *Encoder) switch3(v any) error {
 	e.buf = append(e.buf, amf0AVMPlus)
-	clear(e.strings)
-	clear(e.objects)
-	clear(e.traits)
+	e.strings.reset()
+	e.objects.reset()
+	e.traits.reset()
 	e.nobj = 0
 	return e.value(v)
 }

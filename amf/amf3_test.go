@@ -319,3 +319,33 @@ func TestUnsupported(t *testing.T) {
 		}
 	}
 }
+
+// TestManyReferences: past the encoder's linear tables (32 entries) the
+// references still point right: 100 distinct strings and 100 shared maps,
+// each met twice, and again with a fresh value on the same encoder.
+func TestManyReferences(t *testing.T) {
+	e := NewEncoder()
+	for round := range 2 {
+		var v []any
+		maps := make([]map[string]any, 100)
+		for i := range maps {
+			maps[i] = map[string]any{"i": i}
+		}
+		for i := range 100 {
+			v = append(v, "s"+string(rune('a'+i%26))+string(rune('a'+i/26)), maps[i])
+		}
+		v = append(v, v...) // everything again: references
+		b, err := e.Encode(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Unmarshal(b)
+		if err != nil || !reflect.DeepEqual(got, v) {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		g := got.([]any)
+		if reflect.ValueOf(g[1]).UnsafePointer() != reflect.ValueOf(g[201]).UnsafePointer() {
+			t.Errorf("round %d: the shared map decoded twice", round)
+		}
+	}
+}

@@ -45,14 +45,14 @@ const (
 type Encoder struct {
 	reg     *Registry
 	buf     []byte
-	strings map[string]int
-	objects map[identity]int
-	traits  map[*Traits]int
+	strings index[string]
+	objects index[identity]
+	traits  index[*Traits]
 	nobj    int // complex values written so far: the next object index
 	depth   int
 	err     error // the first error of an Externalizable's writes
 
-	objects0 map[identity]int // AMF 0's reference table
+	objects0 index[identity] // AMF 0's reference table
 	nobj0    int
 }
 
@@ -102,10 +102,10 @@ func (e *Encoder) finish(dst []byte, err error) ([]byte, error) {
 
 func (e *Encoder) reset(dst []byte) {
 	e.buf = dst
-	clear(e.strings)
-	clear(e.objects)
-	clear(e.traits)
-	clear(e.objects0)
+	e.strings.reset()
+	e.objects.reset()
+	e.traits.reset()
+	e.objects0.reset()
 	e.nobj, e.nobj0, e.depth, e.err = 0, 0, 0, nil
 }
 
@@ -153,9 +153,7 @@ func (e *Encoder) value(v any) error {
 	case XMLDocument:
 		return e.xml(markerXMLDocument, string(x))
 	case time.Time:
-		e.nobj++
-		e.buf = append(e.buf, markerDate, 0x01)
-		e.buf = binary.BigEndian.AppendUint64(e.buf, math.Float64bits(float64(x.UnixMilli())))
+		e.date(x)
 	case []byte:
 		return e.byteArray(x)
 	case []any:
@@ -184,6 +182,14 @@ func (e *Encoder) value(v any) error {
 		return e.reflected(reflect.ValueOf(v))
 	}
 	return nil
+}
+
+// date writes t as a Date, inline (a time.Time has no identity to
+// reference), taking an object index.
+func (e *Encoder) date(t time.Time) {
+	e.nobj++
+	e.buf = append(e.buf, markerDate, 0x01)
+	e.buf = binary.BigEndian.AppendUint64(e.buf, math.Float64bits(float64(t.UnixMilli())))
 }
 
 // integer writes n as an AMF 3 integer, or as a double outside 29 bits.
@@ -240,17 +246,14 @@ func (e *Encoder) str(s string) error {
 		e.buf = append(e.buf, 0x01)
 		return nil
 	}
-	if i, ok := e.strings[s]; ok {
+	if i, ok := e.strings.get(s); ok {
 		e.u29(uint32(i) << 1)
 		return nil
 	}
 	if err := e.inline(len(s)); err != nil {
 		return err
 	}
-	if e.strings == nil {
-		e.strings = map[string]int{}
-	}
-	e.strings[s] = len(e.strings)
+	e.strings.put(s, e.strings.len())
 	e.buf = append(e.buf, s...)
 	return nil
 }
@@ -272,14 +275,11 @@ func (e *Encoder) xml(marker byte, s string) error {
 // address (an empty slice) only takes the index.
 func (e *Encoder) seen(id identity) bool {
 	if id.p != nil {
-		if i, ok := e.objects[id]; ok {
+		if i, ok := e.objects.get(id); ok {
 			e.u29(uint32(i) << 1)
 			return true
 		}
-		if e.objects == nil {
-			e.objects = map[identity]int{}
-		}
-		e.objects[id] = e.nobj
+		e.objects.put(id, e.nobj)
 	}
 	e.nobj++
 	return false
@@ -403,14 +403,11 @@ func (e *Encoder) anonymous(m map[string]any) error {
 // traitsOf writes an object's U29O header after its marker: a reference
 // to traits sent before, or the traits.
 func (e *Encoder) traitsOf(t *Traits) error {
-	if i, ok := e.traits[t]; ok {
+	if i, ok := e.traits.get(t); ok {
 		e.u29(uint32(i)<<2 | 0x01)
 		return nil
 	}
-	if e.traits == nil {
-		e.traits = map[*Traits]int{}
-	}
-	e.traits[t] = len(e.traits)
+	e.traits.put(t, e.traits.len())
 	if t.Externalizable {
 		e.buf = append(e.buf, 0x07)
 		return e.str(t.Class)

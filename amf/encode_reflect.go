@@ -84,7 +84,7 @@ func (e *Encoder) list(v reflect.Value, id identity) error {
 	}
 	e.buf = append(e.buf, 0x01) // no associative part
 	for i := range v.Len() {
-		if err := e.value(v.Index(i).Interface()); err != nil {
+		if err := e.field(v.Index(i)); err != nil {
 			return err
 		}
 	}
@@ -137,7 +137,7 @@ func (e *Encoder) instance(c *class, v reflect.Value, id identity) error {
 		return p.Interface().(Externalizable).WriteExternal(output{e})
 	}
 	for _, i := range c.fields {
-		if err := e.value(v.Field(i).Interface()); err != nil {
+		if err := e.field(v.Field(i)); err != nil {
 			return err
 		}
 	}

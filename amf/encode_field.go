@@ -1,0 +1,82 @@
+package amf
+
+import (
+	"reflect"
+	"time"
+)
+
+// special reports whether t is one of the types that value's type switch
+// gives a form of its own: a field or element of one of them goes through
+// value; the others are written from their reflect.Value without boxing
+// them into an interface (which would allocate for every number, string
+// and slice of a struct).
+func special(t reflect.Type) bool {
+	switch t {
+	case undefinedType, xmlType, xmlDocumentType, bytesType, int32sType, uint32sType, float64sType, anysType:
+		return true
+	}
+	return false
+}
+
+var (
+	undefinedType   = reflect.TypeFor[Undefined]()
+	xmlType         = reflect.TypeFor[XML]()
+	xmlDocumentType = reflect.TypeFor[XMLDocument]()
+	bytesType       = reflect.TypeFor[[]byte]()
+	int32sType      = reflect.TypeFor[[]int32]()
+	uint32sType     = reflect.TypeFor[[]uint32]()
+	float64sType    = reflect.TypeFor[[]float64]()
+	anysType        = reflect.TypeFor[[]any]()
+)
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// field writes v, a struct field or a slice element.
+func (e *Encoder) field(v reflect.Value) error {
+	t := v.Type()
+	switch t.Kind() {
+	case reflect.Bool:
+		if v.Bool() {
+			e.buf = append(e.buf, markerTrue)
+		} else {
+			e.buf = append(e.buf, markerFalse)
+		}
+		return nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.integer(v.Int())
+		return nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		e.unsigned(v.Uint())
+		return nil
+	case reflect.Float32, reflect.Float64:
+		e.double(v.Float())
+		return nil
+	case reflect.String:
+		if !special(t) {
+			e.buf = append(e.buf, markerString)
+			return e.str(v.String())
+		}
+	case reflect.Slice:
+		if !special(t) && e.reg.ofType(t) == nil && t.Elem().Kind() != reflect.Uint8 {
+			if v.IsNil() {
+				e.buf = append(e.buf, markerNull)
+				return nil
+			}
+			return e.list(v, identity{p: v.UnsafePointer(), n: v.Len()})
+		}
+	case reflect.Struct:
+		if t == timeType && v.CanAddr() {
+			e.date(*v.Addr().Interface().(*time.Time))
+			return nil
+		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			e.buf = append(e.buf, markerNull)
+			return nil
+		}
+		if c := e.reg.ofType(t.Elem()); c != nil {
+			return e.instance(c, v.Elem(), identity{p: v.UnsafePointer()})
+		}
+	}
+	return e.value(v.Interface())
+}
