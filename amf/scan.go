@@ -1,0 +1,384 @@
+package amf
+
+import (
+	"errors"
+	"unicode/utf8"
+)
+
+// ErrUnscannable says a Scanner met an externalizable class whose body it
+// cannot measure (its length is the class's own business): only decoding
+// it tells where the value ends.
+var ErrUnscannable = errors.New("amf: an externalizable body the scanner cannot measure")
+
+// Scanner finds where one AMF 3 value ends, in input that arrives in
+// pieces, in time linear in the value's length: it keeps where it got to
+// between calls, so a value trickled in many small reads is not decoded
+// again from its start at each (Decode would have to be). It checks the
+// structure (markers, references, nesting, Limits) but builds nothing;
+// decode the value once Scan has found its end. Flex's collections
+// (ArrayCollection, ArrayList, ObjectProxy) are measured; another
+// externalizable class is ErrUnscannable. One goroutine at a time.
+type Scanner struct {
+	Limits Limits
+
+	pos      int
+	stack    []scanFrame
+	strs     []span // the string table, as places in the input
+	traits   []scanTraits
+	elements int
+	done     bool
+}
+
+// span is a string of the input: its offset and length.
+type span struct{ off, n int }
+
+// scanTraits are the traits an object's body follows.
+type scanTraits struct {
+	sealed   int
+	dynamic  bool
+	external bool // a measured Flex collection: one value
+}
+
+// scanFrame is a container being scanned.
+type scanFrame struct {
+	kind    uint8
+	n       int  // values still to come (dense, sealed, values)
+	dynamic bool // an object's dynamic members follow its sealed ones
+}
+
+const (
+	frameAssocKey   = iota // an array's associative part: a key next
+	frameAssocValue        // the value of the key just read
+	frameDense             // an array's dense part: n values
+	frameSealed            // an object's sealed values: n, then dynamic ones if dynamic
+	frameDynKey            // an object's dynamic members: a name next
+	frameDynValue          // the value of the name just read
+	frameValues            // n values: a vector's, a dictionary's keys and values, a collection's body
+)
+
+// measuredClasses are the externalizable classes whose body is one value.
+var measuredClasses = map[string]bool{
+	"flex.messaging.io.ArrayCollection": true,
+	"flex.messaging.io.ArrayList":       true,
+	"flex.messaging.io.ObjectProxy":     true,
+}
+
+// Reset readies the scanner for a new value.
+func (s *Scanner) Reset() {
+	s.pos, s.elements, s.done = 0, 0, false
+	s.stack, s.strs, s.traits = s.stack[:0], s.strs[:0], s.traits[:0]
+}
+
+// Scan looks for the end of the value that data starts with. data is the
+// input from the value's first byte, as much as has arrived: each call
+// after an ErrTruncated passes at least what the last one did (more bytes
+// behind the same ones). It returns the value's length once the value is
+// complete, ErrTruncated while it is not, or the first fault (a
+// *SyntaxError, a *LimitError, ErrUnscannable), after which only Reset
+// helps.
+func (s *Scanner) Scan(data []byte) (int, error) {
+	for !s.done {
+		if err := s.step(data); err != nil {
+			return 0, err
+		}
+	}
+	return s.pos, nil
+}
+
+// step consumes one token: a key, or a value (whole if it is a scalar, its
+// header if it is a container). A token that the input ends inside is
+// consumed not at all, so that the next call starts it again.
+func (s *Scanner) step(data []byte) error {
+	pos, nstrs, ntraits := s.pos, len(s.strs), len(s.traits)
+	err := s.token(data)
+	if err != nil {
+		s.pos, s.strs, s.traits = pos, s.strs[:nstrs], s.traits[:ntraits]
+	}
+	return err
+}
+
+func (s *Scanner) token(data []byte) error {
+	if len(s.stack) == 0 {
+		return s.value(data)
+	}
+	f := &s.stack[len(s.stack)-1]
+	switch f.kind {
+	case frameAssocKey, frameDynKey:
+		empty, err := s.str(data)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !empty && f.kind == frameAssocKey:
+			f.kind = frameAssocValue
+			return s.count(1)
+		case !empty:
+			f.kind = frameDynValue
+			return s.count(1)
+		case f.kind == frameAssocKey:
+			f.kind = frameDense
+			if f.n == 0 {
+				s.pop()
+			}
+		default:
+			s.pop()
+		}
+		return nil
+	}
+	return s.value(data)
+}
+
+// complete moves on after a value ended: its container's next part, or the
+// end of the whole.
+func (s *Scanner) complete() {
+	for {
+		if len(s.stack) == 0 {
+			s.done = true
+			return
+		}
+		f := &s.stack[len(s.stack)-1]
+		switch f.kind {
+		case frameAssocValue:
+			f.kind = frameAssocKey
+			return
+		case frameDynValue:
+			f.kind = frameDynKey
+			return
+		}
+		if f.n--; f.n > 0 {
+			return
+		}
+		if f.kind == frameSealed && f.dynamic {
+			f.kind = frameDynKey
+			return
+		}
+		s.stack = s.stack[:len(s.stack)-1] // ended: the parent's value is complete
+	}
+}
+
+// pop ends the top container, which completes its parent's value.
+func (s *Scanner) pop() {
+	s.stack = s.stack[:len(s.stack)-1]
+	s.complete()
+}
+
+// push starts a container, adding elements to the budget as Decode
+// counts them; one with nothing to come completes at once.
+func (s *Scanner) push(f scanFrame, pos, elements int) error {
+	if len(s.stack) >= s.Limits.depth() {
+		return &LimitError{Offset: pos, Limit: "MaxDepth", Value: s.Limits.depth()}
+	}
+	if err := s.count(elements); err != nil {
+		return err
+	}
+	if f.n == 0 && f.kind != frameAssocKey {
+		if f.kind != frameSealed || !f.dynamic {
+			s.complete()
+			return nil
+		}
+		f.kind = frameDynKey
+	}
+	s.stack = append(s.stack, f)
+	return nil
+}
+
+func (s *Scanner) count(n int) error {
+	if s.elements += n; s.elements > s.Limits.elements() {
+		return &LimitError{Offset: s.pos, Limit: "MaxElements", Value: s.Limits.elements()}
+	}
+	return nil
+}
+
+func (s *Scanner) syntax(msg string) error { return &SyntaxError{Offset: s.pos, Msg: msg} }
+
+func (s *Scanner) byte(data []byte) (byte, error) {
+	if s.pos >= len(data) {
+		return 0, ErrTruncated
+	}
+	s.pos++
+	return data[s.pos-1], nil
+}
+
+func (s *Scanner) skip(data []byte, n int) error {
+	if n < 0 || n > len(data)-s.pos {
+		return ErrTruncated
+	}
+	s.pos += n
+	return nil
+}
+
+func (s *Scanner) u29(data []byte) (uint32, error) {
+	var v uint32
+	for range 3 {
+		b, err := s.byte(data)
+		if err != nil {
+			return 0, err
+		}
+		if b < 0x80 {
+			return v<<7 | uint32(b), nil
+		}
+		v = v<<7 | uint32(b&0x7f)
+	}
+	b, err := s.byte(data)
+	return v<<8 | uint32(b), err
+}
+
+// header reads a U29 with its inline flag; a reference has nothing behind
+// it (the scanner does not keep the object table: a reference's target
+// does not change where the value ends, and Decode checks it).
+func (s *Scanner) header(data []byte) (n int, inline bool, err error) {
+	u, err := s.u29(data)
+	return int(u >> 1), u&1 == 1, err
+}
+
+// str skips a UTF-8-vr, keeping inline strings in the table; it reports
+// whether the string is empty.
+func (s *Scanner) str(data []byte) (empty bool, err error) {
+	sp, err := s.strSpan(data)
+	return sp.n == 0, err
+}
+
+func (s *Scanner) strSpan(data []byte) (span, error) {
+	n, inline, err := s.header(data)
+	if err != nil {
+		return span{}, err
+	}
+	if !inline {
+		if n >= len(s.strs) {
+			return span{}, s.syntax("reference to a string not yet read")
+		}
+		return s.strs[n], nil
+	}
+	sp := span{s.pos, n}
+	if err := s.skip(data, n); err != nil {
+		return span{}, err
+	}
+	if !utf8.Valid(data[sp.off : sp.off+n]) {
+		return span{}, s.syntax("invalid UTF-8 in a string")
+	}
+	if n > 0 {
+		s.strs = append(s.strs, sp)
+	}
+	return sp, nil
+}
+
+// value scans one value: a scalar whole, a container's header (pushing it).
+func (s *Scanner) value(data []byte) error {
+	start := s.pos
+	m, err := s.byte(data)
+	if err != nil {
+		return err
+	}
+	switch m {
+	case markerUndefined, markerNull, markerFalse, markerTrue:
+	case markerInteger:
+		_, err = s.u29(data)
+	case markerDouble:
+		err = s.skip(data, 8)
+	case markerString:
+		_, err = s.strSpan(data)
+	case markerXMLDocument, markerXML, markerByteArray:
+		n, inline, herr := s.header(data)
+		if err = herr; err == nil && inline {
+			err = s.skip(data, n)
+		}
+	case markerDate:
+		_, inline, herr := s.header(data)
+		if err = herr; err == nil && inline {
+			err = s.skip(data, 8)
+		}
+	case markerVectorInt, markerVectorUint, markerVectorDouble:
+		n, inline, herr := s.header(data)
+		if err = herr; err == nil && inline {
+			size := 4
+			if m == markerVectorDouble {
+				size = 8
+			}
+			err = s.skip(data, 1+n*size)
+		}
+	case markerArray:
+		n, inline, herr := s.header(data)
+		if herr != nil || !inline {
+			err = herr
+			break
+		}
+		return s.push(scanFrame{kind: frameAssocKey, n: n}, start, n)
+	case markerObject:
+		return s.object(data, start)
+	case markerVectorObject, markerDictionary:
+		n, inline, herr := s.header(data)
+		if herr != nil || !inline {
+			err = herr
+			break
+		}
+		if err := s.skip(data, 1); err != nil { // fixed, or weak keys
+			return err
+		}
+		values := n
+		if m == markerVectorObject {
+			if _, err := s.strSpan(data); err != nil { // the element type
+				return err
+			}
+		} else {
+			values = 2 * n // keys and values
+		}
+		return s.push(scanFrame{kind: frameValues, n: values}, start, n)
+	default:
+		s.pos = start
+		return s.syntax("unknown AMF 3 marker")
+	}
+	if err != nil {
+		return err
+	}
+	s.complete()
+	return nil
+}
+
+// object scans an object's header and traits, and pushes its body.
+func (s *Scanner) object(data []byte, start int) error {
+	u, err := s.u29(data)
+	if err != nil {
+		return err
+	}
+	if u&1 == 0 {
+		s.complete()
+		return nil
+	}
+	var t scanTraits
+	switch {
+	case u&2 == 0:
+		i := int(u >> 2)
+		if i >= len(s.traits) {
+			return s.syntax("reference to traits not yet read")
+		}
+		t = s.traits[i]
+	case u&4 != 0:
+		class, err := s.strSpan(data)
+		if err != nil {
+			return err
+		}
+		if !measuredClasses[string(data[class.off:class.off+class.n])] {
+			return ErrUnscannable
+		}
+		t = scanTraits{external: true}
+		s.traits = append(s.traits, t)
+	default:
+		t = scanTraits{sealed: int(u >> 4), dynamic: u&8 != 0}
+		if _, err := s.strSpan(data); err != nil { // the class
+			return err
+		}
+		for range t.sealed {
+			if _, err := s.strSpan(data); err != nil {
+				return err
+			}
+		}
+		if err := s.count(t.sealed); err != nil { // the names, as Decode counts them
+			return err
+		}
+		s.traits = append(s.traits, t)
+	}
+	if t.external {
+		return s.push(scanFrame{kind: frameValues, n: 1}, start, 0)
+	}
+	return s.push(scanFrame{kind: frameSealed, n: t.sealed, dynamic: t.dynamic}, start, 0)
+}
