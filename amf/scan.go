@@ -63,10 +63,21 @@ var measuredClasses = map[string]bool{
 	"flex.messaging.io.ObjectProxy":     true,
 }
 
-// Reset readies the scanner for a new value.
+// Reset readies the scanner for a new value. It keeps its tables' room
+// for the next value, unless a large one grew them past keptEntries: a
+// scanner kept per connection then holds little between values.
 func (s *Scanner) Reset() {
 	s.pos, s.elements, s.done = 0, 0, false
-	s.stack, s.strs, s.traits = s.stack[:0], s.strs[:0], s.traits[:0]
+	s.stack, s.strs, s.traits = trim(s.stack), trim(s.strs), trim(s.traits)
+}
+
+const keptEntries = 64
+
+func trim[T any](s []T) []T {
+	if cap(s) > keptEntries {
+		return nil
+	}
+	return s[:0]
 }
 
 // Scan looks for the end of the value that data starts with. data is the

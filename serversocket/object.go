@@ -70,6 +70,59 @@ type objectWriter struct {
 	buf []byte
 }
 
+// objectScan is a socket's scan of an object whose bytes have not all
+// arrived (amf.Scanner), from the stream offset from.
+type objectScan struct {
+	amf.Scanner
+	from int64
+}
+
+// objectScanner is implemented by inputs that keep ReadObject's scan
+// between calls: a Socket's.
+type objectScanner interface {
+	objectScanner() *amf.Scanner
+}
+
+// objectScanner returns the socket's scan, starting at the first unread
+// byte: a scan left from an object that other reads have consumed since
+// starts again.
+func (in *socketInput) objectScanner() *amf.Scanner {
+	x := (*Socket)(in).x()
+	if x.scan == nil {
+		x.scan = &objectScan{from: x.consumed}
+	}
+	if x.scan.from != x.consumed {
+		x.scan.Reset()
+		x.scan.from = x.consumed
+	}
+	return &x.scan.Scanner
+}
+
+// scan finds the end of the AMF 3 object b starts with, keeping where it
+// got to, when the input can keep a scan: ok says to decode b[:n] (n is 0
+// when the scan cannot tell and the decoder must find out); otherwise err
+// is ReadObject's error.
+func (d *DataInput) scan(b []byte) (n int, ok bool, err error) {
+	in, can := d.src.(objectScanner)
+	if !can || d.amf0 {
+		return 0, true, nil
+	}
+	sc := in.objectScanner()
+	n, err = sc.Scan(b)
+	switch {
+	case errors.Is(err, amf.ErrTruncated):
+		return 0, false, errEOF() // the scan goes on with the next bytes
+	case errors.Is(err, amf.ErrUnscannable):
+		sc.Reset()
+		return 0, true, nil
+	case err != nil:
+		sc.Reset()
+		return 0, false, &RangeError{ErrorID: IDOutOfBounds, Message: msgOutOfBounds, Err: err}
+	}
+	sc.Reset()
+	return n, true, nil
+}
+
 // ReadObject decodes one object in the ObjectEncoding (AMF 3 by default)
 // from the input, as AIR's readObject: class aliases resolve through
 // amf.DefaultRegistry (amf.RegisterClassAlias, AIR's registerClassAlias),
@@ -86,10 +139,12 @@ type objectWriter struct {
 // Malformed input, or an object beyond amf's default Limits (nesting,
 // elements), is a RangeError #2006 wrapping the amf error, with nothing
 // consumed: the stream cannot be resynchronised, so close the socket. The
-// object does not alias the input. Each call decodes from the first unread
-// byte, so an object that arrives in many small pieces is decoded again
-// with each; the input bound (MaxInbound, 64 KiB by default) bounds that
-// work. Loop goroutine only, as every read.
+// object does not alias the input. An object that arrives in many small
+// pieces costs time linear in its length: the socket keeps an amf.Scanner
+// between calls and decodes the object once it is all in (an AMF 0
+// object, or one of an externalizable class other than Flex's
+// collections, is decoded again from its start at each call instead,
+// within the input bound, MaxInbound). Loop goroutine only, as every read.
 func (d *DataInput) ReadObject() (any, error) {
 	if err := d.open(); err != nil {
 		return nil, err
@@ -100,6 +155,13 @@ func (d *DataInput) ReadObject() (any, error) {
 	}
 	if len(b) == 0 {
 		return nil, errEOF()
+	}
+	end, ok, err := d.scan(b)
+	if !ok {
+		return nil, err
+	}
+	if end > 0 {
+		b = b[:end]
 	}
 	dec := decoders.Get().(*amf.Decoder)
 	var v any

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/airsock/airsock/amf"
@@ -137,5 +138,60 @@ func TestWriteObjectNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per round, want 0", allocs)
+	}
+}
+
+// scanningFake is the fake input with a scan of its own, as a Socket's.
+type scanningFake struct {
+	*fakeConn
+	scan objectScan
+}
+
+func (f *scanningFake) objectScanner() *amf.Scanner { return &f.scan.Scanner }
+
+// TestReadObjectTrickledIsLinear: an object trickled a byte at a time is
+// scanned, not decoded, until it is complete: ReadObject's allocations
+// over the whole trickle stay near one decode's plus a few per byte, where decoding from the
+// start at each byte would allocate what was decoded so far every time.
+func TestReadObjectTrickledIsLinear(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what allocates: counted without it")
+	}
+	var items []any
+	for i := range 200 {
+		items = append(items, map[string]any{"name": "item", "i": i, "tag": string(rune('a' + i%26))})
+	}
+	b, err := amf.Marshal(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := testing.AllocsPerRun(5, func() { amf.Unmarshal(b) })
+	f := &scanningFake{fakeConn: newFake()}
+	d := &DataInput{src: f}
+	d.ReadObject() // warm the pools
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i, c := range b {
+		f.in.WriteByte(c)
+		v, err := d.ReadObject()
+		if i < len(b)-1 {
+			if !isEOFError(err) {
+				t.Fatalf("after %d of %d bytes: %v", i+1, len(b), err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(v, items) {
+			t.Fatalf("the trickled object: %v", err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	got := float64(after.Mallocs - before.Mallocs)
+	t.Logf("%d bytes trickled: %.0f allocations in all; one decode takes %.0f", len(b), got, one)
+	// Each partial call allocates its EOFError (a fresh value, as every
+	// error of this package) and the fake's buffer grows: a few per byte.
+	// Decoding from the start at each byte would take about len(b)/2
+	// decodes' worth (a million here).
+	if got > 2*one+3*float64(len(b)) {
+		t.Errorf("%.0f allocations for a trickled object whose decode takes %.0f: it is decoded again at each byte", got, one)
 	}
 }

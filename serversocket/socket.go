@@ -59,8 +59,11 @@ type socketExt struct {
 	written        atomic.Int64 // bytes written since connecting, for BytesTotal
 
 	// The loop goroutine's: input announced by SocketData and the events
-	// it reuses.
+	// it reuses; the input consumed since the first use, and ReadObject's
+	// scan of an object that has not all arrived.
 	unread    int
+	consumed  int64
+	scan      *objectScan
 	dataEvent ProgressEvent
 	outEvent  *OutputProgressEvent // made on the first OutputProgress dispatch
 }

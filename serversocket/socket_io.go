@@ -46,6 +46,7 @@ func (in *socketInput) Discard(n int) (int, error) {
 	n, err := c.Discard(n)
 	if x := in.ext.Load(); x != nil { // nil: no SocketData announced any input yet
 		x.unread = max(x.unread-n, 0)
+		x.consumed += int64(n)
 	}
 	return n, err
 }
