@@ -48,7 +48,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if err := errors.Join(noArgs(fs),
-		oneOf("proto", cfg.Proto, "echo", "resp", "discard"),
+		oneOf("proto", cfg.Proto, "echo", "resp", "discard", "amf-echo"),
 		oneOf("resp-cmd", *respCmd, "ping", "set", "get", "setget"),
 		oneOf("io", cfg.IO, ioBackends...)); err != nil {
 		return usageError(fs, "%v", err)

@@ -68,6 +68,8 @@ func TestClientsRoundTrip(t *testing.T) {
 		{"resp/setget-empty", resp, "resp", ClientConfig{Conn: 6, Op: "setget", Size: 0, Keys: 3}},
 		// Conn 4 set keys 4000..4999; this GETs the same keys, unknown to it.
 		{"resp/get-unknown", resp, "resp", ClientConfig{Conn: 4, Op: "get", Size: 33}},
+		{"amf-echo/1", AMFEcho{}, "amf-echo", ClientConfig{Conn: 7, Size: 1}},
+		{"amf-echo/300", AMFEcho{}, "amf-echo", ClientConfig{Conn: 8, Size: 300}},
 	}
 	for _, c := range cases {
 		for _, verify := range []bool{true, false} {

@@ -67,7 +67,7 @@ var ErrNoRoom = errors.New("proto: no room to buffer the request")
 var ErrQuit = errors.New("proto: client sent QUIT")
 
 // Names lists the protocols NewServer and NewClient know.
-func Names() []string { return []string{"echo", "discard", "resp"} }
+func Names() []string { return []string{"echo", "discard", "resp", "amf-echo"} }
 
 // NewServer returns the server of the named protocol; cfg applies to
 // "resp" only. It may be called from any goroutine.
@@ -79,6 +79,8 @@ func NewServer(name string, cfg Config) (Server, error) {
 		return Discard{}, nil
 	case "resp":
 		return NewRESP(cfg), nil
+	case "amf-echo":
+		return AMFEcho{}, nil
 	}
 	return nil, fmt.Errorf("proto: unknown protocol %q (want one of %q)", name, Names())
 }
@@ -93,6 +95,8 @@ func NewClient(name string, cfg ClientConfig) (Client, error) {
 		return NewDiscardClient(cfg)
 	case "resp":
 		return NewRESPClient(cfg)
+	case "amf-echo":
+		return NewAMFClient(cfg)
 	}
 	return nil, fmt.Errorf("proto: unknown protocol %q (want one of %q)", name, Names())
 }

@@ -1,0 +1,75 @@
+package proto
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/airsock/airsock/amf"
+)
+
+// TestAMFRequestIsWhatTheEncoderWrites: the client's hand-made request is
+// an object {body, conn, seq} that decodes to those values and that the amf
+// encoder writes again byte for byte, so the echo's reply can be checked as
+// bytes; seq past 29 bits goes as a double on both sides.
+func TestAMFRequestIsWhatTheEncoderWrites(t *testing.T) {
+	for _, seq := range []uint64{0, 5, 1<<28 - 1, 1 << 28, 1 << 40} {
+		req := appendAMFRequest(nil, 3, seq, 100)
+		v, err := amf.Unmarshal(req)
+		if err != nil {
+			t.Fatalf("seq %d: %v", seq, err)
+		}
+		m := v.(map[string]any)
+		if !bytes.Equal(m["body"].([]byte), AppendPattern(nil, 3, seq, 100)) || m["conn"] != 3 {
+			t.Errorf("seq %d: decoded %v", seq, m)
+		}
+		again, err := amf.Marshal(v)
+		if err != nil || !bytes.Equal(again, req) {
+			t.Errorf("seq %d: re-encoded %x, %v; want %x", seq, again, err, req)
+		}
+	}
+}
+
+// TestAMFEchoSession: values of every kind come back as the encoder writes
+// them, fed whole, a byte at a time (the session's scan keeps its place)
+// and several at once; a malformed value is an error that closes.
+func TestAMFEchoSession(t *testing.T) {
+	values := []any{map[string]any{"a": 1, "b": []any{"x", 2.5}}, []any{nil, true}, "text", &amf.ArrayCollection{1}}
+	var all []byte
+	for _, v := range values {
+		b, err := amf.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	for _, chunk := range []int{len(all), 1, 3} {
+		m := &memStream{}
+		sess := AMFEcho{}.NewSession()
+		for off := 0; off < len(all); off += chunk {
+			m.feed(all[off:min(len(all), off+chunk)])
+			if err := sess.Serve(m); err != nil {
+				t.Fatalf("chunk %d: %v", chunk, err)
+			}
+		}
+		out := m.takeOut()
+		d := amf.NewDecoder()
+		for i, v := range values {
+			got, n, err := d.Decode(out)
+			if err != nil || !reflect.DeepEqual(got, v) {
+				t.Fatalf("chunk %d, value %d: %#v, %v", chunk, i, got, err)
+			}
+			out = out[n:]
+		}
+		if len(out) != 0 || m.InboundBuffered() != 0 {
+			t.Errorf("chunk %d: %d bytes more out, %d left in", chunk, len(out), m.InboundBuffered())
+		}
+	}
+	m := &memStream{}
+	m.feed([]byte{0x12})
+	var se *amf.SyntaxError
+	if err := (AMFEcho{}).NewSession().Serve(m); !errors.As(err, &se) {
+		t.Errorf("a malformed value: %v, want amf's SyntaxError", err)
+	}
+}
