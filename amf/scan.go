@@ -23,21 +23,24 @@ type Scanner struct {
 
 	pos      int
 	stack    []scanFrame
-	strs     []span // the string table, as places in the input
+	nstrs    int      // the string table's length
+	measured []uint64 // a bit per string: it names one of measuredClasses
 	traits   []scanTraits
 	elements int
 	done     bool
 }
 
-// span is a string of the input: its offset and length.
-type span struct{ off, n int }
+// scanTraits are the traits an object's body follows, in 4 bytes (a
+// hostile value may define one per 3 bytes of input): the sealed count
+// (below 2^25) shifted by 2, then the dynamic and external bits.
+type scanTraits uint32
 
-// scanTraits are the traits an object's body follows.
-type scanTraits struct {
-	sealed   int
-	dynamic  bool
-	external bool // a measured Flex collection: one value
-}
+const (
+	traitsDynamic  scanTraits = 1
+	traitsExternal scanTraits = 2 // a measured Flex collection: one value
+)
+
+func (t scanTraits) sealed() int { return int(t >> 2) }
 
 // scanFrame is a container being scanned.
 type scanFrame struct {
@@ -67,8 +70,8 @@ var measuredClasses = map[string]bool{
 // for the next value, unless a large one grew them past keptEntries: a
 // scanner kept per connection then holds little between values.
 func (s *Scanner) Reset() {
-	s.pos, s.elements, s.done = 0, 0, false
-	s.stack, s.strs, s.traits = trim(s.stack), trim(s.strs), trim(s.traits)
+	s.pos, s.elements, s.done, s.nstrs = 0, 0, false, 0
+	s.stack, s.measured, s.traits = trim(s.stack), trim(s.measured), trim(s.traits)
 }
 
 const keptEntries = 64
@@ -100,10 +103,10 @@ func (s *Scanner) Scan(data []byte) (int, error) {
 // header if it is a container). A token that the input ends inside is
 // consumed not at all, so that the next call starts it again.
 func (s *Scanner) step(data []byte) error {
-	pos, nstrs, ntraits := s.pos, len(s.strs), len(s.traits)
+	pos, nstrs, ntraits := s.pos, s.nstrs, len(s.traits)
 	err := s.token(data)
 	if err != nil {
-		s.pos, s.strs, s.traits = pos, s.strs[:nstrs], s.traits[:ntraits]
+		s.pos, s.nstrs, s.traits = pos, nstrs, s.traits[:ntraits]
 	}
 	return err
 }
@@ -245,32 +248,47 @@ func (s *Scanner) header(data []byte) (n int, inline bool, err error) {
 // str skips a UTF-8-vr, keeping inline strings in the table; it reports
 // whether the string is empty.
 func (s *Scanner) str(data []byte) (empty bool, err error) {
-	sp, err := s.strSpan(data)
-	return sp.n == 0, err
+	_, empty, err = s.strMeasured(data)
+	return empty, err
 }
 
-func (s *Scanner) strSpan(data []byte) (span, error) {
+// strMeasured is str, also reporting whether the string names one of
+// measuredClasses (all the scanner needs to know of a string's text).
+func (s *Scanner) strMeasured(data []byte) (measured, empty bool, err error) {
 	n, inline, err := s.header(data)
 	if err != nil {
-		return span{}, err
+		return false, false, err
 	}
 	if !inline {
-		if n >= len(s.strs) {
-			return span{}, s.syntax("reference to a string not yet read")
+		if n >= s.nstrs {
+			return false, false, s.syntax("reference to a string not yet read")
 		}
-		return s.strs[n], nil
+		return s.measured[n/64]&(1<<(n%64)) != 0, false, nil
 	}
-	sp := span{s.pos, n}
+	off := s.pos
 	if err := s.skip(data, n); err != nil {
-		return span{}, err
+		return false, false, err
 	}
-	if !utf8.Valid(data[sp.off : sp.off+n]) {
-		return span{}, s.syntax("invalid UTF-8 in a string")
+	text := data[off : off+n]
+	if !utf8.Valid(text) {
+		s.pos = off
+		return false, false, s.syntax("invalid UTF-8 in a string")
 	}
-	if n > 0 {
-		s.strs = append(s.strs, sp)
+	if n == 0 {
+		return false, true, nil
 	}
-	return sp, nil
+	measured = measuredClasses[string(text)] // no allocation: the compiler looks up without a copy
+	i := s.nstrs
+	s.nstrs++
+	for len(s.measured) <= i/64 {
+		s.measured = append(s.measured, 0)
+	}
+	if measured {
+		s.measured[i/64] |= 1 << (i % 64)
+	} else {
+		s.measured[i/64] &^= 1 << (i % 64)
+	}
+	return measured, false, nil
 }
 
 // value scans one value: a scalar whole, a container's header (pushing it).
@@ -287,7 +305,7 @@ func (s *Scanner) value(data []byte) error {
 	case markerDouble:
 		err = s.skip(data, 8)
 	case markerString:
-		_, err = s.strSpan(data)
+		_, err = s.str(data)
 	case markerXMLDocument, markerXML, markerByteArray:
 		n, inline, herr := s.header(data)
 		if err = herr; err == nil && inline {
@@ -327,7 +345,7 @@ func (s *Scanner) value(data []byte) error {
 		}
 		values := n
 		if m == markerVectorObject {
-			if _, err := s.strSpan(data); err != nil { // the element type
+			if _, err := s.str(data); err != nil { // the element type
 				return err
 			}
 		} else {
@@ -364,32 +382,36 @@ func (s *Scanner) object(data []byte, start int) error {
 		}
 		t = s.traits[i]
 	case u&4 != 0:
-		class, err := s.strSpan(data)
+		measured, _, err := s.strMeasured(data)
 		if err != nil {
 			return err
 		}
-		if !measuredClasses[string(data[class.off:class.off+class.n])] {
+		if !measured {
 			return ErrUnscannable
 		}
-		t = scanTraits{external: true}
+		t = traitsExternal
 		s.traits = append(s.traits, t)
 	default:
-		t = scanTraits{sealed: int(u >> 4), dynamic: u&8 != 0}
-		if _, err := s.strSpan(data); err != nil { // the class
+		sealed := int(u >> 4)
+		t = scanTraits(sealed) << 2
+		if u&8 != 0 {
+			t |= traitsDynamic
+		}
+		if _, err := s.str(data); err != nil { // the class
 			return err
 		}
-		for range t.sealed {
-			if _, err := s.strSpan(data); err != nil {
+		for range sealed {
+			if _, err := s.str(data); err != nil {
 				return err
 			}
 		}
-		if err := s.count(t.sealed); err != nil { // the names, as Decode counts them
+		if err := s.count(sealed); err != nil { // the names, as Decode counts them
 			return err
 		}
 		s.traits = append(s.traits, t)
 	}
-	if t.external {
+	if t&traitsExternal != 0 {
 		return s.push(scanFrame{kind: frameValues, n: 1}, start, 0)
 	}
-	return s.push(scanFrame{kind: frameSealed, n: t.sealed, dynamic: t.dynamic}, start, 0)
+	return s.push(scanFrame{kind: frameSealed, n: t.sealed(), dynamic: t&traitsDynamic != 0}, start, 0)
 }

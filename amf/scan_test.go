@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // scanValues are values of every kind for the scanner's tests.
@@ -126,4 +127,40 @@ func FuzzScan(f *testing.F) {
 			t.Fatalf("in pieces (%d, then all %d): %d, %v; at once: %d, %v", c, len(data), n2, err2, sn, serr)
 		}
 	})
+}
+
+// TestScanMemoryBound: what a scan holds while a hostile value is partial
+// is bounded by its input: 64 KiB of objects with inline traits (one per
+// 3 bytes, the most a value can define) and of one-byte strings (one per 2
+// bytes) keep its tables under 100 KiB; Reset drops them.
+func TestScanMemoryBound(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		item []byte
+	}{
+		{"traits", []byte{markerObject, 0x03, 0x01}}, // an object with inline traits: no sealed members, class ""
+		{"strings", []byte{markerString, 0x03, 'x'}}, // a one-byte string, a new entry each time (the scanner does not dedupe)
+	} {
+		const items = 64 << 10 / 3 // more than 64 KiB holds: the value stays partial
+		e := NewEncoder()
+		e.u29(items<<1 | 1)
+		in := append([]byte{markerArray}, e.buf...)
+		in = append(in, 0x01) // no associative part
+		for len(in) < 64<<10 {
+			in = append(in, c.item...)
+		}
+		var s Scanner
+		if _, err := s.Scan(in); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		held := cap(s.traits)*4 + cap(s.measured)*8 + cap(s.stack)*int(unsafe.Sizeof(scanFrame{}))
+		t.Logf("%s: %d traits, %d strings: %d bytes held", c.name, len(s.traits), s.nstrs, held)
+		if held > 100<<10 {
+			t.Errorf("%s: the scan holds %d bytes for a 64 KiB partial value", c.name, held)
+		}
+		s.Reset()
+		if cap(s.traits) != 0 || cap(s.measured) != 0 {
+			t.Errorf("%s: Reset kept %d traits' and %d words' room", c.name, cap(s.traits), cap(s.measured))
+		}
+	}
 }

@@ -20,6 +20,11 @@
 //   - DatagramSocket: UDP, with Bind, Connect, Send, Receive and Close, and
 //     a Data event (DatagramSocketDataEvent) per received datagram; see
 //     "Datagrams" below.
+//   - XMLSocket: text messages ended by a 0 byte, a DataEvent per message
+//     received; NewXMLSocketFor reads an accepted Socket so (an extension).
+//   - ReadObject and WriteObject (AMF 3 or AMF 0, ObjectEncoding) over
+//     package amf, which imports nothing of airsock: AIR's writeObject
+//     objects, with class aliases registered in amf.
 //   - EventDispatcher, Event and the socket events (ProgressEvent,
 //     OutputProgressEvent, IOErrorEvent, SecurityErrorEvent,
 //     ServerSocketConnectEvent): listeners are registered per event type with
