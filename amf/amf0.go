@@ -60,15 +60,16 @@ func (e *Encoder) value0(v any) error {
 	case string:
 		e.string0(x)
 	case XMLDocument:
+		s := validUTF8(string(x))
 		e.buf = append(e.buf, amf0XMLDocument)
-		e.buf = binary.BigEndian.AppendUint32(e.buf, uint32(len(x)))
-		e.buf = append(e.buf, x...)
+		e.buf = binary.BigEndian.AppendUint32(e.buf, uint32(len(s)))
+		e.buf = append(e.buf, s...)
 	case time.Time:
 		e.buf = append(e.buf, amf0Date)
 		e.buf = binary.BigEndian.AppendUint64(e.buf, math.Float64bits(float64(x.UnixMilli())))
 		e.buf = append(e.buf, 0, 0) // time zone: reserved, 0
 	case []any:
-		return e.strict0(reflect.ValueOf(x), identityOfSlice(x))
+		return e.strict0(reflect.ValueOf(x), identityOfSlice(x, anysType))
 	case *Array:
 		if x == nil {
 			e.buf = append(e.buf, amf0Null)
@@ -118,6 +119,7 @@ func (e *Encoder) number0(f float64) {
 
 // string0 writes a string, long (32-bit length) past 65,535 bytes.
 func (e *Encoder) string0(s string) {
+	s = validUTF8(s)
 	if len(s) > math.MaxUint16 {
 		e.buf = append(e.buf, amf0LongString)
 		e.buf = binary.BigEndian.AppendUint32(e.buf, uint32(len(s)))
@@ -130,6 +132,7 @@ func (e *Encoder) string0(s string) {
 
 // key0 writes a member name (UTF-8 with a 16-bit length).
 func (e *Encoder) key0(s string) error {
+	s = validUTF8(s)
 	if len(s) > math.MaxUint16 {
 		return &UnsupportedTypeError{Type: "an AMF 0 member name of more than 65,535 bytes"}
 	}
@@ -198,7 +201,7 @@ func (e *Encoder) strict0(v reflect.Value, id identity) error {
 // ecma0 writes an Array with an associative part as an ECMA array: the
 // dense elements under their indices, then the keys, sorted.
 func (e *Encoder) ecma0(a *Array) error {
-	if e.seen0(identity{p: unsafe.Pointer(a)}) {
+	if e.seen0(identity{p: unsafe.Pointer(a), t: arrayType}) {
 		return nil
 	}
 	if err := e.enter(); err != nil {
@@ -224,7 +227,7 @@ func (e *Encoder) ecma0(a *Array) error {
 }
 
 func (e *Encoder) map0(m reflect.Value) error {
-	if e.seen0(identity{p: m.UnsafePointer()}) {
+	if e.seen0(identity{p: m.UnsafePointer(), t: m.Type()}) {
 		return nil
 	}
 	if err := e.enter(); err != nil {
@@ -263,7 +266,7 @@ func (e *Encoder) members0(m reflect.Value) error {
 }
 
 func (e *Encoder) object0(o *Object) error {
-	if e.seen0(identity{p: unsafe.Pointer(o)}) {
+	if e.seen0(identity{p: unsafe.Pointer(o), t: objectType}) {
 		return nil
 	}
 	if err := e.enter(); err != nil {
@@ -312,7 +315,7 @@ func (e *Encoder) reflected0(v reflect.Value) error {
 	id := identity{}
 	if t.Kind() == reflect.Pointer && !v.IsNil() {
 		if c := e.reg.ofType(t.Elem()); c != nil {
-			id, v, t = identity{p: v.UnsafePointer()}, v.Elem(), t.Elem()
+			id, v, t = pointerIdentity(v), v.Elem(), t.Elem()
 		}
 	}
 	if c := e.reg.ofType(t); c != nil {
@@ -360,7 +363,7 @@ func (e *Encoder) reflected0(v reflect.Value) error {
 		}
 		id := identity{}
 		if !v.IsNil() && v.Len() > 0 {
-			id = identity{p: v.UnsafePointer(), n: v.Len()}
+			id = identity{p: v.UnsafePointer(), n: v.Len(), t: t}
 		}
 		return e.strict0(v, id)
 	case reflect.Array:

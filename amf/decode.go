@@ -3,6 +3,7 @@ package amf
 import (
 	"encoding/binary"
 	"math"
+	"reflect"
 	"time"
 	"unicode/utf8"
 )
@@ -22,6 +23,12 @@ type Decoder struct {
 	depth    int
 	elements int
 	objects0 []any // AMF 0's reference table
+
+	// converted holds what assign made of a decoded array or map for a
+	// typed field, by the source's identity and the field's type: a
+	// value referenced again is converted once (its copies shared, its
+	// cycles kept), not once per reference.
+	converted map[identity]reflect.Value
 }
 
 // decodedTraits are traits read from the input with the class they name
@@ -57,13 +64,22 @@ func (d *Decoder) Decode(data []byte) (v any, n int, err error) {
 	d.reset(data)
 	v, err = d.value()
 	n = d.pos
-	d.data = nil
-	clear(d.objects) // let the graph go with the caller
-	clear(d.objects0)
+	d.release()
 	if err != nil {
 		return nil, 0, err
 	}
 	return v, n, nil
+}
+
+// release lets the value's graph, strings and input go with the caller: a
+// pooled decoder pins none of them.
+func (d *Decoder) release() {
+	d.data = nil
+	clear(d.objects)
+	clear(d.objects0)
+	clear(d.strings)
+	clear(d.traits)
+	clear(d.converted)
 }
 
 func (d *Decoder) reset(data []byte) {
@@ -399,6 +415,9 @@ func (d *Decoder) numberVector(marker byte) (any, error) {
 	}
 	b, err := d.take(n * size) // n < 2^28: no overflow
 	if err != nil {
+		return nil, err
+	}
+	if err := d.count(n); err != nil {
 		return nil, err
 	}
 	var v any

@@ -18,9 +18,7 @@ func (d *Decoder) DecodeAMF0(data []byte) (v any, n int, err error) {
 	d.reset(data)
 	v, err = d.value0()
 	n = d.pos
-	d.data = nil
-	clear(d.objects)
-	clear(d.objects0)
+	d.release()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -191,7 +189,7 @@ func (d *Decoder) object0(class string) (any, error) {
 		d.keep0(v)
 		return v, d.members0(func(k string, x any) error {
 			if i, ok := c.byName[k]; ok {
-				if err := assign(p.Elem().Field(i), x); err != nil {
+				if err := d.assign(p.Elem().Field(i), x, 0); err != nil {
 					return &FieldError{Class: class, Field: k, Value: fmt.Sprintf("%T", x), Type: c.typ.Field(i).Type.String()}
 				}
 			}

@@ -76,6 +76,9 @@ func (d *Decoder) traitsOf(u uint32) (decodedTraits, error) {
 // so that they may refer to it.
 func (d *Decoder) instance(dt decodedTraits) (any, error) {
 	t, c := dt.t, dt.c
+	if err := d.count(len(t.Sealed)); err != nil { // this object's sealed values
+		return nil, err
+	}
 	switch {
 	case t.Externalizable:
 		if c == nil {
@@ -98,7 +101,7 @@ func (d *Decoder) instance(dt decodedTraits) (any, error) {
 				return nil, err
 			}
 			if i, ok := c.byName[name]; ok {
-				if err := assign(p.Elem().Field(i), x); err != nil {
+				if err := d.assign(p.Elem().Field(i), x, 0); err != nil {
 					return nil, &FieldError{Class: t.Class, Field: name, Value: fmt.Sprintf("%T", x), Type: c.typ.Field(i).Type.String()}
 				}
 			}
@@ -144,9 +147,13 @@ func (d *Decoder) dynamic(t *Traits, put func(string, any)) error {
 }
 
 // assign sets dst, a field of a registered struct, from a decoded value:
-// as it is when it fits, else converted between numbers, into typed
-// slices and maps element by element, or from a string type to a string.
-func assign(dst reflect.Value, v any) error {
+// as it is when it fits (the value a pointer points to, for a field that
+// holds a registered class by value), else converted between numbers, into
+// typed slices and maps element by element, or from a string type to a
+// string. A decoded array or map is converted once per field type, its
+// elements counted against MaxElements and its nesting against MaxDepth:
+// references to it share the copy, and a cycle stays one.
+func (d *Decoder) assign(dst reflect.Value, v any, depth int) error {
 	if v == nil || v == (Undefined{}) {
 		dst.SetZero()
 		return nil
@@ -154,6 +161,10 @@ func assign(dst reflect.Value, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Type().AssignableTo(dst.Type()) {
 		dst.Set(rv)
+		return nil
+	}
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Type().AssignableTo(dst.Type()) {
+		dst.Set(rv.Elem())
 		return nil
 	}
 	switch dst.Kind() {
@@ -178,27 +189,28 @@ func assign(dst reflect.Value, v any) error {
 		}
 	case reflect.Slice:
 		if src, ok := v.([]any); ok {
-			s := reflect.MakeSlice(dst.Type(), len(src), len(src))
-			for i, x := range src {
-				if err := assign(s.Index(i), x); err != nil {
-					return err
+			return d.convert(dst, identityOfSlice(src, dst.Type()), len(src), depth, func(c reflect.Value) error {
+				for i, x := range src {
+					if err := d.assign(c.Index(i), x, depth+1); err != nil {
+						return err
+					}
 				}
-			}
-			dst.Set(s)
-			return nil
+				return nil
+			})
 		}
 	case reflect.Map:
 		if src, ok := v.(map[string]any); ok && dst.Type().Key().Kind() == reflect.String {
-			m := reflect.MakeMapWithSize(dst.Type(), len(src))
-			for k, x := range src {
-				e := reflect.New(dst.Type().Elem()).Elem()
-				if err := assign(e, x); err != nil {
-					return err
+			id := identity{p: rv.UnsafePointer(), t: dst.Type()}
+			return d.convert(dst, id, len(src), depth, func(c reflect.Value) error {
+				for k, x := range src {
+					e := reflect.New(dst.Type().Elem()).Elem()
+					if err := d.assign(e, x, depth+1); err != nil {
+						return err
+					}
+					c.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), e)
 				}
-				m.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), e)
-			}
-			dst.Set(m)
-			return nil
+				return nil
+			})
 		}
 	}
 	if rv.Kind() == dst.Kind() && rv.Type().ConvertibleTo(dst.Type()) {
@@ -206,6 +218,38 @@ func assign(dst reflect.Value, v any) error {
 		return nil
 	}
 	return fmt.Errorf("cannot assign %T to %v", v, dst.Type())
+}
+
+// convert sets dst to the conversion of the source id names, made by fill
+// the first time (and kept before fill runs, for the cycles through it).
+func (d *Decoder) convert(dst reflect.Value, id identity, n, depth int, fill func(reflect.Value) error) error {
+	if c, ok := d.converted[id]; ok && id.p != nil {
+		dst.Set(c)
+		return nil
+	}
+	if depth >= d.Limits.depth() {
+		return &LimitError{Offset: d.pos, Limit: "MaxDepth", Value: d.Limits.depth()}
+	}
+	if err := d.count(n); err != nil {
+		return err
+	}
+	var c reflect.Value
+	if dst.Kind() == reflect.Slice {
+		c = reflect.MakeSlice(dst.Type(), n, n)
+	} else {
+		c = reflect.MakeMapWithSize(dst.Type(), n)
+	}
+	if id.p != nil {
+		if d.converted == nil {
+			d.converted = map[identity]reflect.Value{}
+		}
+		d.converted[id] = c
+	}
+	if err := fill(c); err != nil {
+		return err
+	}
+	dst.Set(c)
+	return nil
 }
 
 // integral returns a decoded number as an int64 if it is a whole one.

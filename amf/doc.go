@@ -18,7 +18,8 @@
 //	                     inside -2^28..2^28-1 is an integer, any other a
 //	                     double (as AS3 does)
 //	double               float64 (and float32)
-//	String               string
+//	String               string (one that is not UTF-8 is sent with U+FFFD
+//	                     for each bad sequence, as Go's conversions do)
 //	XMLDocument          XMLDocument (a string type: the legacy flash.xml.XMLDocument)
 //	Date                 time.Time (milliseconds since the epoch, UTC)
 //	Array                []any when it has no associative part, *Array

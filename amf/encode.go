@@ -5,7 +5,9 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -57,11 +59,14 @@ type Encoder struct {
 }
 
 // identity is a reference-typed Go value as the object table knows it:
-// its address, and for slices its length (two slices of one array are
-// different values).
+// its address, its type (a struct and its first field share an address)
+// and for slices its length (two slices of one array are different
+// values). A value of zero size has none: every one of them may sit at the
+// same address, so none is sent by reference.
 type identity struct {
 	p unsafe.Pointer
 	n int
+	t reflect.Type
 }
 
 // anonymousTraits are the traits of every map[string]any: anonymous,
@@ -157,13 +162,13 @@ func (e *Encoder) value(v any) error {
 	case []byte:
 		return e.byteArray(x)
 	case []any:
-		return e.array(x, nil, identityOfSlice(x))
+		return e.array(x, nil, identityOfSlice(x, anysType))
 	case *Array:
 		if x == nil {
 			e.buf = append(e.buf, markerNull)
 			return nil
 		}
-		return e.array(x.Dense, x.Assoc, identity{p: unsafe.Pointer(x)})
+		return e.array(x.Dense, x.Assoc, identity{p: unsafe.Pointer(x), t: arrayType})
 	case map[string]any:
 		return e.anonymous(x)
 	case *Object:
@@ -239,9 +244,20 @@ func (e *Encoder) inline(n int) error {
 	return nil
 }
 
+// validUTF8 is s, or s with U+FFFD for each byte sequence that is not
+// UTF-8: AMF strings are UTF-8, and a decoder (this package's too)
+// refuses others, so the encoder writes what Go's own conversions would.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
 // str writes a UTF-8-vr: a reference to an earlier occurrence, or the
 // string, which later ones may reference ("" never is).
 func (e *Encoder) str(s string) error {
+	s = validUTF8(s)
 	if s == "" {
 		e.buf = append(e.buf, 0x01)
 		return nil
@@ -261,6 +277,7 @@ func (e *Encoder) str(s string) error {
 // xml writes an XML or XMLDocument: a complex value that takes an object
 // index but has no identity here, so it is always inline.
 func (e *Encoder) xml(marker byte, s string) error {
+	s = validUTF8(s)
 	e.nobj++
 	e.buf = append(e.buf, marker)
 	if err := e.inline(len(s)); err != nil {
@@ -285,11 +302,11 @@ func (e *Encoder) seen(id identity) bool {
 	return false
 }
 
-func identityOfSlice[T any](s []T) identity {
+func identityOfSlice[T any](s []T, t reflect.Type) identity {
 	if len(s) == 0 {
 		return identity{}
 	}
-	return identity{p: unsafe.Pointer(unsafe.SliceData(s)), n: len(s)}
+	return identity{p: unsafe.Pointer(unsafe.SliceData(s)), n: len(s), t: t}
 }
 
 func (e *Encoder) byteArray(b []byte) error {
@@ -298,7 +315,7 @@ func (e *Encoder) byteArray(b []byte) error {
 		return nil
 	}
 	e.buf = append(e.buf, markerByteArray)
-	if e.seen(identityOfSlice(b)) {
+	if e.seen(identityOfSlice(b, bytesType)) {
 		return nil
 	}
 	if err := e.inline(len(b)); err != nil {
@@ -390,7 +407,7 @@ func (e *Encoder) anonymous(m map[string]any) error {
 		e.buf = append(e.buf, markerNull)
 		return nil
 	}
-	if done, err := e.open(markerObject, identity{p: reflect.ValueOf(m).UnsafePointer()}); done {
+	if done, err := e.open(markerObject, identity{p: reflect.ValueOf(m).UnsafePointer(), t: mapType}); done {
 		return err
 	}
 	defer e.leave()
@@ -446,7 +463,7 @@ func (e *Encoder) object(o *Object) error {
 	if len(o.Sealed) != len(t.Sealed) {
 		return &UnsupportedTypeError{Type: "an *Object whose sealed values do not match its traits"}
 	}
-	if done, err := e.open(markerObject, identity{p: unsafe.Pointer(o)}); done {
+	if done, err := e.open(markerObject, identity{p: unsafe.Pointer(o), t: objectType}); done {
 		return err
 	}
 	defer e.leave()
@@ -492,7 +509,7 @@ func (e *Encoder) vectorHeader(marker byte, id identity, n int, fixed bool) (don
 }
 
 func (e *Encoder) vectorInt(v []int32) error {
-	if done, err := e.vectorHeader(markerVectorInt, identityOfSlice(v), len(v), false); done {
+	if done, err := e.vectorHeader(markerVectorInt, identityOfSlice(v, int32sType), len(v), false); done {
 		return err
 	}
 	for _, x := range v {
@@ -502,7 +519,7 @@ func (e *Encoder) vectorInt(v []int32) error {
 }
 
 func (e *Encoder) vectorUint(v []uint32) error {
-	if done, err := e.vectorHeader(markerVectorUint, identityOfSlice(v), len(v), false); done {
+	if done, err := e.vectorHeader(markerVectorUint, identityOfSlice(v, uint32sType), len(v), false); done {
 		return err
 	}
 	for _, x := range v {
@@ -512,7 +529,7 @@ func (e *Encoder) vectorUint(v []uint32) error {
 }
 
 func (e *Encoder) vectorDouble(v []float64) error {
-	if done, err := e.vectorHeader(markerVectorDouble, identityOfSlice(v), len(v), false); done {
+	if done, err := e.vectorHeader(markerVectorDouble, identityOfSlice(v, float64sType), len(v), false); done {
 		return err
 	}
 	for _, x := range v {
@@ -526,7 +543,7 @@ func (e *Encoder) vectorObject(v *ObjectVector) error {
 		e.buf = append(e.buf, markerNull)
 		return nil
 	}
-	if done, err := e.vectorHeader(markerVectorObject, identity{p: unsafe.Pointer(v)}, len(v.Items), v.Fixed); done {
+	if done, err := e.vectorHeader(markerVectorObject, identity{p: unsafe.Pointer(v), t: objectVectorType}, len(v.Items), v.Fixed); done {
 		return err
 	}
 	if err := e.enter(); err != nil {
@@ -553,7 +570,7 @@ func (e *Encoder) dictionary(d *Dictionary) error {
 		e.buf = append(e.buf, markerNull)
 		return nil
 	}
-	if done, err := e.vectorHeader(markerDictionary, identity{p: unsafe.Pointer(d)}, len(d.Entries), d.Weak); done {
+	if done, err := e.vectorHeader(markerDictionary, identity{p: unsafe.Pointer(d), t: dictionaryType}, len(d.Entries), d.Weak); done {
 		return err
 	}
 	if err := e.enter(); err != nil {

@@ -27,7 +27,22 @@ var (
 	uint32sType     = reflect.TypeFor[[]uint32]()
 	float64sType    = reflect.TypeFor[[]float64]()
 	anysType        = reflect.TypeFor[[]any]()
+
+	arrayType        = reflect.TypeFor[*Array]()
+	mapType          = reflect.TypeFor[map[string]any]()
+	objectType       = reflect.TypeFor[*Object]()
+	objectVectorType = reflect.TypeFor[*ObjectVector]()
+	dictionaryType   = reflect.TypeFor[*Dictionary]()
 )
+
+// pointerIdentity is the identity of v, a non-nil pointer, or none for a
+// pointer to a value of zero size.
+func pointerIdentity(v reflect.Value) identity {
+	if v.Type().Elem().Size() == 0 {
+		return identity{}
+	}
+	return identity{p: v.UnsafePointer(), t: v.Type()}
+}
 
 var timeType = reflect.TypeFor[time.Time]()
 
@@ -62,7 +77,7 @@ func (e *Encoder) field(v reflect.Value) error {
 				e.buf = append(e.buf, markerNull)
 				return nil
 			}
-			return e.list(v, identity{p: v.UnsafePointer(), n: v.Len()})
+			return e.list(v, identity{p: v.UnsafePointer(), n: v.Len(), t: t})
 		}
 	case reflect.Struct:
 		if t == timeType && v.CanAddr() {
@@ -75,7 +90,7 @@ func (e *Encoder) field(v reflect.Value) error {
 			return nil
 		}
 		if c := e.reg.ofType(t.Elem()); c != nil {
-			return e.instance(c, v.Elem(), identity{p: v.UnsafePointer()})
+			return e.instance(c, v.Elem(), pointerIdentity(v))
 		}
 	}
 	return e.value(v.Interface())

@@ -26,7 +26,7 @@ func (e *Encoder) reflected(v reflect.Value) error {
 			return nil
 		}
 		if c := e.reg.ofType(t.Elem()); c != nil {
-			return e.instance(c, v.Elem(), identity{p: v.UnsafePointer()})
+			return e.instance(c, v.Elem(), pointerIdentity(v))
 		}
 		return e.value(v.Elem().Interface())
 	case reflect.Interface:
@@ -39,10 +39,13 @@ func (e *Encoder) reflected(v reflect.Value) error {
 		return e.value(v.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		e.integer(v.Int())
+		return nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		e.unsigned(v.Uint())
+		return nil
 	case reflect.Float32, reflect.Float64:
 		e.double(v.Float())
+		return nil
 	case reflect.String:
 		e.buf = append(e.buf, markerString)
 		return e.str(v.String())
@@ -54,7 +57,7 @@ func (e *Encoder) reflected(v reflect.Value) error {
 		if t.Elem().Kind() == reflect.Uint8 {
 			return e.byteArray(v.Bytes())
 		}
-		return e.list(v, identity{p: v.UnsafePointer(), n: v.Len()})
+		return e.list(v, identity{p: v.UnsafePointer(), n: v.Len(), t: t})
 	case reflect.Array:
 		return e.list(v, identity{})
 	case reflect.Map:
@@ -93,7 +96,7 @@ func (e *Encoder) list(v reflect.Value, id identity) error {
 
 // stringMap writes a map with string keys as an anonymous object.
 func (e *Encoder) stringMap(v reflect.Value) error {
-	if done, err := e.open(markerObject, identity{p: v.UnsafePointer()}); done {
+	if done, err := e.open(markerObject, identity{p: v.UnsafePointer(), t: v.Type()}); done {
 		return err
 	}
 	defer e.leave()
@@ -170,11 +173,20 @@ func (o output) WriteBytes(b []byte)    { o.e.buf = append(o.e.buf, b...) }
 
 func (o output) WriteUTF(s string) error {
 	if len(s) > math.MaxUint16 {
-		return &UnsupportedTypeError{Type: "a WriteUTF string of more than 65,535 bytes"}
+		return o.keep(&UnsupportedTypeError{Type: "a WriteUTF string of more than 65,535 bytes"})
 	}
 	o.e.buf = binary.BigEndian.AppendUint16(o.e.buf, uint16(len(s)))
 	o.e.buf = append(o.e.buf, s...)
 	return nil
 }
 
-func (o output) WriteObject(v any) error { return o.e.value(v) }
+func (o output) WriteObject(v any) error { return o.keep(o.e.value(v)) }
+
+// keep makes err the Encode's own, whatever WriteExternal does with it:
+// the bytes written are no value.
+func (o output) keep(err error) error {
+	if err != nil && o.e.err == nil {
+		o.e.err = err
+	}
+	return err
+}

@@ -44,12 +44,14 @@ type Limits struct {
 	// also bounds its stack). Zero means DefaultMaxDepth.
 	MaxDepth int
 	// MaxElements bounds the elements of one value in all: array and
-	// vector items, object members, dictionary entries, bytes of byte
-	// arrays and strings excluded (those are bounded by the input's
-	// length). References let a small input name a large value many times
-	// at no cost, so it is the input's length, not this, that bounds the
-	// memory; this bounds the work and the Go-side size of a hostile
-	// value of a given length. Zero means DefaultMaxElements.
+	// vector items, an object's sealed member names (once per traits) and
+	// its members' values, associative and dynamic members, dictionary
+	// entries, and the elements copied when a decoded array or map fills a
+	// typed slice or map of a registered struct; the bytes of strings and
+	// byte arrays are not elements (the input's length bounds them). A
+	// reference to a value already read costs nothing, so what this bounds
+	// is the work and the Go-side size of a hostile value of a given
+	// length. Zero means DefaultMaxElements.
 	MaxElements int
 }
 

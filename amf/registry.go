@@ -8,7 +8,8 @@ import (
 )
 
 // Registry maps class aliases (AS3's registerClassAlias) onto Go struct
-// types, both ways. Safe for concurrent use.
+// types, both ways. Safe for concurrent use. The zero Registry is empty
+// and ready; NewRegistry has Flex's collections.
 type Registry struct {
 	mu      sync.RWMutex
 	byAlias map[string]*class
@@ -95,6 +96,9 @@ func (r *Registry) Register(alias string, v any) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.byAlias == nil { // the zero Registry
+		r.byAlias, r.byType = map[string]*class{}, map[reflect.Type]*class{}
+	}
 	if old := r.byAlias[alias]; old != nil && r.byType[old.typ] == old {
 		delete(r.byType, old.typ)
 	}

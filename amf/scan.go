@@ -28,6 +28,7 @@ type Scanner struct {
 	traits   []scanTraits
 	elements int
 	done     bool
+	examined int // input bytes read, retries included: the work, for the tests
 }
 
 // scanTraits are the traits an object's body follows, in 4 bytes (a
@@ -45,8 +46,9 @@ func (t scanTraits) sealed() int { return int(t >> 2) }
 // scanFrame is a container being scanned.
 type scanFrame struct {
 	kind    uint8
-	n       int  // values still to come (dense, sealed, values)
-	dynamic bool // an object's dynamic members follow its sealed ones
+	n       int        // values still to come (dense, sealed, values), or names (names)
+	dynamic bool       // an object's dynamic members follow its sealed ones
+	traits  scanTraits // names: the traits being read
 }
 
 const (
@@ -57,6 +59,7 @@ const (
 	frameDynKey            // an object's dynamic members: a name next
 	frameDynValue          // the value of the name just read
 	frameValues            // n values: a vector's, a dictionary's keys and values, a collection's body
+	frameNames             // inline traits: n sealed member names still to come, one a step
 )
 
 // measuredClasses are the externalizable classes whose body is one value.
@@ -117,6 +120,20 @@ func (s *Scanner) token(data []byte) error {
 	}
 	f := &s.stack[len(s.stack)-1]
 	switch f.kind {
+	case frameNames:
+		if _, err := s.str(data); err != nil {
+			return err
+		}
+		if f.n--; f.n > 0 {
+			return nil
+		}
+		t := f.traits
+		s.stack = s.stack[:len(s.stack)-1]
+		if err := s.count(t.sealed()); err != nil { // the names, as Decode counts them
+			return err
+		}
+		s.traits = append(s.traits, t)
+		return s.body(t, s.pos)
 	case frameAssocKey, frameDynKey:
 		empty, err := s.str(data)
 		if err != nil {
@@ -210,6 +227,7 @@ func (s *Scanner) byte(data []byte) (byte, error) {
 		return 0, ErrTruncated
 	}
 	s.pos++
+	s.examined++
 	return data[s.pos-1], nil
 }
 
@@ -218,6 +236,7 @@ func (s *Scanner) skip(data []byte, n int) error {
 		return ErrTruncated
 	}
 	s.pos += n
+	s.examined += n
 	return nil
 }
 
@@ -323,7 +342,9 @@ func (s *Scanner) value(data []byte) error {
 			if m == markerVectorDouble {
 				size = 8
 			}
-			err = s.skip(data, 1+n*size)
+			if err = s.skip(data, 1+n*size); err == nil {
+				err = s.count(n)
+			}
 		}
 	case markerArray:
 		n, inline, herr := s.header(data)
@@ -400,18 +421,23 @@ func (s *Scanner) object(data []byte, start int) error {
 		if _, err := s.str(data); err != nil { // the class
 			return err
 		}
-		for range sealed {
-			if _, err := s.str(data); err != nil {
-				return err
+		if sealed > 0 { // the names, one a step: traits may be long
+			if len(s.stack) >= s.Limits.depth() {
+				return &LimitError{Offset: start, Limit: "MaxDepth", Value: s.Limits.depth()}
 			}
-		}
-		if err := s.count(sealed); err != nil { // the names, as Decode counts them
-			return err
+			s.stack = append(s.stack, scanFrame{kind: frameNames, n: sealed, traits: t})
+			return nil
 		}
 		s.traits = append(s.traits, t)
 	}
+	return s.body(t, start)
+}
+
+// body pushes an object's body: its sealed values (counted, as Decode
+// counts them) and dynamic members, or a collection's one value.
+func (s *Scanner) body(t scanTraits, pos int) error {
 	if t&traitsExternal != 0 {
-		return s.push(scanFrame{kind: frameValues, n: 1}, start, 0)
+		return s.push(scanFrame{kind: frameValues, n: 1}, pos, 0)
 	}
-	return s.push(scanFrame{kind: frameSealed, n: t.sealed(), dynamic: t&traitsDynamic != 0}, start, 0)
+	return s.push(scanFrame{kind: frameSealed, n: t.sealed(), dynamic: t&traitsDynamic != 0}, pos, t.sealed())
 }

@@ -130,6 +130,7 @@ func (s *Socket) attach(c *loop.Conn) {
 		x.unread = n
 		x.pending.Store(0)
 		x.written.Store(0)
+		x.scan = nil // a partial object of the last connection is not this one's
 	}
 	s.watch(c, false)
 	c.SetNoDelay(s.TCPNoDelay())

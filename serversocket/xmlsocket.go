@@ -58,13 +58,16 @@ func NewXMLSocketOn(e *loop.Engine) *XMLSocket {
 // NewXMLSocketFor reads and writes XMLSocket messages over s, a connected
 // socket (one a ServerSocket accepted, typically): from then on s's input
 // is the XMLSocket's, and its events are the XMLSocket's too (data, close,
-// ioError). Call it on s's loop goroutine, in the ServerSocket's connect
-// listener, before s's input is read.
+// ioError). Call it on s's loop goroutine: in the ServerSocket's connect
+// listener, or later (in a socketData listener that looked at the first
+// bytes, say); input already buffered then is dispatched once the current
+// listener has returned, so that the listeners added right after this
+// call hear it.
 func NewXMLSocketFor(s *Socket) *XMLSocket {
 	x := newXMLSocket(s)
 	x.reserve()
-	if s.BytesAvailable() > 0 {
-		x.onData(nil)
+	if c := s.conn.Load(); c != nil && s.BytesAvailable() > 0 {
+		c.Run(func(*loop.Conn) { x.onData(nil) })
 	}
 	return x
 }

@@ -60,36 +60,36 @@ func (s *amfSession) Serve(st Stream) error {
 		s.scan.Reset()
 		amfScanners.Put(s.scan)
 		s.scan = nil
-		if err := echoValue(st, b[:n]); err != nil {
-			return err
+		if done, err := echoValue(st, b[:n]); !done || err != nil {
+			return err // !done: a value the scanner cannot measure, not all in yet
 		}
 	}
 	return nil
 }
 
 // echoValue decodes the value b starts with, writes it encoded again and
-// consumes it.
-func echoValue(st Stream, b []byte) error {
+// consumes it; done is false when b holds only part of it.
+func echoValue(st Stream, b []byte) (done bool, err error) {
 	c := amfCodecs.Get().(*amfCodec)
 	defer amfCodecs.Put(c)
 	v, n, err := c.dec.Decode(b)
 	if errors.Is(err, amf.ErrTruncated) {
-		return nil // an externalizable value not all in yet
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("amf-echo: %w", err)
+		return false, fmt.Errorf("amf-echo: %w", err)
 	}
 	if c.out, err = c.enc.Encode(c.out[:0], v); err != nil {
-		return fmt.Errorf("amf-echo: %w", err)
+		return false, fmt.Errorf("amf-echo: %w", err)
 	}
 	if _, err := st.Write(c.out); err != nil {
-		return err
+		return false, err
 	}
 	if cap(c.out) > 64<<10 {
 		c.out = nil
 	}
 	_, err = st.Discard(n)
-	return err
+	return err == nil, err
 }
 
 // amfClient sends objects {body: a ByteArray of Size patterned bytes,
