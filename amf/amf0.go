@@ -314,11 +314,11 @@ func (e *Encoder) reflected0(v reflect.Value) error {
 	t := v.Type()
 	id := identity{}
 	if t.Kind() == reflect.Pointer && !v.IsNil() {
-		if c := e.reg.ofType(t.Elem()); c != nil {
+		if c := e.class(t.Elem()); c != nil {
 			id, v, t = pointerIdentity(v), v.Elem(), t.Elem()
 		}
 	}
-	if c := e.reg.ofType(t); c != nil {
+	if c := e.class(t); c != nil {
 		if c.external {
 			return e.switch3(v.Interface())
 		}

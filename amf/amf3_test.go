@@ -349,3 +349,24 @@ func TestManyReferences(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterAgainSeenByEncoder: an encoder that has cached a type's
+// class sees the type registered again under another alias (the
+// registry's generation changes).
+func TestRegisterAgainSeenByEncoder(t *testing.T) {
+	type Cached struct{ A int }
+	r := NewRegistry()
+	if err := r.Register("first.Alias", Cached{}); err != nil {
+		t.Fatal(err)
+	}
+	e := NewEncoder()
+	e.SetRegistry(r)
+	b1, _ := e.Encode(nil, &Cached{1})
+	if err := r.Register("second.Alias", Cached{}); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := e.Encode(nil, &Cached{1})
+	if !bytes.Contains(b1, []byte("first.Alias")) || !bytes.Contains(b2, []byte("second.Alias")) {
+		t.Errorf("encodings %q then %q: the second registration was not seen", b1, b2)
+	}
+}

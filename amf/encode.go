@@ -56,6 +56,36 @@ type Encoder struct {
 
 	objects0 index[identity] // AMF 0's reference table
 	nobj0    int
+
+	classes  [8]cachedClass // the registry's answers for the types met last
+	nclasses int
+	classGen uint64 // the registry's generation they are of
+}
+
+// cachedClass is a type and its registered class (nil: none).
+type cachedClass struct {
+	t reflect.Type
+	c *class
+}
+
+// class returns the class registered for t, from the encoder's cache of
+// the last types while the registry has not changed: a struct's fields
+// ask for the same few types again and again.
+func (e *Encoder) class(t reflect.Type) *class {
+	if gen := e.reg.gen.Load(); gen != e.classGen {
+		e.classGen, e.nclasses = gen, 0
+	}
+	for i := range e.nclasses {
+		if e.classes[i].t == t {
+			return e.classes[i].c
+		}
+	}
+	c := e.reg.ofType(t)
+	if e.nclasses < len(e.classes) {
+		e.classes[e.nclasses] = cachedClass{t, c}
+		e.nclasses++
+	}
+	return c
 }
 
 // identity is a reference-typed Go value as the object table knows it:
@@ -78,7 +108,7 @@ var anonymousTraits = &Traits{Dynamic: true}
 func NewEncoder() *Encoder { return &Encoder{reg: DefaultRegistry} }
 
 // SetRegistry makes the encoder use r for class aliases.
-func (e *Encoder) SetRegistry(r *Registry) { e.reg = r }
+func (e *Encoder) SetRegistry(r *Registry) { e.reg, e.nclasses = r, 0 }
 
 // Marshal returns v in AMF 3 (see the package doc for the Go types).
 // Any goroutine.
@@ -257,7 +287,6 @@ func validUTF8(s string) string {
 // str writes a UTF-8-vr: a reference to an earlier occurrence, or the
 // string, which later ones may reference ("" never is).
 func (e *Encoder) str(s string) error {
-	s = validUTF8(s)
 	if s == "" {
 		e.buf = append(e.buf, 0x01)
 		return nil
@@ -266,11 +295,12 @@ func (e *Encoder) str(s string) error {
 		e.u29(uint32(i) << 1)
 		return nil
 	}
-	if err := e.inline(len(s)); err != nil {
+	text := validUTF8(s) // s stays the table's key: its references mean this text
+	if err := e.inline(len(text)); err != nil {
 		return err
 	}
 	e.strings.put(s, e.strings.len())
-	e.buf = append(e.buf, s...)
+	e.buf = append(e.buf, text...)
 	return nil
 }
 

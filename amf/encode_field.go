@@ -11,9 +11,16 @@ import (
 // them into an interface (which would allocate for every number, string
 // and slice of a struct).
 func special(t reflect.Type) bool {
-	switch t {
-	case undefinedType, xmlType, xmlDocumentType, bytesType, int32sType, uint32sType, float64sType, anysType:
-		return true
+	switch t.Kind() {
+	case reflect.String:
+		return t == xmlType || t == xmlDocumentType
+	case reflect.Slice:
+		switch t {
+		case bytesType, int32sType, uint32sType, float64sType, anysType:
+			return true
+		}
+	case reflect.Struct:
+		return t == undefinedType
 	}
 	return false
 }
@@ -72,7 +79,7 @@ func (e *Encoder) field(v reflect.Value) error {
 			return e.str(v.String())
 		}
 	case reflect.Slice:
-		if !special(t) && e.reg.ofType(t) == nil && t.Elem().Kind() != reflect.Uint8 {
+		if !special(t) && e.class(t) == nil && t.Elem().Kind() != reflect.Uint8 {
 			if v.IsNil() {
 				e.buf = append(e.buf, markerNull)
 				return nil
@@ -89,7 +96,7 @@ func (e *Encoder) field(v reflect.Value) error {
 			e.buf = append(e.buf, markerNull)
 			return nil
 		}
-		if c := e.reg.ofType(t.Elem()); c != nil {
+		if c := e.class(t.Elem()); c != nil {
 			return e.instance(c, v.Elem(), pointerIdentity(v))
 		}
 	}

@@ -16,7 +16,7 @@ func (e *Encoder) reflected(v reflect.Value) error {
 		return nil
 	}
 	t := v.Type()
-	if c := e.reg.ofType(t); c != nil {
+	if c := e.class(t); c != nil {
 		return e.instance(c, v, identity{})
 	}
 	switch t.Kind() {
@@ -25,7 +25,7 @@ func (e *Encoder) reflected(v reflect.Value) error {
 			e.buf = append(e.buf, markerNull)
 			return nil
 		}
-		if c := e.reg.ofType(t.Elem()); c != nil {
+		if c := e.class(t.Elem()); c != nil {
 			return e.instance(c, v.Elem(), pointerIdentity(v))
 		}
 		return e.value(v.Elem().Interface())

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Registry maps class aliases (AS3's registerClassAlias) onto Go struct
@@ -14,6 +15,7 @@ type Registry struct {
 	mu      sync.RWMutex
 	byAlias map[string]*class
 	byType  map[reflect.Type]*class
+	gen     atomic.Uint64 // changes with every Register: encoders' caches check it
 }
 
 // class is one registered alias: its struct type, its traits as they are
@@ -107,6 +109,7 @@ func (r *Registry) Register(alias string, v any) error {
 	}
 	r.byAlias[alias] = c
 	r.byType[t] = c
+	r.gen.Add(1)
 	return nil
 }
 
