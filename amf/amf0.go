@@ -247,18 +247,18 @@ func (e *Encoder) members0(m reflect.Value) error {
 	if !m.IsValid() || m.Len() == 0 {
 		return nil
 	}
-	keys := make([]string, 0, m.Len())
+	base := len(e.keys)
 	for it := m.MapRange(); it.Next(); {
 		if k := it.Key().String(); k != "" {
-			keys = append(keys, k)
+			e.keys = append(e.keys, k)
 		}
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if err := e.key0(k); err != nil {
-			return err
-		}
-		if err := e.value0(m.MapIndex(reflect.ValueOf(k).Convert(m.Type().Key())).Interface()); err != nil {
+	end := len(e.keys)
+	slices.Sort(e.keys[base:end])
+	defer e.dropKeys(base)
+	for i := base; i < end; i++ {
+		k := e.keys[i]
+		if err := e.member0(k, m.MapIndex(reflect.ValueOf(k).Convert(m.Type().Key())).Interface()); err != nil {
 			return err
 		}
 	}

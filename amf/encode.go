@@ -57,6 +57,8 @@ type Encoder struct {
 	objects0 index[identity] // AMF 0's reference table
 	nobj0    int
 
+	keys []string // maps' keys being sorted, nested maps' behind their parents'
+
 	classes  [8]cachedClass // the registry's answers for the types met last
 	nclasses int
 	classGen uint64 // the registry's generation they are of
@@ -415,14 +417,17 @@ func (e *Encoder) array(dense []any, assoc map[string]any, id identity) error {
 // empty string that ends them.
 func (e *Encoder) members(m map[string]any) error {
 	if len(m) > 0 {
-		keys := make([]string, 0, len(m))
+		base := len(e.keys)
 		for k := range m {
 			if k != "" { // an empty name would end the list: AS3 cannot send one either
-				keys = append(keys, k)
+				e.keys = append(e.keys, k)
 			}
 		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		end := len(e.keys)
+		slices.Sort(e.keys[base:end])
+		defer e.dropKeys(base)
+		for i := base; i < end; i++ {
+			k := e.keys[i] // by index: a nested map's keys may move e.keys
 			if err := e.member(k, m[k]); err != nil {
 				return err
 			}
@@ -430,6 +435,13 @@ func (e *Encoder) members(m map[string]any) error {
 	}
 	e.buf = append(e.buf, 0x01)
 	return nil
+}
+
+// dropKeys ends a map's turn in the shared buffer of sorted keys (nested
+// maps stack theirs behind).
+func (e *Encoder) dropKeys(base int) {
+	clear(e.keys[base:])
+	e.keys = e.keys[:base]
 }
 
 func (e *Encoder) anonymous(m map[string]any) error {

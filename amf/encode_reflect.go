@@ -103,14 +103,17 @@ func (e *Encoder) stringMap(v reflect.Value) error {
 	if err := e.traitsOf(anonymousTraits); err != nil {
 		return err
 	}
-	keys := make([]string, 0, v.Len())
+	base := len(e.keys)
 	for it := v.MapRange(); it.Next(); {
 		if k := it.Key().String(); k != "" {
-			keys = append(keys, k)
+			e.keys = append(e.keys, k)
 		}
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	end := len(e.keys)
+	slices.Sort(e.keys[base:end])
+	defer e.dropKeys(base)
+	for i := base; i < end; i++ {
+		k := e.keys[i]
 		if err := e.member(k, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())).Interface()); err != nil {
 			return err
 		}
