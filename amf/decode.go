@@ -29,6 +29,8 @@ type Decoder struct {
 	// value referenced again is converted once (its copies shared, its
 	// cycles kept), not once per reference.
 	converted map[identity]reflect.Value
+
+	intern map[string]string // short table strings kept across values
 }
 
 // decodedTraits are traits read from the input with the class they name
@@ -72,7 +74,8 @@ func (d *Decoder) Decode(data []byte) (v any, n int, err error) {
 }
 
 // release lets the value's graph, strings and input go with the caller: a
-// pooled decoder pins none of them.
+// pooled decoder pins none of them but the short strings it keeps (at most
+// internKept of internMax bytes).
 func (d *Decoder) release() {
 	d.data = nil
 	clear(d.objects)
@@ -260,11 +263,49 @@ func (d *Decoder) str() (string, error) {
 		}
 		return d.strings[n], nil
 	}
-	s, err := d.utf8(n)
+	var s string
+	if n <= internMax {
+		s, err = d.interned(n)
+	} else {
+		s, err = d.utf8(n)
+	}
 	if err != nil || s == "" {
 		return s, err
 	}
 	d.strings = append(d.strings, s)
+	return s, nil
+}
+
+// Short strings of the string table (member and class names, mostly, the
+// same in every message) are kept by the decoder across values, up to
+// internKept of them, so that a stream of objects does not allocate their
+// names again for each.
+const (
+	internMax  = 32
+	internKept = 256
+)
+
+// interned returns the next n bytes as a string, the one kept from an
+// earlier value if it has the same text.
+func (d *Decoder) interned(n int) (string, error) {
+	b, err := d.take(n)
+	if err != nil {
+		return "", err
+	}
+	if s, ok := d.intern[string(b)]; ok { // the lookup does not allocate
+		return s, nil
+	}
+	if !utf8.Valid(b) {
+		d.pos -= n
+		return "", d.syntax("invalid UTF-8 in a string")
+	}
+	s := string(b)
+	if len(d.intern) < internKept {
+		if d.intern == nil {
+			d.intern = make(map[string]string)
+		}
+		d.intern[s] = s
+	}
 	return s, nil
 }
 
