@@ -37,37 +37,68 @@ func (d *Decoder) traitsOf(u uint32) (decodedTraits, error) {
 		}
 		return d.traits[i], nil
 	}
-	class, err := d.str()
+	alias, err := d.str()
 	if err != nil {
 		return decodedTraits{}, err
 	}
-	t := &Traits{Class: class}
-	if u&4 != 0 {
-		t.Externalizable = true
-	} else {
-		t.Dynamic = u&8 != 0
-		n := int(u >> 4)
+	external, dynamic, n := u&4 != 0, u&8 != 0, int(u>>4)
+	var c *class
+	if alias != "" {
+		if c = d.reg.alias(alias); c != nil && c.external != external {
+			c = nil
+		}
+	}
+	var t *Traits
+	switch {
+	case external:
+		t = &Traits{Class: alias, Externalizable: true}
+	case alias == "" && n == 0 && dynamic:
+		t = anonymousTraits // an anonymous object: a map, whose traits nobody sees
+	default:
 		if err := d.fits(n, 1); err != nil {
 			return decodedTraits{}, err
 		}
 		if err := d.count(n); err != nil {
 			return decodedTraits{}, err
 		}
-		t.Sealed = make([]string, n)
-		for i := range t.Sealed {
-			if t.Sealed[i], err = d.str(); err != nil {
-				return decodedTraits{}, err
-			}
+		if t, err = d.sealedNames(alias, dynamic, n, c); err != nil {
+			return decodedTraits{}, err
 		}
 	}
-	dt := decodedTraits{t: t}
-	if class != "" {
-		if c := d.reg.alias(class); c != nil && c.external == t.Externalizable {
-			dt.c = c
-		}
-	}
+	dt := decodedTraits{t: t, c: c}
 	d.traits = append(d.traits, dt)
 	return dt, nil
+}
+
+// sealedNames reads inline traits' n sealed names. When they are the
+// registered class's own (the usual case: the class was sent by the code
+// that registered it), its traits serve, and nothing is allocated: a
+// decoded struct does not show its traits.
+func (d *Decoder) sealedNames(alias string, dynamic bool, n int, c *class) (*Traits, error) {
+	var names []string
+	same := c != nil && !dynamic && n == len(c.traits.Sealed)
+	for i := range n {
+		name, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		if same && name == c.traits.Sealed[i] {
+			continue
+		}
+		if names == nil {
+			names = make([]string, i, n)
+			copy(names, c.traitsNames(i))
+			same = false
+		}
+		names = append(names, name)
+	}
+	if same {
+		return c.traits, nil
+	}
+	if names == nil {
+		names = []string{}
+	}
+	return &Traits{Class: alias, Sealed: names, Dynamic: dynamic}, nil
 }
 
 // instance reads an object's body after its traits: into a new value of

@@ -113,6 +113,15 @@ func (r *Registry) Register(alias string, v any) error {
 	return nil
 }
 
+// traitsNames returns the first i sealed names of c's traits (none for a
+// nil c).
+func (c *class) traitsNames(i int) []string {
+	if c == nil {
+		return nil
+	}
+	return c.traits.Sealed[:i]
+}
+
 // alias returns the class registered under name, or nil.
 func (r *Registry) alias(name string) *class {
 	r.mu.RLock()
