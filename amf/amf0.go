@@ -199,8 +199,15 @@ func (e *Encoder) strict0(v reflect.Value, id identity) error {
 }
 
 // ecma0 writes an Array with an associative part as an ECMA array: the
-// dense elements under their indices, then the keys, sorted.
+// dense elements under their indices, then the keys, sorted. A key that
+// names a dense index ("0" beside a dense element 0) is an error: AMF 0
+// has one list of names, where the two would be one member.
 func (e *Encoder) ecma0(a *Array) error {
+	for k := range a.Assoc {
+		if i, err := strconv.Atoi(k); err == nil && i >= 0 && i < len(a.Dense) && strconv.Itoa(i) == k {
+			return &UnsupportedTypeError{Type: "an *Array whose associative key " + strconv.Quote(k) + " is also a dense index (AMF 0)"}
+		}
+	}
 	if e.seen0(identity{p: unsafe.Pointer(a), t: arrayType}) {
 		return nil
 	}

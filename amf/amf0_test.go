@@ -2,6 +2,7 @@ package amf
 
 import (
 	"encoding/hex"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -72,5 +73,24 @@ func TestAMF0References(t *testing.T) {
 	if reflect.ValueOf(s[1]).UnsafePointer() != reflect.ValueOf(g).UnsafePointer() ||
 		reflect.ValueOf(g["self"]).UnsafePointer() != reflect.ValueOf(g).UnsafePointer() {
 		t.Error("the shared, self-holding map came back as copies")
+	}
+}
+
+// TestAMF0ArrayKeyCollision: an *Array whose associative part has a key
+// that is also a dense index cannot be sent as an AMF 0 ECMA array (the
+// two would be one member there, and one value lost): an error, found by
+// the review; a key past the dense part is fine.
+func TestAMF0ArrayKeyCollision(t *testing.T) {
+	var ue *UnsupportedTypeError
+	if _, err := Marshal0(&Array{Dense: []any{1.0}, Assoc: map[string]any{"0": 2.0}}); !errors.As(err, &ue) {
+		t.Errorf("Dense[0] beside Assoc[\"0\"]: %v, want an UnsupportedTypeError", err)
+	}
+	b, err := Marshal0(&Array{Dense: []any{1.0}, Assoc: map[string]any{"1x": 2.0, "5": 3.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Unmarshal0(b)
+	if a, ok := v.(*Array); err != nil || !ok || len(a.Dense) != 1 || a.Assoc["5"] != 3.0 || a.Assoc["1x"] != 2.0 {
+		t.Errorf("round trip: %#v, %v", v, err)
 	}
 }

@@ -114,6 +114,13 @@ func (c *Conn) InboundBuffered() int {
 	return int(c.winEnd - c.winOff)
 }
 
+// InboundLimit returns how many unconsumed input bytes make the loop stop
+// reading the connection: Config.MaxInbound, plus what ReserveInbound
+// added (one read may take the input past it). A handler waiting for a
+// delimiter that has not come once that much is buffered waits in vain,
+// and may fail the connection instead. Loop goroutine.
+func (c *Conn) InboundLimit() int { return c.loop.inboundLimit(c) }
+
 // window returns the unconsumed part of the input OnData was given (the
 // loop's read buffer, or the backend's memory: eventLoop.win).
 func (c *Conn) window() []byte { return c.loop.win[c.winOff:c.winEnd] }

@@ -187,8 +187,13 @@ func (x *XMLSocket) onData(Eventer) {
 		max := x.MaxMessageSize()
 		if i < 0 {
 			x.scanned = len(b)
-			if len(b) > max {
+			switch {
+			case len(b) > max:
 				x.fail(fmt.Sprintf("Error #2031: Socket Error. An XMLSocket message of more than %d bytes.", max))
+			case x.inputFull(len(b)):
+				// The engine's MaxInbound is below the bound: no more input
+				// can come, so the message cannot end.
+				x.fail(fmt.Sprintf("Error #2031: Socket Error. An XMLSocket message of more than %d bytes, the input this connection may hold.", len(b)-1))
 			}
 			return
 		}
@@ -203,6 +208,13 @@ func (x *XMLSocket) onData(Eventer) {
 		x.DispatchEvent(&x.event)
 		x.event.Data = ""
 	}
+}
+
+// inputFull reports whether n buffered bytes are all the connection may
+// hold (loop.Conn.InboundLimit).
+func (x *XMLSocket) inputFull(n int) bool {
+	c := x.sock.conn.Load()
+	return c != nil && n >= c.InboundLimit()
 }
 
 // fail reports bad input as an ioError and closes the connection.

@@ -178,3 +178,27 @@ func TestXMLSocketMessageBound(t *testing.T) {
 		t.Errorf("the bounded server's events %q, want the ioError then the other client's message", got)
 	}
 }
+
+// TestXMLSocketMessageBoundSmallInbound: on an engine whose MaxInbound
+// (4 KiB) is below the message bound, a message that fills the input
+// without its 0 is an ioError and closes the connection at once, instead
+// of waiting for the inbound timeout (found by the review).
+func TestXMLSocketMessageBoundSmallInbound(t *testing.T) {
+	e := newEngine(t, loop.Config{Loops: 1, MaxInbound: 4 << 10})
+	events := newRecorder[string]()
+	srv := startServer(t, e, func(s *serversocket.Socket) {
+		x := serversocket.NewXMLSocketFor(s)
+		x.AddEventListener(serversocket.IOErrorType, func(ev serversocket.Eventer) {
+			events.add(ev.(*serversocket.IOErrorEvent).Text)
+		}, 0)
+	})
+	c := dial(t, hostPort(srv))
+	go c.Write(bytes.Repeat([]byte("x"), 10<<10)) // blocks once the server stops reading
+	if rest, err := io.ReadAll(c); len(rest) != 0 || err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the client read %d bytes, %v; want its connection closed", len(rest), err)
+	}
+	got := events.waitLen(t, 1, "the ioError")
+	if !strings.Contains(got[0], "the input this connection may hold") {
+		t.Errorf("ioError %q", got[0])
+	}
+}
