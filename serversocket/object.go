@@ -111,7 +111,7 @@ func (d *DataInput) scan(b []byte) (n int, ok bool, err error) {
 	n, err = sc.Scan(b)
 	switch {
 	case errors.Is(err, amf.ErrTruncated):
-		return 0, false, errEOF() // the scan goes on with the next bytes
+		return 0, false, d.partial() // the scan goes on with the next bytes
 	case errors.Is(err, amf.ErrUnscannable):
 		sc.Reset()
 		return 0, true, nil
@@ -121,6 +121,31 @@ func (d *DataInput) scan(b []byte) (n int, ok bool, err error) {
 	}
 	sc.Reset()
 	return n, true, nil
+}
+
+// partial is ReadObject's error for an object not all in: an EOFError, or,
+// when the input already holds all the connection may (loop.Conn's
+// InboundLimit: reading has paused), a RangeError wrapping an
+// amf.LimitError "MaxInbound", since the rest cannot come.
+func (d *DataInput) partial() error {
+	if in, ok := d.src.(interface{ inputLimit() (int, bool) }); ok {
+		if limit, full := in.inputLimit(); full {
+			return &RangeError{ErrorID: IDOutOfBounds, Message: msgOutOfBounds,
+				Err: &amf.LimitError{Offset: limit, Limit: "MaxInbound", Value: limit}}
+		}
+	}
+	return errEOF()
+}
+
+// inputLimit reports the connection's InboundLimit and whether the unread
+// input has reached it.
+func (in *socketInput) inputLimit() (int, bool) {
+	c := in.conn.Load()
+	if c == nil {
+		return 0, false
+	}
+	limit := c.InboundLimit()
+	return limit, c.InboundBuffered() >= limit
 }
 
 // ReadObject decodes one object in the ObjectEncoding (AMF 3 by default)
@@ -138,7 +163,10 @@ func (d *DataInput) scan(b []byte) (n int, ok bool, err error) {
 //
 // Malformed input, or an object beyond amf's default Limits (nesting,
 // elements), is a RangeError #2006 wrapping the amf error, with nothing
-// consumed: the stream cannot be resynchronised, so close the socket. The
+// consumed: the stream cannot be resynchronised, so close the socket. So
+// is an object larger than the input the socket may hold (MaxInbound, 64
+// KiB by default), once that much is in: ReserveInbound and read again
+// for larger objects, or close. The
 // object does not alias the input. An object that arrives in many small
 // pieces costs time linear in its length: the socket keeps an amf.Scanner
 // between calls and decodes the object once it is all in (an AMF 0
@@ -174,7 +202,7 @@ func (d *DataInput) ReadObject() (any, error) {
 	decoders.Put(dec)
 	switch {
 	case errors.Is(err, amf.ErrTruncated):
-		return nil, errEOF()
+		return nil, d.partial()
 	case err != nil:
 		return nil, &RangeError{ErrorID: IDOutOfBounds, Message: msgOutOfBounds, Err: err}
 	}

@@ -3,8 +3,10 @@ package serversocket_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/airsock/airsock/amf"
@@ -90,5 +92,45 @@ func TestObjectEchoOverSocket(t *testing.T) {
 	c.CloseWrite()
 	if rest, _ := io.ReadAll(c); len(rest) != 0 {
 		t.Errorf("%d bytes more than the echoes", len(rest))
+	}
+}
+
+// TestReadObjectLargerThanInput: an object larger than the input the
+// socket may hold (MaxInbound 4 KiB here) is a RangeError wrapping amf's
+// MaxInbound LimitError once the input is full, not an EOFError for ever
+// (the rest cannot come while reading is paused); after ReserveInbound the
+// same object is read whole.
+func TestReadObjectLargerThanInput(t *testing.T) {
+	e := newEngine(t, loop.Config{Loops: 1, MaxInbound: 4 << 10, ReadBufferSize: 4 << 10})
+	results := newRecorder[string]()
+	var reserved bool
+	_, c := acceptOne(t, e, func(s *serversocket.Socket) {
+		s.AddEventListener(serversocket.SocketData, func(serversocket.Eventer) {
+			v, err := s.ReadObject()
+			var le *amf.LimitError
+			switch {
+			case err == nil:
+				results.add(fmt.Sprintf("object of %d items", len(v.([]any))))
+			case errors.As(err, &le) && !reserved:
+				results.add("RangeError " + le.Limit)
+				reserved = true
+				if err := s.ReserveInbound(64 << 10); err != nil {
+					results.add("ReserveInbound: " + err.Error())
+				}
+				if v, err := s.ReadObject(); !errors.Is(err, io.ErrUnexpectedEOF) { // an EOFError: more can come now
+					results.add(fmt.Sprintf("after reserving: %v, %v", v, err))
+				}
+			}
+		}, 0)
+	})
+	items := make([]any, 10000)
+	b, err := amf.Marshal(items) // 10 KB of nulls
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(b)
+	got := results.waitLen(t, 2, "the RangeError, then the object")
+	if strings.Join(got, "|") != "RangeError MaxInbound|object of 10000 items" {
+		t.Errorf("results %q", got)
 	}
 }
