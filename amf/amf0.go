@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"reflect"
-	"slices"
 	"strconv"
 	"time"
 	"unsafe"
@@ -254,22 +253,7 @@ func (e *Encoder) members0(m reflect.Value) error {
 	if !m.IsValid() || m.Len() == 0 {
 		return nil
 	}
-	base := len(e.keys)
-	for it := m.MapRange(); it.Next(); {
-		if k := it.Key().String(); k != "" {
-			e.keys = append(e.keys, k)
-		}
-	}
-	end := len(e.keys)
-	slices.Sort(e.keys[base:end])
-	defer e.dropKeys(base)
-	for i := base; i < end; i++ {
-		k := e.keys[i]
-		if err := e.member0(k, m.MapIndex(reflect.ValueOf(k).Convert(m.Type().Key())).Interface()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.sortedMembers(m, true)
 }
 
 func (e *Encoder) object0(o *Object) error {

@@ -53,26 +53,35 @@ func pointerIdentity(v reflect.Value) identity {
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// field writes v, a struct field or a slice element.
-func (e *Encoder) field(v reflect.Value) error {
-	t := v.Type()
-	switch t.Kind() {
+// scalar writes v if it is of a boolean or numeric kind (named types
+// too), and reports whether it was.
+func (e *Encoder) scalar(v reflect.Value) bool {
+	switch v.Kind() {
 	case reflect.Bool:
 		if v.Bool() {
 			e.buf = append(e.buf, markerTrue)
 		} else {
 			e.buf = append(e.buf, markerFalse)
 		}
-		return nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		e.integer(v.Int())
-		return nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		e.unsigned(v.Uint())
-		return nil
 	case reflect.Float32, reflect.Float64:
 		e.double(v.Float())
+	default:
+		return false
+	}
+	return true
+}
+
+// field writes v, a struct field or a slice element.
+func (e *Encoder) field(v reflect.Value) error {
+	if e.scalar(v) {
 		return nil
+	}
+	t := v.Type()
+	switch t.Kind() {
 	case reflect.String:
 		if !special(t) {
 			e.buf = append(e.buf, markerString)

@@ -19,6 +19,9 @@ func (e *Encoder) reflected(v reflect.Value) error {
 	if c := e.class(t); c != nil {
 		return e.instance(c, v, identity{})
 	}
+	if e.scalar(v) {
+		return nil
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -35,17 +38,6 @@ func (e *Encoder) reflected(v reflect.Value) error {
 			return nil
 		}
 		return e.value(v.Elem().Interface())
-	case reflect.Bool:
-		return e.value(v.Bool())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		e.integer(v.Int())
-		return nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		e.unsigned(v.Uint())
-		return nil
-	case reflect.Float32, reflect.Float64:
-		e.double(v.Float())
-		return nil
 	case reflect.String:
 		e.buf = append(e.buf, markerString)
 		return e.str(v.String())
@@ -103,8 +95,19 @@ func (e *Encoder) stringMap(v reflect.Value) error {
 	if err := e.traitsOf(anonymousTraits); err != nil {
 		return err
 	}
+	if err := e.sortedMembers(v, false); err != nil {
+		return err
+	}
+	e.buf = append(e.buf, 0x01)
+	return nil
+}
+
+// sortedMembers writes the members of m, a map with string keys, sorted by
+// key (empty keys left out: they would end the list), as AMF 3's or, if
+// amf0, AMF 0's names and values.
+func (e *Encoder) sortedMembers(m reflect.Value, amf0 bool) error {
 	base := len(e.keys)
-	for it := v.MapRange(); it.Next(); {
+	for it := m.MapRange(); it.Next(); {
 		if k := it.Key().String(); k != "" {
 			e.keys = append(e.keys, k)
 		}
@@ -113,12 +116,18 @@ func (e *Encoder) stringMap(v reflect.Value) error {
 	slices.Sort(e.keys[base:end])
 	defer e.dropKeys(base)
 	for i := base; i < end; i++ {
-		k := e.keys[i]
-		if err := e.member(k, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())).Interface()); err != nil {
+		k := e.keys[i] // by index: a nested map's keys may move e.keys
+		v := m.MapIndex(reflect.ValueOf(k).Convert(m.Type().Key())).Interface()
+		var err error
+		if amf0 {
+			err = e.member0(k, v)
+		} else {
+			err = e.member(k, v)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	e.buf = append(e.buf, 0x01)
 	return nil
 }
 
