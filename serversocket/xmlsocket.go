@@ -190,7 +190,7 @@ func (x *XMLSocket) onData(Eventer) {
 			switch {
 			case len(b) > max:
 				x.fail(fmt.Sprintf("Error #2031: Socket Error. An XMLSocket message of more than %d bytes.", max))
-			case x.inputFull(len(b)):
+			case x.inputFull():
 				// The engine's MaxInbound is below the bound: no more input
 				// can come, so the message cannot end.
 				x.fail(fmt.Sprintf("Error #2031: Socket Error. An XMLSocket message of more than %d bytes, the input this connection may hold.", len(b)-1))
@@ -210,11 +210,11 @@ func (x *XMLSocket) onData(Eventer) {
 	}
 }
 
-// inputFull reports whether n buffered bytes are all the connection may
-// hold (loop.Conn.InboundLimit).
-func (x *XMLSocket) inputFull(n int) bool {
-	c := x.sock.conn.Load()
-	return c != nil && n >= c.InboundLimit()
+// inputFull reports whether the unread input is all the connection may
+// hold (socketInput.inputLimit, which ReadObject asks too).
+func (x *XMLSocket) inputFull() bool {
+	_, full := (*socketInput)(x.sock).inputLimit()
+	return full
 }
 
 // fail reports bad input as an ioError and closes the connection.
