@@ -77,6 +77,19 @@ func (s *Socket) ReserveInbound(n int) error {
 	return nil
 }
 
+// InboundLimit returns how many unread input bytes make the engine stop
+// reading the socket: loop.Config.MaxInbound plus what ReserveInbound
+// added; 0 when not connected. A reader waiting for the end of a message
+// whose length it cannot know in advance (an AMF object, say) waits in vain
+// once BytesAvailable reaches it, and reserves more or gives up. An airsock
+// extension; loop goroutine only.
+func (s *Socket) InboundLimit() int {
+	if c := s.conn.Load(); c != nil {
+		return c.InboundLimit()
+	}
+	return 0
+}
+
 // Discard consumes up to n unread input bytes (n < 0: all) and returns how
 // many. Loop goroutine only.
 func (s *Socket) Discard(n int) (int, error) {

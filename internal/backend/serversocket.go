@@ -140,6 +140,8 @@ func (st *socketStream) Writable() bool {
 
 func (st *socketStream) ReserveInbound(n int) error { return st.s.ReserveInbound(n) }
 
+func (st *socketStream) InboundLimit() int { return st.s.InboundLimit() }
+
 func (st *socketStream) InboundBuffered() int { return st.s.BytesAvailable() }
 
 func (st *socketStream) Peek(n int) ([]byte, error) {

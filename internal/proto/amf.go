@@ -13,9 +13,11 @@ import (
 // objects per second through the codec. A value's end is found with an
 // amf.Scanner kept by the session while the value is partial, so a
 // trickled value costs time linear in its length; a malformed one closes
-// the connection. One value is at most what the stream buffers (the
-// backend's input bound, 64 KiB on ours). Its zero value is ready; any
-// goroutine may call NewSession.
+// the connection. A value longer than a bounded stream's input (64 KiB on
+// our backends) gets more room reserved as it arrives, up to MaxAMFValue;
+// a longer one, or one the engine's budget has no room for, fails its
+// connection at once. Its zero value is ready; any goroutine may call
+// NewSession.
 type AMFEcho struct{}
 
 // NewSession returns a connection's session; any goroutine.
@@ -51,7 +53,7 @@ func (s *amfSession) Serve(st Stream) error {
 		n, err := s.scan.Scan(b)
 		switch {
 		case errors.Is(err, amf.ErrTruncated):
-			return nil // the rest comes later; the scan goes on from here
+			return roomFor(st) // the rest comes later; the scan goes on from here
 		case errors.Is(err, amf.ErrUnscannable):
 			n = len(b) // the decoder finds the end
 		case err != nil:
@@ -60,9 +62,37 @@ func (s *amfSession) Serve(st Stream) error {
 		s.scan.Reset()
 		amfScanners.Put(s.scan)
 		s.scan = nil
-		if done, err := echoValue(st, b[:n]); !done || err != nil {
-			return err // !done: a value the scanner cannot measure, not all in yet
+		if done, err := echoValue(st, b[:n]); err != nil {
+			return err
+		} else if !done {
+			return roomFor(st) // a value the scanner cannot measure, not all in yet
 		}
+	}
+	return nil
+}
+
+// MaxAMFValue is the longest value amf-echo takes on a stream with a
+// bounded input.
+const MaxAMFValue = 16 << 20
+
+// roomFor is Serve's answer to a value not all in. On a bounded stream
+// whose input is full the rest cannot arrive, so it reserves twice the
+// room (the value costs reservations logarithmic in its length), up to
+// MaxAMFValue; past that, or with no room in the budget, the value fails.
+func roomFor(st Stream) error {
+	r, ok := st.(InboundReserver)
+	if !ok {
+		return nil
+	}
+	have := st.InboundBuffered()
+	if have < r.InboundLimit() {
+		return nil
+	}
+	if have >= MaxAMFValue {
+		return fmt.Errorf("amf-echo: a value longer than MaxAMFValue (%d bytes)", MaxAMFValue)
+	}
+	if err := r.ReserveInbound(min(2*have, MaxAMFValue)); err != nil {
+		return fmt.Errorf("amf-echo: no room for a value longer than %d bytes: %w (%w)", have, ErrNoRoom, err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/airsock/airsock/amf"
@@ -71,5 +72,60 @@ func TestAMFEchoSession(t *testing.T) {
 	var se *amf.SyntaxError
 	if err := (AMFEcho{}).NewSession().Serve(m); !errors.As(err, &se) {
 		t.Errorf("a malformed value: %v, want amf's SyntaxError", err)
+	}
+}
+
+// TestAMFEchoValueLongerThanInput: on a bounded stream, a value longer than
+// its input arrives with room reserved twice over each time the input is
+// full, and echoes whole; past MaxAMFValue, or with the budget refusing
+// room, it fails as soon as the input is full, instead of waiting for an
+// inbound timeout.
+func TestAMFEchoValueLongerThanInput(t *testing.T) {
+	value := func(n int) []byte {
+		b, err := amf.Marshal(map[string]any{"body": bytes.Repeat([]byte{7}, n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// serve feeds v in pieces, each no more than the room the stream has,
+	// and returns the first error.
+	serve := func(m *memStream, v []byte) error {
+		sess := AMFEcho{}.NewSession()
+		for off := 0; off < len(v); {
+			n := min(len(v)-off, 48<<10, m.InboundLimit()-m.InboundBuffered())
+			if n <= 0 {
+				return errors.New("test: the stream is full and Serve reserved nothing")
+			}
+			m.feed(v[off : off+n])
+			off += n
+			if err := sess.Serve(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	big := value(300 << 10)
+	m := &memStream{}
+	if err := serve(m, big); err != nil {
+		t.Fatalf("a %d-byte value: %v", len(big), err)
+	}
+	if !bytes.Equal(m.takeOut(), big) || m.InboundBuffered() != 0 {
+		t.Fatalf("a %d-byte value did not come back whole", len(big))
+	}
+	if m.reserved < len(big) || m.reserved > 2*len(big) {
+		t.Errorf("reserved %d bytes for a %d-byte value", m.reserved, len(big))
+	}
+
+	m = &memStream{reserveMax: 100 << 10}
+	if err := serve(m, big); !errors.Is(err, ErrNoRoom) || !errors.Is(err, errNoRoomTest) {
+		t.Errorf("no room past 100 KiB: %v, want ErrNoRoom wrapping the stream's error", err)
+	}
+
+	m = &memStream{limit: MaxAMFValue}
+	err := serve(m, value(MaxAMFValue))
+	if err == nil || !strings.Contains(err.Error(), "MaxAMFValue") || m.InboundBuffered() < MaxAMFValue {
+		t.Errorf("a value past MaxAMFValue: %v with %d bytes in", err, m.InboundBuffered())
 	}
 }

@@ -25,6 +25,7 @@ type memStream struct {
 	high       int // Writable's mark; 0: always writable
 	reserved   int // largest ReserveInbound
 	reserveMax int // ReserveInbound refuses more; 0: no limit
+	limit      int // InboundLimit before a reservation; 0: 64 KiB
 }
 
 func (m *memStream) feed(p []byte) { m.in = append(m.in, p...) }
@@ -67,6 +68,15 @@ func (m *memStream) ReserveInbound(n int) error {
 	}
 	m.reserved = max(m.reserved, n)
 	return nil
+}
+
+// InboundLimit is what was reserved, at least limit (0: 64 KiB, the
+// loop's default MaxInbound).
+func (m *memStream) InboundLimit() int {
+	if m.limit == 0 {
+		return max(m.reserved, 64<<10)
+	}
+	return max(m.reserved, m.limit)
 }
 
 var errNoRoomTest = errors.New("test: no room")

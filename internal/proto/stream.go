@@ -32,10 +32,14 @@ type Stream interface {
 // (airsock's loop and serversocket backends). ReserveInbound(n) asks for
 // room to hold n unconsumed bytes, for a request that cannot be executed
 // before all of it has arrived; an error means there is no room now, and
-// the protocol fails that request. Streams that buffer without bound (net,
+// the protocol fails that request. InboundLimit returns how many
+// unconsumed bytes stop the backend reading: a protocol that cannot tell a
+// request's length from its first bytes (AMF) waits for more only while
+// less than that is buffered. Streams that buffer without bound (net,
 // gnet) need not implement it.
 type InboundReserver interface {
 	ReserveInbound(n int) error
+	InboundLimit() int
 }
 
 // Server is a protocol: it makes the Session of each connection. One
