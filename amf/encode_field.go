@@ -77,10 +77,17 @@ func (e *Encoder) scalar(v reflect.Value) bool {
 
 // field writes v, a struct field or a slice element.
 func (e *Encoder) field(v reflect.Value) error {
+	t := v.Type()
+	if t.PkgPath() != "" && t.Kind() != reflect.Struct && t.Kind() != reflect.Pointer {
+		// A program's named number, string or slice may be a registered
+		// Externalizable; structs and pointers are asked below.
+		if c := e.class(t); c != nil {
+			return e.instance(c, v, identity{})
+		}
+	}
 	if e.scalar(v) {
 		return nil
 	}
-	t := v.Type()
 	switch t.Kind() {
 	case reflect.String:
 		if !special(t) {
