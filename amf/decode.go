@@ -343,7 +343,7 @@ func (d *Decoder) date() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := timeOfMillis(ms)
+	var v any = timeOfMillis(ms) // boxed once
 	d.keep(v)
 	return v, nil
 }
@@ -425,7 +425,7 @@ func (d *Decoder) byteArray() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := append([]byte{}, b...)
+	var v any = append([]byte{}, b...) // boxed once, for the table and the caller
 	d.keep(v)
 	return v, nil
 }

@@ -40,7 +40,10 @@ type amfCodec struct {
 var amfScanners = sync.Pool{New: func() any { return new(amf.Scanner) }}
 
 // Serve echoes every complete value buffered, while the stream is
-// Writable.
+// Writable. A value that arrived whole is decoded at once; only one that
+// did not is scanned, by a Scanner that keeps its place, so that its pieces
+// cost time linear in its length (one decode that found it partial, then
+// the scan, then the decode of the whole).
 func (s *amfSession) Serve(st Stream) error {
 	for st.InboundBuffered() > 0 && st.Writable() {
 		b, err := st.Peek(0)
@@ -48,6 +51,12 @@ func (s *amfSession) Serve(st Stream) error {
 			return err
 		}
 		if s.scan == nil {
+			if done, err := echoValue(st, b); err != nil || done {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			s.scan = amfScanners.Get().(*amf.Scanner)
 		}
 		n, err := s.scan.Scan(b)

@@ -3,6 +3,7 @@ package proto
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -127,5 +128,43 @@ func TestAMFEchoValueLongerThanInput(t *testing.T) {
 	err := serve(m, value(MaxAMFValue))
 	if err == nil || !strings.Contains(err.Error(), "MaxAMFValue") || m.InboundBuffered() < MaxAMFValue {
 		t.Errorf("a value past MaxAMFValue: %v with %d bytes in", err, m.InboundBuffered())
+	}
+}
+
+// TestAMFEchoTrickledIsLinear: a value of many members sent a byte at a
+// time is decoded once it has arrived and tried once before, not at every
+// byte: the session's allocations stay within a few whole decodes (a
+// decode at each byte would make some 2,000 times as many).
+func TestAMFEchoTrickledIsLinear(t *testing.T) {
+	obj := map[string]any{}
+	for i := range 200 {
+		obj[fmt.Sprintf("member%03d", i)] = fmt.Sprintf("value%03d", i)
+	}
+	v, err := amf.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := testing.AllocsPerRun(10, func() {
+		m := &memStream{}
+		m.feed(v)
+		if err := (AMFEcho{}).NewSession().Serve(m); err != nil || !bytes.Equal(m.out, v) {
+			t.Fatalf("whole: %v", err)
+		}
+	})
+	trickled := testing.AllocsPerRun(2, func() {
+		m := &memStream{in: make([]byte, 0, len(v))}
+		sess := AMFEcho{}.NewSession()
+		for i := range v {
+			m.feed(v[i : i+1])
+			if err := sess.Serve(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(m.out, v) {
+			t.Fatal("trickled: no echo")
+		}
+	})
+	if trickled > 4*whole {
+		t.Errorf("%d bytes a byte at a time: %.0f allocations, a whole value %.0f", len(v), trickled, whole)
 	}
 }

@@ -112,3 +112,14 @@ func BenchmarkClient(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAMFEcho is amf-echo's per-object work: scan, decode, encode
+// again, for the load generator's object {body, conn, seq} with a 64-byte
+// body (seq past 255, so that its integer is boxed as in a long run).
+func BenchmarkAMFEcho(b *testing.B) {
+	req := string(appendAMFRequest(nil, 3, 1000, 64))
+	b.Run("depth=1", func(b *testing.B) { benchServe(b, AMFEcho{}, req, req) })
+	b.Run("depth=16", func(b *testing.B) {
+		benchServe(b, AMFEcho{}, strings.Repeat(req, 16), strings.Repeat(req, 16))
+	})
+}
