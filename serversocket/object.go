@@ -71,31 +71,46 @@ type objectWriter struct {
 }
 
 // objectScan is a socket's scan of an object whose bytes have not all
-// arrived (amf.Scanner), from the stream offset from.
+// arrived (amf.Scanner), from the stream offset from; partial says the
+// scan has found the object there incomplete and goes on with more bytes.
 type objectScan struct {
 	amf.Scanner
-	from int64
+	from    int64
+	partial bool
 }
 
 // objectScanner is implemented by inputs that keep ReadObject's scan
 // between calls: a Socket's.
 type objectScanner interface {
-	objectScanner() *amf.Scanner
+	objectScanner() *objectScan
+	scanning() bool
 }
 
 // objectScanner returns the socket's scan, starting at the first unread
 // byte: a scan left from an object that other reads have consumed since
 // starts again.
-func (in *socketInput) objectScanner() *amf.Scanner {
+func (in *socketInput) objectScanner() *objectScan {
 	x := (*Socket)(in).x()
 	if x.scan == nil {
 		x.scan = &objectScan{from: x.consumed}
 	}
 	if x.scan.from != x.consumed {
-		x.scan.Reset()
+		x.scan.reset()
 		x.scan.from = x.consumed
 	}
-	return &x.scan.Scanner
+	return x.scan
+}
+
+// scanning reports whether a scan of a partial object at the first unread
+// byte is under way.
+func (in *socketInput) scanning() bool {
+	x := (*Socket)(in).x()
+	return x.scan != nil && x.scan.partial && x.scan.from == x.consumed
+}
+
+func (sc *objectScan) reset() {
+	sc.Reset()
+	sc.partial = false
 }
 
 // scan finds the end of the AMF 3 object b starts with, keeping where it
@@ -111,16 +126,24 @@ func (d *DataInput) scan(b []byte) (n int, ok bool, err error) {
 	n, err = sc.Scan(b)
 	switch {
 	case errors.Is(err, amf.ErrTruncated):
+		sc.partial = true
 		return 0, false, d.partial() // the scan goes on with the next bytes
 	case errors.Is(err, amf.ErrUnscannable):
-		sc.Reset()
+		sc.reset()
 		return 0, true, nil
 	case err != nil:
-		sc.Reset()
+		sc.reset()
 		return 0, false, &RangeError{ErrorID: IDOutOfBounds, Message: msgOutOfBounds, Err: err}
 	}
-	sc.Reset()
+	sc.reset()
 	return n, true, nil
+}
+
+// midScan reports whether the input keeps a scan of a partial object at
+// its first unread byte.
+func (d *DataInput) midScan() bool {
+	in, can := d.src.(objectScanner)
+	return can && in.scanning()
 }
 
 // partial is ReadObject's error for an object not all in: an EOFError, or,
@@ -184,6 +207,14 @@ func (d *DataInput) ReadObject() (any, error) {
 	if len(b) == 0 {
 		return nil, errEOF()
 	}
+	if d.amf0 || !d.midScan() {
+		// An object that arrived whole is decoded at once; only one that
+		// did not is scanned, below, as its pieces arrive.
+		v, n, err := d.decode(b)
+		if !errors.Is(err, amf.ErrTruncated) || d.amf0 {
+			return d.decoded(v, n, err)
+		}
+	}
 	end, ok, err := d.scan(b)
 	if !ok {
 		return nil, err
@@ -191,15 +222,24 @@ func (d *DataInput) ReadObject() (any, error) {
 	if end > 0 {
 		b = b[:end]
 	}
+	return d.decoded(d.decode(b))
+}
+
+// decode decodes the object b starts with in the ObjectEncoding.
+func (d *DataInput) decode(b []byte) (v any, n int, err error) {
 	dec := decoders.Get().(*amf.Decoder)
-	var v any
-	var n int
 	if d.amf0 {
 		v, n, err = dec.DecodeAMF0(b)
 	} else {
 		v, n, err = dec.Decode(b)
 	}
 	decoders.Put(dec)
+	return v, n, err
+}
+
+// decoded is ReadObject's result for what decode returned: the object,
+// consumed; or an EOFError or RangeError, nothing consumed.
+func (d *DataInput) decoded(v any, n int, err error) (any, error) {
 	switch {
 	case errors.Is(err, amf.ErrTruncated):
 		return nil, d.partial()

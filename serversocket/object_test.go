@@ -147,10 +147,13 @@ type scanningFake struct {
 	scan objectScan
 }
 
-func (f *scanningFake) objectScanner() *amf.Scanner { return &f.scan.Scanner }
+func (f *scanningFake) objectScanner() *objectScan { return &f.scan }
+
+func (f *scanningFake) scanning() bool { return f.scan.partial }
 
 // TestReadObjectTrickledIsLinear: an object trickled a byte at a time is
-// scanned, not decoded, until it is complete: ReadObject's allocations
+// decoded once on its first byte, then scanned, not decoded, until it is
+// complete: ReadObject's allocations
 // over the whole trickle stay near one decode's plus a few per byte, where decoding from the
 // start at each byte would allocate what was decoded so far every time.
 func TestReadObjectTrickledIsLinear(t *testing.T) {
