@@ -69,14 +69,23 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", err)
 		return nil, false
 	}
+	return lf.newAccepted(fd, family, peer), true
+}
+
+// newAccepted makes the connection of fd, accepted from lf, on the loop
+// that will serve it: lf's own, or with fewer sockets than loops the one
+// with the fewest connections. It returns nil, having closed fd, if the
+// socket cannot be set up. Any goroutine (Close drains on the caller's).
+func (lf *listenFD) newAccepted(fd, family int, peer sockAddr) *Conn {
+	l, e := lf.loop, lf.loop.engine
 	if !acceptedInheritNoDelay {
 		if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
 			unix.Close(fd)
-			return nil, true
+			return nil
 		}
 	}
 	target := l
-	if len(lf.ln.fds) == 1 {
+	if len(lf.ln.fds) < len(e.loops) {
 		target = e.pickLoop()
 	}
 	c := target.newConn(fd, family, lf.handler)
@@ -89,7 +98,7 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 	} else if !lf.ln.local.isUnspecified() {
 		c.laddr = lf.ln.local // saves a getsockname in open
 	}
-	return c, true
+	return c
 }
 
 // backOff unwatches lf after a resource error and schedules a retry.
