@@ -89,7 +89,7 @@ func (g *generator) OnOpen(c *loop.Conn) {
 	if g.cfg.openLoop() && !cl.carried {
 		cl.slot = g.firstSlot(cl.id, now)
 	}
-	cl.budget = g.cfg.ReconnectEvery
+	cl.budget = g.firstBudget(cl)
 	cl.w.add(cl)
 	if !g.cfg.openLoop() && g.sending(now) {
 		cl.send(g.cfg.Depth, now)

@@ -10,6 +10,19 @@ package loadgen
 // successor whose dial fails is a connect error, and its share is not sent
 // (it is not counted as sent either).
 
+// firstBudget returns how many requests cl may send: ReconnectEvery, less
+// for the first connections, so that their successors are dialled evenly
+// over time and not in a burst every ReconnectEvery requests of a lane
+// (the first connections open together, and their lanes' slots are
+// evenly spaced: each would end within one stride of the others).
+func (g *generator) firstBudget(cl *client) int {
+	every := g.cfg.ReconnectEvery
+	if every <= 0 || cl.carried {
+		return every
+	}
+	return every - int(cl.id*uint64(every)/uint64(g.cfg.Conns))%every
+}
+
 // allow returns how many of n more requests cl may send, taking them from
 // its budget. Loop goroutine.
 func (cl *client) allow(n int) int {

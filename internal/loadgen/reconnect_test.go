@@ -63,3 +63,26 @@ func TestReconnectEvery(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstBudgetsSpread: the first connections' budgets are spread over
+// 1..ReconnectEvery, so that the lanes' successors are not dialled in one
+// burst; successors carry the whole of it.
+func TestFirstBudgetsSpread(t *testing.T) {
+	g := &generator{cfg: Config{Conns: 20, ReconnectEvery: 10}}
+	seen := map[int]int{}
+	for id := range uint64(20) {
+		seen[g.firstBudget(&client{id: id})]++
+	}
+	for b := 1; b <= 10; b++ {
+		if seen[b] != 2 {
+			t.Fatalf("first budgets %v: want each of 1..10 twice", seen)
+		}
+	}
+	if b := g.firstBudget(&client{id: 7, carried: true}); b != 10 {
+		t.Fatalf("a successor's budget is %d, want 10", b)
+	}
+	g.cfg.ReconnectEvery = 0
+	if b := g.firstBudget(&client{id: 7}); b != 0 {
+		t.Fatalf("without churn the budget is %d, want 0 (unlimited)", b)
+	}
+}
