@@ -24,7 +24,7 @@ func InheritNames() []string {
 
 // ErrNoHandOver is what ListenerFiles and StopAccepting return for a
 // backend that cannot hand its sockets on or stop accepting alone.
-var ErrNoHandOver = errors.New("this backend cannot hand its listening sockets over (want one of loop, loop-uring, serversocket, serversocket-uring)")
+var ErrNoHandOver = errors.New("this server cannot hand its listening sockets over (only TCP on loop, loop-uring, serversocket and serversocket-uring can)")
 
 // NoInheritError is returned by Start for Config.Inherit on a backend that
 // cannot adopt sockets.
