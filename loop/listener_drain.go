@@ -16,8 +16,8 @@ import (
 // the same SO_REUSEPORT group instead, if there is one). So Close first
 // takes what is queued and then closes at once: what is lost is only what
 // completes its handshake in between, one syscall's time, plus the
-// handshakes still half done (SYN_RECV), which the kernel drops with the
-// socket (or migrates, as above).
+// handshakes still half done (SYN_RECV), which the kernel resets when
+// their last ACK finds the socket closed (or migrates, as above).
 //
 // A socket shared with another process (FileListener, Files) is different:
 // it goes on listening there, and its queue is that process's to take.

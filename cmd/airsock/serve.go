@@ -186,7 +186,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stdout, sl.next(s.Stats()))
 		case <-usr2:
 			if ho != nil {
-				fmt.Fprintf(stderr, "airsock serve: hand-over to pid %d under way; SIGUSR2 ignored\n", ho.pid)
+				fmt.Fprintln(stderr, "airsock serve: a hand-over is under way; SIGUSR2 ignored")
 				continue
 			}
 			ho = startHandover(s, *handoverMode, *handoverTimeout)

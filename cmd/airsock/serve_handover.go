@@ -36,7 +36,7 @@ import (
 // syscall and the handshakes in flight (docs/operations.md).
 
 // handover is a successor being started; done receives once: nil when it
-// serves.
+// serves. pid is the successor's, to be read once done has received.
 type handover struct {
 	pid  int
 	done chan error
