@@ -80,6 +80,7 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		target = e.pickLoop()
 	}
 	c := target.newConn(fd, family, lf.handler)
+	l.counters.accepted.inc()
 	c.raddr = peer
 	if lf.ln.tls != nil {
 		c.makeTLS(lf.ln.tls, true)
@@ -98,6 +99,7 @@ func (lf *listenFD) backOff(err error) {
 	lf.backoff = min(max(2*lf.backoff, first), most)
 	lf.unwatch()
 	l := lf.loop
+	l.counters.acceptBackoffs.inc()
 	l.cfg.Logger.Warn("loop: accept out of resources; backing off",
 		"addr", lf.ln.addr, "err", err, "retry", lf.backoff)
 	if lf.retry == nil {

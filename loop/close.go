@@ -24,6 +24,7 @@ func (l *eventLoop) closeConn(c *Conn, reason error, hard bool) {
 		l.failDial(c, reason)
 		return
 	}
+	c.closeWhy = ReasonOf(reason)
 	wasOpen := c.state == stateOpen
 	if c.isTLS() && c.ext.tls.handshaking { // the handler has not heard of c
 		l.closeHandshaking(c, reason)
@@ -81,6 +82,7 @@ func (l *eventLoop) finishClose(c *Conn) {
 // peer's EOF (or an error), then closes it.
 func (l *eventLoop) discardInput(c *Conn) {
 	n, err := l.io.read(int(c.fd), l.readBuf, nil)
+	l.countRead(n, err)
 	if n > 0 || err == nil {
 		return
 	}
@@ -126,6 +128,10 @@ func (l *eventLoop) closeFd(c *Conn) {
 		if x.dial != nil {
 			l.timers.stop(x.dial.timer)
 		}
+	}
+	l.counters.closed[c.closeWhy].inc()
+	if c.pausedCounted {
+		l.counters.paused.Store(l.counters.paused.Load() - 1)
 	}
 	l.conns.Add(-1)
 	l.engine.connClosed()

@@ -59,6 +59,8 @@ type Conn struct {
 	dirty         bool // on the loop's flush list
 	finPending    bool // CloseWrite requested: send the FIN once the output is sent
 	writeClosed   bool // no more writes accepted
+	pausedCounted bool // counted in the loop's Paused gauge
+	closeWhy      CloseReason
 	closeQueued   atomic.Bool
 	writeShutdown atomic.Bool // CloseWrite was called: AsyncWrite refuses
 }

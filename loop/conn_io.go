@@ -68,6 +68,7 @@ func (l *eventLoop) read(c *Conn) {
 		n, err = l.io.read(int(c.fd), a, b)
 		c.in.Commit(n)
 	}
+	l.countRead(n, err)
 	switch {
 	case err == io.EOF:
 		c.peerEOF = true
@@ -92,6 +93,7 @@ func (l *eventLoop) read(c *Conn) {
 // writes need no place on the dirty list, because the loop flushes c as
 // soon as the callback returns.
 func (l *eventLoop) callData(c *Conn) {
+	l.counters.callbacks.inc()
 	l.current = c
 	defer l.endCallback(c, "OnData")
 	c.handler.OnData(c)
@@ -258,8 +260,17 @@ func (l *eventLoop) updateReading(c *Conn) {
 		l.watchInbound(c, full)
 	}
 	want := c.interest &^ poller.Readable
-	if !full && !c.readPausedOut && !c.blocked {
+	paused := full || c.readPausedOut || c.blocked
+	if !paused {
 		want |= poller.Readable
+	}
+	if paused != c.pausedCounted {
+		c.pausedCounted = paused
+		d := int64(1)
+		if !paused {
+			d = -1
+		}
+		l.counters.paused.Store(l.counters.paused.Load() + d)
 	}
 	l.setInterest(c, want)
 }
@@ -449,6 +460,7 @@ func (l *eventLoop) flush(c *Conn) error {
 // memory), with one call, and copies into the ring what the kernel did not
 // take, in order.
 func (l *eventLoop) send(c *Conn, a, b []byte) (int, error) {
+	l.counters.writes.inc()
 	n, err := l.io.write(int(c.fd), a, b)
 	if err != nil {
 		return 0, err
@@ -470,6 +482,7 @@ func (l *eventLoop) sendRing(c *Conn) (int, error) {
 		return 0, nil
 	}
 	a, b := c.out.Peek(-1)
+	l.counters.writes.inc()
 	n, err := l.io.write(int(c.fd), a, b)
 	if err != nil {
 		return 0, err
@@ -483,6 +496,7 @@ func (l *eventLoop) sendRing(c *Conn) (int, error) {
 // idle and write timeouts.
 func (l *eventLoop) moved(c *Conn, n int) {
 	if n > 0 {
+		l.counters.bytesOut.add(uint64(n))
 		c.lastActivity = l.now
 		if c.ext != nil {
 			c.ext.lastProgress = l.now

@@ -347,6 +347,7 @@ func (l *eventLoop) callPacketClose(pc *PacketConn, err error) {
 func (l *eventLoop) recoveredPacket(pc *PacketConn, callback string) {
 	if r := recover(); r != nil {
 		err := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
+		l.counters.panic.inc()
 		l.cfg.Logger.Error("loop: packet handler panic; the socket stays open",
 			"callback", callback, "panic", fmt.Sprint(r), "local", fmt.Sprint(pc.local), "stack", string(err.Stack))
 	}

@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsSelfOut := fs.String("tls-self-signed-out", "", "write the --tls-self-signed certificate here (PEM), for a client's --tls-ca")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	heapProfile := fs.String("heapprofile", "", "on each SIGUSR1, before the stats line, write a pprof heap profile (after a collection) to this file")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9100): the loop's and serversocket's figures, Go's and the process's")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -134,6 +135,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "listening on %s (backend=%s proto=%s%s loops=%d%s)\n", s.Addr(), *backendName, *protoName, udpWord, *loops, ioLine)
 	if tlsLine != "" {
 		fmt.Fprintln(stdout, tlsLine)
+	}
+	if *metricsAddr != "" {
+		m, err := startMetrics(*metricsAddr, s)
+		if err != nil {
+			fmt.Fprintf(stderr, "airsock serve: %v\n", err)
+			s.Shutdown(context.Background())
+			return 1
+		}
+		defer m.stop()
+		fmt.Fprintf(stdout, "metrics on %s\n", m.url)
 	}
 	var tick <-chan time.Time
 	if *statsEvery > 0 {

@@ -1,0 +1,84 @@
+package loop
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// counter is a figure that one goroutine writes and any goroutine reads:
+// the writer's add is a load and a store, not a locked add, so counting on
+// the per-message path costs about as much as a plain increment.
+type counter struct{ v atomic.Uint64 }
+
+func (c *counter) add(n uint64) { c.v.Store(c.v.Load() + n) }
+func (c *counter) inc()         { c.add(1) }
+func (c *counter) load() uint64 { return c.v.Load() }
+
+// loopCounters are a loop's figures (LoopMetrics), written on its goroutine
+// only. They sit at the end of eventLoop, away from the fields other
+// goroutines write (sleeping, conns, tasks), and are read by ReadMetrics.
+type loopCounters struct {
+	accepted, dialled     counter
+	closed                [NumCloseReasons]counter
+	bytesIn, bytesOut     counter
+	callbacks             counter
+	reads, writes, waits  counter
+	acceptBackoffs, panic counter
+	paused                atomic.Int64 // gauge; written by the loop only
+	busy                  counter      // nanoseconds serving, up to the last wait
+	started               int64        // monotonic time the loop was made (before its goroutine runs)
+	waiting               atomic.Bool  // in a wait now
+	turnStart             atomic.Int64 // monotonic time the loop last stopped waiting
+}
+
+// beginWait is called as the loop goes to wait: the time since the end of
+// the last wait was busy.
+func (lc *loopCounters) beginWait(at int64) {
+	lc.busy.add(uint64(at - lc.turnStart.Load()))
+	lc.waiting.Store(true)
+	lc.waits.inc()
+}
+
+// endWait is called as the loop returns from a wait.
+func (lc *loopCounters) endWait(at int64) {
+	lc.turnStart.Store(at)
+	lc.waiting.Store(false)
+}
+
+// read copies the counters into m, at monotonic time at. A loop serving
+// now has been busy since its last wait ended; that part is added here, so
+// that a loop stuck in a long callback shows as busy before it returns.
+func (lc *loopCounters) read(m *LoopMetrics, at int64) {
+	m.Accepted = lc.accepted.load()
+	m.Dialled = lc.dialled.load()
+	for r := range lc.closed {
+		m.Closed[r] = lc.closed[r].load()
+	}
+	m.BytesIn = lc.bytesIn.load()
+	m.BytesOut = lc.bytesOut.load()
+	m.Callbacks = lc.callbacks.load()
+	m.Reads = lc.reads.load()
+	m.Writes = lc.writes.load()
+	m.Waits = lc.waits.load()
+	m.AcceptBackoffs = lc.acceptBackoffs.load()
+	m.Panics = lc.panic.load()
+	m.Paused = lc.paused.Load()
+	// A loop serving now has been busy since its last wait ended: counted
+	// here, so that a loop stuck in a long callback shows busy before it
+	// returns. The loop may end the turn between the reads, so a snapshot
+	// can be one turn off; never more than the loop's age.
+	busy := lc.busy.load()
+	if !lc.waiting.Load() {
+		busy += uint64(max(at-lc.turnStart.Load(), 0))
+	}
+	m.Up = time.Duration(at - lc.started)
+	m.Busy = min(time.Duration(busy), m.Up)
+}
+
+// countRead counts a socket read that returned n bytes or err.
+func (l *eventLoop) countRead(n int, err error) {
+	if n > 0 || err != nil {
+		l.counters.reads.inc()
+		l.counters.bytesIn.add(uint64(n))
+	}
+}
