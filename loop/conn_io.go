@@ -49,6 +49,10 @@ func (c *Conn) ready(m poller.Mask) {
 // leftovers they are read into the free halves of the connection's ring,
 // behind them, so the handler sees one stream.
 func (l *eventLoop) read(c *Conn) {
+	if c.awaitingProxy() {
+		l.readProxy(c)
+		return
+	}
 	if c.isTLS() {
 		l.readTLS(c)
 		return
@@ -68,16 +72,7 @@ func (l *eventLoop) read(c *Conn) {
 		n, err = l.io.read(int(c.fd), a, b)
 		c.in.Commit(n)
 	}
-	l.countRead(n, err)
-	switch {
-	case err == io.EOF:
-		c.peerEOF = true
-		l.closeConn(c, io.EOF, false)
-		return
-	case err != nil:
-		l.closeConn(c, err, true)
-		return
-	case n == 0: // the readiness was stale
+	if !l.took(c, n, err) {
 		return
 	}
 	if c.ext != nil && c.ext.reserved > 0 {
@@ -87,6 +82,23 @@ func (l *eventLoop) read(c *Conn) {
 	l.callData(c)
 	l.keepLeftovers(c)
 	l.flush(c)
+}
+
+// took counts a read of c that returned n bytes or err, and reports
+// whether it took bytes; the end of c's input or an error closes it, and a
+// stale readiness took nothing.
+func (l *eventLoop) took(c *Conn, n int, err error) bool {
+	l.countRead(n, err)
+	switch {
+	case err == io.EOF:
+		c.peerEOF = true
+		l.closeConn(c, io.EOF, false)
+		return false
+	case err != nil:
+		l.closeConn(c, err, true)
+		return false
+	}
+	return n > 0
 }
 
 // callData runs OnData. While a callback of c runs, l.current is c: its
@@ -244,6 +256,7 @@ func (l *eventLoop) updateReading(c *Conn) {
 	if c.state != stateOpen {
 		return
 	}
+	wasPaused := c.readPausedIn || c.readPausedOut
 	out := c.OutboundBuffered()
 	if c.readPausedOut {
 		c.readPausedOut = out > l.cfg.WriteLowWater
@@ -260,17 +273,11 @@ func (l *eventLoop) updateReading(c *Conn) {
 		l.watchInbound(c, full)
 	}
 	want := c.interest &^ poller.Readable
-	paused := full || c.readPausedOut || c.blocked
-	if !paused {
+	if !full && !c.readPausedOut && !c.blocked {
 		want |= poller.Readable
 	}
-	if paused != c.pausedCounted {
-		c.pausedCounted = paused
-		d := int64(1)
-		if !paused {
-			d = -1
-		}
-		l.counters.paused.Store(l.counters.paused.Load() + d)
+	if paused := c.readPausedIn || c.readPausedOut; paused != wasPaused {
+		l.counters.pausedBy(paused)
 	}
 	l.setInterest(c, want)
 }

@@ -257,8 +257,17 @@ func (l *eventLoop) open(c *Conn) {
 	}
 	l.setInterest(c, poller.Readable)
 	l.startIdle(c)
+	if l.startProxy(c) {
+		return // greet once the header is in (proxy.go)
+	}
+	l.greet(c)
+}
+
+// greet tells c's handler: OnOpen, or the TLS handshake, after which
+// OnOpen runs (handshakeDone).
+func (l *eventLoop) greet(c *Conn) {
 	if c.isTLS() {
-		l.startHandshake(c) // OnOpen once it is done (handshakeDone)
+		l.startHandshake(c)
 		return
 	}
 	l.callOpen(c)

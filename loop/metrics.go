@@ -38,6 +38,9 @@ type LoopMetrics struct {
 	Syscalls       uint64        // syscalls the loop made for its I/O, as its backend counts them
 	AcceptBackoffs uint64        // times a listener stopped accepting for lack of descriptors or memory
 	Panics         uint64        // handler panics recovered (each closed its connection)
+	ProxyHeaders   uint64        // PROXY headers taken (Config.ProxyProtocol)
+	ProxyRejected  uint64        // connections refused for a header from an untrusted source, or for none where one is required
+	ProxyMalformed uint64        // connections closed for a malformed PROXY header
 	Busy           time.Duration // time the loop spent serving, not waiting in the backend
 	Up             time.Duration // time since the loop started: Busy/Up is its load
 }
@@ -86,7 +89,7 @@ func ReasonOf(err error) CloseReason {
 		return CloseWriteTimeout
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return CloseReset
-	case errors.Is(err, ErrInboundStalled), errors.Is(err, ErrHandshakeTimeout), errors.Is(err, errLimit):
+	case errors.Is(err, ErrInboundStalled), errors.Is(err, ErrHandshakeTimeout), errors.Is(err, ErrProxyTimeout), errors.Is(err, errLimit):
 		return CloseLimit
 	case errors.As(err, &p):
 		return ClosePanic
@@ -121,6 +124,9 @@ func (m *Metrics) Total() LoopMetrics {
 		t.Syscalls += l.Syscalls
 		t.AcceptBackoffs += l.AcceptBackoffs
 		t.Panics += l.Panics
+		t.ProxyHeaders += l.ProxyHeaders
+		t.ProxyRejected += l.ProxyRejected
+		t.ProxyMalformed += l.ProxyMalformed
 		t.Busy += l.Busy
 		t.Up += l.Up
 	}

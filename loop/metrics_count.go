@@ -24,6 +24,9 @@ type loopCounters struct {
 	callbacks             counter
 	reads, writes, waits  counter
 	acceptBackoffs, panic counter
+	proxyHeaders          counter      // PROXY headers taken
+	proxyRejected         counter      // connections refused: a header from an untrusted source, or none where one is required
+	proxyMalformed        counter      // connections closed for a malformed header
 	paused                atomic.Int64 // gauge; written by the loop only
 	busy                  counter      // nanoseconds serving, up to the last wait
 	started               int64        // monotonic time the loop was made (before its goroutine runs)
@@ -63,6 +66,9 @@ func (lc *loopCounters) read(m *LoopMetrics, at int64) {
 	m.AcceptBackoffs = lc.acceptBackoffs.load()
 	m.Panics = lc.panic.load()
 	m.Paused = lc.paused.Load()
+	m.ProxyHeaders = lc.proxyHeaders.load()
+	m.ProxyRejected = lc.proxyRejected.load()
+	m.ProxyMalformed = lc.proxyMalformed.load()
 	// A loop serving now has been busy since its last wait ended: counted
 	// here, so that a loop stuck in a long callback shows busy before it
 	// returns. The loop may end the turn between the reads, so a snapshot
@@ -73,6 +79,16 @@ func (lc *loopCounters) read(m *LoopMetrics, at int64) {
 	}
 	m.Up = time.Duration(at - lc.started)
 	m.Busy = min(time.Duration(busy), m.Up)
+}
+
+// pausedBy moves the Paused gauge as a connection's reading pauses (on)
+// or resumes.
+func (lc *loopCounters) pausedBy(on bool) {
+	d := int64(-1)
+	if on {
+		d = 1
+	}
+	lc.paused.Store(lc.paused.Load() + d)
 }
 
 // countRead counts a socket read that returned n bytes or err.

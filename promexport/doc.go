@@ -17,6 +17,7 @@
 //	airsock_received_bytes_total, airsock_sent_bytes_total, airsock_callbacks_total
 //	airsock_reads_total, airsock_writes_total, airsock_waits_total, airsock_syscalls_total
 //	airsock_accept_backoffs_total, airsock_panics_total
+//	airsock_proxy_headers_total, airsock_proxy_rejected_total, airsock_proxy_malformed_total
 //	airsock_loop_busy_seconds_total, airsock_loop_up_seconds
 //
 // and, without labels but type, serversocket's:

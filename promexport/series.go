@@ -42,6 +42,9 @@ var loopSeries = []series[loop.LoopMetrics]{
 	loopCounter("syscalls", "Syscalls made for the loop's I/O, as its backend counts them.", func(m *loop.LoopMetrics) uint64 { return m.Syscalls }),
 	loopCounter("accept_backoffs", "Times a listener stopped accepting for lack of descriptors or memory.", func(m *loop.LoopMetrics) uint64 { return m.AcceptBackoffs }),
 	loopCounter("panics", "Handler panics recovered.", func(m *loop.LoopMetrics) uint64 { return m.Panics }),
+	loopCounter("proxy_headers", "PROXY protocol headers taken.", func(m *loop.LoopMetrics) uint64 { return m.ProxyHeaders }),
+	loopCounter("proxy_rejected", "Connections refused for a PROXY header from an untrusted source, or for none where one is required.", func(m *loop.LoopMetrics) uint64 { return m.ProxyRejected }),
+	loopCounter("proxy_malformed", "Connections closed for a malformed PROXY header.", func(m *loop.LoopMetrics) uint64 { return m.ProxyMalformed }),
 	{prometheus.NewDesc("airsock_loop_busy_seconds_total", "Time the loop spent serving rather than waiting.", loopLabels, nil), prometheus.CounterValue,
 		func(m *loop.LoopMetrics) float64 { return m.Busy.Seconds() }},
 }

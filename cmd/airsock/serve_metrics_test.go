@@ -33,6 +33,25 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	return fams
 }
 
+// metricsFamilies is a parsed scrape.
+type metricsFamilies = map[string]*dto.MetricFamily
+
+// scrapeUntil scrapes url until cond holds, failing the test after 10 s.
+func scrapeUntil(t *testing.T, url string, cond func(metricsFamilies) bool) metricsFamilies {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f := scrape(t, url)
+		if cond(f) {
+			return f
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the metrics at %s never reached the state awaited", url)
+		}
+		time.Sleep(5 * time.Millisecond) // the counters move on the server's loops: nothing to await
+	}
+}
+
 // sum adds the values of family name's series whose labels include want.
 func sum(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
 	f := fams[name]
@@ -93,15 +112,9 @@ func TestServeMetrics(t *testing.T) {
 				}
 				nc.Close()
 			}
-			var after map[string]*dto.MetricFamily
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				after = scrape(t, url)
-				if sum(after, "airsock_connections_closed_total", map[string]string{"reason": "peer"}) == conns || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(5 * time.Millisecond) // the closes reach the loop after the client's
-			}
+			after := scrapeUntil(t, url, func(f metricsFamilies) bool {
+				return sum(f, "airsock_connections_closed_total", map[string]string{"reason": "peer"}) == conns
+			})
 			for name, want := range map[string]float64{
 				"airsock_connections_accepted_total": conns,
 				"airsock_connections_open":           0,
