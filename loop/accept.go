@@ -82,6 +82,9 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 	c := target.newConn(fd, family, lf.handler)
 	l.counters.accepted.inc()
 	c.raddr = peer
+	if p := lf.ln.proxyProtocol(); p.Mode != ProxyOff {
+		c.rarer().proxy = &proxyWait{cfg: p} // open waits for the header
+	}
 	if lf.ln.tls != nil {
 		c.makeTLS(lf.ln.tls, true)
 	}

@@ -82,8 +82,36 @@ var (
 
 // proxyWait is a connection's state while its header is awaited.
 type proxyWait struct {
+	cfg     *ProxyProtocol // its listener's
 	trusted bool
 	timer   *timer
+}
+
+// SetProxyProtocol makes the listener read PROXY headers as p says,
+// instead of as the engine's Config.ProxyProtocol (a listener for the
+// balancer beside one for direct clients, say). Call it before Serve; it
+// fails with ErrClosed once the listener serves or has closed. Any
+// goroutine.
+func (ln *Listener) SetProxyProtocol(p ProxyProtocol) error {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	if ln.listening || ln.closed {
+		return ErrClosed
+	}
+	if p.Mode != ProxyOff {
+		p.withDefaults()
+	}
+	ln.proxy = &p
+	return nil
+}
+
+// proxyProtocol is what the listener's connections read; set before any
+// connection is accepted, so read without the lock.
+func (ln *Listener) proxyProtocol() *ProxyProtocol {
+	if ln.proxy != nil {
+		return ln.proxy
+	}
+	return &ln.engine.cfg.ProxyProtocol
 }
 
 // ProxyHeader returns the PROXY header the connection began with, or nil.
@@ -101,13 +129,12 @@ func (c *Conn) ProxyHeader() *proxyproto.Header {
 // it: called by open, which calls greet (OnOpen, or the TLS handshake) for
 // connections that wait for none.
 func (l *eventLoop) startProxy(c *Conn) bool {
-	// A dial's connection, and one adopted without a listener, read none.
-	p := &l.cfg.ProxyProtocol
-	if p.Mode == ProxyOff || c.ext != nil && c.ext.dial != nil {
+	if !c.awaitingProxy() { // marked at accept: a dial's connection reads none
 		return false
 	}
-	w := &proxyWait{trusted: l.trustedPeer(c)}
-	c.rarer().proxy = w
+	w := c.ext.rare.proxy
+	p := w.cfg
+	w.trusted = trustedPeer(c, p)
 	if !w.trusted && p.Mode == ProxyRequired {
 		l.counters.proxyRejected.inc()
 		l.closeConn(c, ErrProxyUntrusted, true)
@@ -118,13 +145,13 @@ func (l *eventLoop) startProxy(c *Conn) bool {
 	return true
 }
 
-// trustedPeer reports whether c's peer is in ProxyProtocol.Trusted.
-func (l *eventLoop) trustedPeer(c *Conn) bool {
+// trustedPeer reports whether c's peer is in p.Trusted.
+func trustedPeer(c *Conn, p *ProxyProtocol) bool {
 	if c.family == unix.AF_UNIX {
 		return true
 	}
 	ip := netip.AddrFrom16(c.raddr.ip).Unmap()
-	for _, n := range l.cfg.ProxyProtocol.Trusted {
+	for _, n := range p.Trusted {
 		if n.Contains(ip) {
 			return true
 		}
@@ -148,13 +175,13 @@ func (l *eventLoop) readProxy(c *Conn) {
 // of a connection without one, or not yet enough to tell.
 func (l *eventLoop) parseProxy(c *Conn) {
 	w := c.ext.rare.proxy
-	h, n, err := proxyproto.ParseLimit(c.in.Contiguous(-1), l.cfg.ProxyProtocol.MaxV2Length)
+	h, n, err := proxyproto.ParseLimit(c.in.Contiguous(-1), w.cfg.MaxV2Length)
 	var se *proxyproto.SyntaxError
 	switch {
 	case errors.Is(err, proxyproto.ErrTruncated):
 		return // the timer bounds the wait
 	case errors.As(err, &se) && notAHeader(se):
-		if l.cfg.ProxyProtocol.Mode == ProxyRequired {
+		if w.cfg.Mode == ProxyRequired {
 			l.counters.proxyRejected.inc()
 			l.closeConn(c, ErrProxyMissing, true)
 			return

@@ -250,3 +250,37 @@ func TestProxyBeforeTLS(t *testing.T) {
 		t.Fatalf("OnOpen saw %+v", seen)
 	}
 }
+
+// TestProxyPerListener: SetProxyProtocol gives one listener of an engine
+// the PROXY protocol; another, on the engine's default (off), takes a
+// header's bytes as data. After Serve it is refused.
+func TestProxyPerListener(t *testing.T) {
+	e := newEngine(t, Config{Logger: quiet})
+	opened := make(chan proxySeen, 4)
+	behind, err := e.Bind("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := behind.SetProxyProtocol(ProxyProtocol{Mode: ProxyRequired}); err != nil {
+		t.Fatal(err)
+	}
+	if err := behind.Serve(proxyEcho(opened), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := behind.SetProxyProtocol(ProxyProtocol{}); err != ErrClosed {
+		t.Errorf("SetProxyProtocol after Serve: %v, want ErrClosed", err)
+	}
+	direct := listen(t, e, "tcp", "127.0.0.1:0", proxyEcho(opened))
+
+	nc := dialClient(t, "tcp", behind.Addr().String())
+	nc.Write(header(t, 1, "192.0.2.3:3333", "192.0.2.2:80"))
+	echoed(t, nc, []byte("behind"))
+	if seen := testutil.Recv(t, opened, "OnOpen"); seen.remote != "192.0.2.3:3333" {
+		t.Fatalf("behind the balancer: %+v", seen)
+	}
+	nc = dialClient(t, "tcp", direct.Addr().String())
+	echoed(t, nc, header(t, 1, "192.0.2.3:3333", "192.0.2.2:80"))
+	if seen := testutil.Recv(t, opened, "OnOpen"); seen.header != nil || seen.remote != nc.LocalAddr().String() {
+		t.Fatalf("direct: %+v", seen)
+	}
+}
