@@ -119,7 +119,7 @@ func (c *Conn) Fd() int { return int(c.fd) }
 // LocalAddr returns the local address (a new value each call). Safe from
 // any goroutine once OnOpen has run.
 func (c *Conn) LocalAddr() net.Addr {
-	if c.family == unix.AF_UNIX {
+	if c.family == unix.AF_UNIX && !c.proxiedTCP() {
 		name := ""
 		if c.ext != nil && c.ext.unixPath != nil {
 			name = *c.ext.unixPath
@@ -132,7 +132,7 @@ func (c *Conn) LocalAddr() net.Addr {
 // RemoteAddr returns the peer's address (a new value each call). Safe from
 // any goroutine once OnOpen has run.
 func (c *Conn) RemoteAddr() net.Addr {
-	if c.family == unix.AF_UNIX {
+	if c.family == unix.AF_UNIX && !c.proxiedTCP() {
 		return &net.UnixAddr{Net: "unix"}
 	}
 	return c.raddr.tcp()

@@ -138,6 +138,7 @@ func (l *eventLoop) run() {
 			l.flushPackets()
 		}
 	}
+	l.counters.stop(now())
 	l.release()
 }
 

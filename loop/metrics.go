@@ -25,7 +25,7 @@ type LoopMetrics struct {
 	Paused   int64  // gauge: open connections whose reading is paused by back-pressure (input at its limit, output at the high mark)
 	Queued   int64  // gauge: tasks other goroutines queued for the loop (AsyncWrite, Run, Close, registrations)
 	Accepted uint64 // connections accepted by the loop's listeners (served here or handed to another loop)
-	Dialled  uint64 // dialled connections that connected
+	Dialled  uint64 // dials started on the loop, connected or not (a failed one is also counted closed, so accepted + dialled - closed = open)
 	// Closed counts the connections whose descriptor closed, by the reason
 	// their handler was given (CloseReason).
 	Closed         [NumCloseReasons]uint64
@@ -35,7 +35,7 @@ type LoopMetrics struct {
 	Reads          uint64        // reads of a socket that returned bytes or the end of stream
 	Writes         uint64        // writes handed to the backend (one write or writev each on epoll and kqueue)
 	Waits          uint64        // waits on the backend (epoll_wait, kevent, io_uring_enter)
-	Syscalls       uint64        // syscalls the loop made for its I/O, as its backend counts them
+	Syscalls       uint64        // syscalls the loop made for its I/O, as its backend counts them, and its datagram batches (one recvmmsg or sendmmsg each; on the BSDs a batch is a syscall per datagram)
 	AcceptBackoffs uint64        // times a listener stopped accepting for lack of descriptors or memory
 	Panics         uint64        // handler panics recovered (each closed its connection)
 	ProxyHeaders   uint64        // PROXY headers taken (Config.ProxyProtocol)
@@ -146,6 +146,6 @@ func (e *Engine) ReadMetrics(m *Metrics) {
 		l.counters.read(&m.Loops[i], at)
 		m.Loops[i].Open = int64(l.conns.Load())
 		m.Loops[i].Queued = int64(l.tasks.pending.Load())
-		m.Loops[i].Syscalls = l.io.syscalls()
+		m.Loops[i].Syscalls = l.io.syscalls() + l.counters.packetCalls.load()
 	}
 }

@@ -24,14 +24,16 @@ type loopCounters struct {
 	callbacks             counter
 	reads, writes, waits  counter
 	acceptBackoffs, panic counter
-	proxyHeaders          counter      // PROXY headers taken
-	proxyRejected         counter      // connections refused: a header from an untrusted source, or none where one is required
-	proxyMalformed        counter      // connections closed for a malformed header
-	paused                atomic.Int64 // gauge; written by the loop only
-	busy                  counter      // nanoseconds serving, up to the last wait
-	started               int64        // monotonic time the loop was made (before its goroutine runs)
-	waiting               atomic.Bool  // in a wait now
-	turnStart             atomic.Int64 // monotonic time the loop last stopped waiting
+	proxyHeaders          counter       // PROXY headers taken
+	proxyRejected         counter       // connections refused: a header from an untrusted source, or none where one is required
+	proxyMalformed        counter       // connections closed for a malformed header
+	packetCalls           counter       // recvmmsg and sendmmsg calls (packet_count.go)
+	paused                atomic.Int64  // gauge; written by the loop only
+	busy                  counter       // nanoseconds serving, up to the last wait
+	started               int64         // monotonic time the loop was made (before its goroutine runs)
+	waiting               atomic.Bool   // in a wait now, or stopped
+	turnStart             atomic.Int64  // monotonic time the loop last stopped waiting
+	busyShown             atomic.Uint64 // the most Busy any reader reported: later reports never show less
 }
 
 // beginWait is called as the loop goes to wait: the time since the end of
@@ -40,6 +42,13 @@ func (lc *loopCounters) beginWait(at int64) {
 	lc.busy.add(uint64(at - lc.turnStart.Load()))
 	lc.waiting.Store(true)
 	lc.waits.inc()
+}
+
+// stop is called as the loop exits: its last turn was busy, and a loop
+// that has stopped is not serving.
+func (lc *loopCounters) stop(at int64) {
+	lc.busy.add(uint64(at - lc.turnStart.Load()))
+	lc.waiting.Store(true)
 }
 
 // endWait is called as the loop returns from a wait.
@@ -69,16 +78,37 @@ func (lc *loopCounters) read(m *LoopMetrics, at int64) {
 	m.ProxyHeaders = lc.proxyHeaders.load()
 	m.ProxyRejected = lc.proxyRejected.load()
 	m.ProxyMalformed = lc.proxyMalformed.load()
-	// A loop serving now has been busy since its last wait ended: counted
-	// here, so that a loop stuck in a long callback shows busy before it
-	// returns. The loop may end the turn between the reads, so a snapshot
-	// can be one turn off; never more than the loop's age.
-	busy := lc.busy.load()
-	if !lc.waiting.Load() {
-		busy += uint64(max(at-lc.turnStart.Load(), 0))
+	m.Busy = time.Duration(lc.busyAt(at))
+	m.Up = max(time.Duration(at-lc.started), m.Busy) // another reader's later clock may have shown more busy
+}
+
+// busyAt is the loop's busy time as of monotonic time at. A loop serving
+// now has been busy since its last wait ended, counted here so that a loop
+// stuck in a long callback shows busy before it returns. The three words
+// are read until they agree (the loop may begin or end a wait between the
+// reads), and a report never shows less than an earlier one: Busy is a
+// counter, and a scraper takes a drop for a reset.
+func (lc *loopCounters) busyAt(at int64) uint64 {
+	var busy uint64
+	for range 4 {
+		waiting, start, b := lc.waiting.Load(), lc.turnStart.Load(), lc.busy.load()
+		busy = b
+		if !waiting {
+			busy += uint64(max(at-start, 0))
+		}
+		if lc.waiting.Load() == waiting && lc.turnStart.Load() == start && lc.busy.load() == b {
+			break
+		}
 	}
-	m.Up = time.Duration(at - lc.started)
-	m.Busy = min(time.Duration(busy), m.Up)
+	for {
+		shown := lc.busyShown.Load()
+		if busy <= shown {
+			return shown
+		}
+		if lc.busyShown.CompareAndSwap(shown, busy) {
+			return busy
+		}
+	}
 }
 
 // pausedBy moves the Paused gauge as a connection's reading pauses (on)

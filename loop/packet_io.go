@@ -233,7 +233,7 @@ func (pc *PacketConn) ready(m poller.Mask) {
 // the next wait, after the loop's other sockets had their turn.
 func (l *eventLoop) receive(pc *PacketConn) {
 	pk := l.pk
-	n, err := recvBatch(pc.fd, pk.msgs)
+	n, err := l.recvCounted(pc.fd, pk.msgs)
 	if n == len(pk.msgs) || err != nil {
 		l.io.packetAgain(pc.fd) // more may wait: behind a full batch, or behind the error
 	}

@@ -26,9 +26,10 @@ const (
 	// ProxyOff reads no header: the first bytes are the client's.
 	ProxyOff ProxyMode = iota
 	// ProxyOptional takes a header from a trusted source when the first
-	// bytes are one, and serves the connection as it is when they are not
-	// (so it waits for the client's first bytes before OnOpen: not for
-	// protocols whose server speaks first). A header from an untrusted
+	// bytes are one, and serves the connection as it is when they are not.
+	// So OnOpen waits for the client's first bytes, or, when they are none
+	// or only the start of a header's signature ("PR"), for Timeout: not for
+	// protocols whose server speaks first. A header from an untrusted
 	// source is refused.
 	ProxyOptional
 	// ProxyRequired refuses a connection from an untrusted source at once,
@@ -49,6 +50,8 @@ type ProxyProtocol struct {
 	Timeout time.Duration
 	// MaxV2Length bounds a v2 header's address and TLV block. Default:
 	// proxyproto.DefaultMaxV2Length (4 KiB). v1 lines are at most 107 bytes.
+	// While the header is awaited the connection's input may hold it even
+	// where MaxInbound is smaller.
 	MaxV2Length int
 }
 
@@ -140,7 +143,10 @@ func (l *eventLoop) startProxy(c *Conn) bool {
 		l.closeConn(c, ErrProxyUntrusted, true)
 		return true
 	}
-	w.timer = newTimer(func() { l.closeConn(c, ErrProxyTimeout, true) })
+	if need := 16 + p.MaxV2Length; need > c.in.Limit() {
+		c.in.SetLimit(need) // the largest header fits whatever MaxInbound is; endProxy restores it
+	}
+	w.timer = newTimer(func() { l.proxyTimedOut(c) })
 	l.timers.schedule(w.timer, now()+int64(p.Timeout))
 	return true
 }
@@ -162,6 +168,11 @@ func trustedPeer(c *Conn, p *ProxyProtocol) bool {
 // readProxy reads what came of c's header into its ring and parses it.
 func (l *eventLoop) readProxy(c *Conn) {
 	a, b := c.in.Free(-1)
+	if len(a) == 0 { // cannot be: startProxy made room for the largest header; never spin on it
+		l.counters.proxyMalformed.inc()
+		l.closeConn(c, fmt.Errorf("%w: longer than its room (%d bytes)", ErrProxyHeader, c.in.Len()), true)
+		return
+	}
 	n, err := l.io.read(int(c.fd), a, b)
 	c.in.Commit(n)
 	if !l.took(c, n, err) {
@@ -198,7 +209,7 @@ func (l *eventLoop) parseProxy(c *Conn) {
 		return
 	default:
 		l.counters.proxyHeaders.inc()
-		if h.Command == proxyproto.Proxy && (h.Transport == proxyproto.TCP4 || h.Transport == proxyproto.TCP6) {
+		if proxiesTCP(&h) {
 			c.raddr = sockAddrOfAddrPort(h.Source)
 			c.laddr = sockAddrOfAddrPort(h.Destination)
 		}
@@ -206,6 +217,27 @@ func (l *eventLoop) parseProxy(c *Conn) {
 		c.in.Discard(n)
 	}
 	l.endProxy(c)
+}
+
+// proxyTimedOut ends a wait that Timeout ended: the connection closes,
+// unless, with ProxyOptional, all it sent is the start of a header's fixed
+// signature ("PR", say): that may as well be a client's data, and is
+// served as such.
+func (l *eventLoop) proxyTimedOut(c *Conn) {
+	if c.ext.rare.proxy.cfg.Mode == ProxyOptional && signaturePrefix(c.in.Contiguous(-1)) {
+		l.endProxy(c)
+		l.flush(c)
+		return
+	}
+	l.closeConn(c, ErrProxyTimeout, true)
+}
+
+// signaturePrefix reports whether b is a strict start of "PROXY " or of
+// v2's 12-byte signature (nothing buffered counts too: a client that sent
+// nothing).
+func signaturePrefix(b []byte) bool {
+	const v1, v2 = "PROXY ", "\r\n\r\n\x00\r\nQUIT\n"
+	return len(b) < len(v1) && v1[:len(b)] == string(b) || len(b) < len(v2) && v2[:len(b)] == string(b)
 }
 
 // notAHeader reports whether the bytes se refused differ from a header's
@@ -225,6 +257,7 @@ func notAHeader(se *proxyproto.SyntaxError) bool {
 func (l *eventLoop) endProxy(c *Conn) {
 	l.timers.stop(c.ext.rare.proxy.timer)
 	c.ext.rare.proxy = nil
+	c.in.SetLimit(l.baseInbound())
 	if c.isTLS() && c.in.Len() > 0 {
 		c.ext.tls.wire.feed(c.in.Contiguous(-1)) // the ClientHello's start
 		c.in.Discard(-1)
@@ -241,4 +274,18 @@ func sockAddrOfAddrPort(ap netip.AddrPort) sockAddr {
 // awaitingProxy reports whether c waits for its PROXY header.
 func (c *Conn) awaitingProxy() bool {
 	return c.ext != nil && c.ext.rare != nil && c.ext.rare.proxy != nil
+}
+
+// proxiesTCP reports whether h names a TCP client, whose addresses the
+// connection takes.
+func proxiesTCP(h *proxyproto.Header) bool {
+	return h.Command == proxyproto.Proxy && (h.Transport == proxyproto.TCP4 || h.Transport == proxyproto.TCP6)
+}
+
+// proxiedTCP reports whether c's addresses are a PROXY header's TCP ones
+// (over a unix socket too: HAProxy's send-proxy to a unix server). Set
+// before OnOpen and not changed after, so any goroutine may ask then.
+func (c *Conn) proxiedTCP() bool {
+	h := c.ProxyHeader()
+	return h != nil && proxiesTCP(h)
 }

@@ -32,7 +32,7 @@ var loopSeries = []series[loop.LoopMetrics]{
 	loopGauge("loop_queued_tasks", "Tasks other goroutines queued for the loop.", func(m *loop.LoopMetrics) float64 { return float64(m.Queued) }),
 	loopGauge("loop_up_seconds", "Time since the loop started.", func(m *loop.LoopMetrics) float64 { return m.Up.Seconds() }),
 	loopCounter("connections_accepted", "Connections accepted by the loop's listeners.", func(m *loop.LoopMetrics) uint64 { return m.Accepted }),
-	loopCounter("connections_dialled", "Connections dialled from the loop.", func(m *loop.LoopMetrics) uint64 { return m.Dialled }),
+	loopCounter("connections_dialled", "Dials started on the loop, connected or not (a failed one is counted closed too).", func(m *loop.LoopMetrics) uint64 { return m.Dialled }),
 	loopCounter("received_bytes", "Bytes read from sockets (TLS: ciphertext).", func(m *loop.LoopMetrics) uint64 { return m.BytesIn }),
 	loopCounter("sent_bytes", "Bytes the kernel took for sending.", func(m *loop.LoopMetrics) uint64 { return m.BytesOut }),
 	loopCounter("callbacks", "OnData calls: batches of messages handed to handlers.", func(m *loop.LoopMetrics) uint64 { return m.Callbacks }),

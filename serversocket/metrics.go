@@ -52,8 +52,8 @@ func countEvent(d *EventDispatcher, typ string) {
 // ReadMetrics fills m with the counters as they are now. Any goroutine;
 // no lock.
 func ReadMetrics(m *Metrics) {
+	m.SocketsClosed = socketsClosed.Load() // first: a close counted between the loads cannot make Closed exceed Opened
 	m.SocketsOpened = socketsOpened.Load()
-	m.SocketsClosed = socketsClosed.Load()
 	m.Events = [len(EventTypes)]uint64{}
 	for s := range eventCounts {
 		for i := range m.Events {

@@ -30,29 +30,57 @@ func (ss *respSession) client(w *replyWriter, req *request) {
 	}
 	sub := req.next()
 	switch {
-	case eqFold(sub, "INFO"), eqFold(sub, "LIST"):
-		line := ss.appendClientInfo(nil, w.s, eqFold(sub, "INFO"))
-		w.bulk(line)
-	case eqFold(sub, "ID"):
-		w.integer(int64(ss.id))
-	case eqFold(sub, "GETNAME"):
-		if ss.name == "" {
+	case eqFold(sub, "INFO"), eqFold(sub, "ID"), eqFold(sub, "GETNAME"):
+		if req.argc != 2 {
+			w.errorLine("wrong number of arguments for 'client|", lowerASCII(sub), "' command")
+			return
+		}
+		switch {
+		case eqFold(sub, "INFO"):
+			w.bulk(ss.appendClientInfo(nil, w.s, true))
+		case eqFold(sub, "ID"):
+			w.integer(int64(ss.id))
+		case ss.name == "":
 			w.raw(replyNil)
-		} else {
+		default:
 			w.bulk([]byte(ss.name))
 		}
+	case eqFold(sub, "LIST"):
+		if req.argc != 2 { // TYPE and ID filters are not supported
+			w.raw(replySyntax)
+			return
+		}
+		w.bulk(ss.appendClientInfo(nil, w.s, false))
 	case eqFold(sub, "SETNAME"):
 		if req.argc != 3 {
 			w.errorLine("wrong number of arguments for 'client|setname' command")
 			return
 		}
-		ss.name = string(req.next())
+		name := req.next()
+		for _, b := range name {
+			if b < '!' || b > '~' { // CLIENT LIST's lines are space-separated fields: a name must not forge them
+				w.errorLine("Client names cannot contain spaces, newlines or special characters.")
+				return
+			}
+		}
+		ss.name = string(name)
 		w.raw(replyOK)
 	case eqFold(sub, "SETINFO"):
 		w.raw(replyOK)
 	default:
 		w.errorLine("unknown subcommand '", truncate(sub), "'. Try CLIENT HELP.")
 	}
+}
+
+// lowerASCII is a subcommand's name as Redis quotes it in errors.
+func lowerASCII(b []byte) string {
+	out := []byte(string(b))
+	for i, c := range out {
+		if 'A' <= c && c <= 'Z' {
+			out[i] = c + 'a' - 'A'
+		}
+	}
+	return string(out)
 }
 
 // appendClientInfo appends the connection's line in redis-server's CLIENT
