@@ -215,7 +215,11 @@ func (e *Encoder) ecma0(a *Array) error {
 	}
 	defer e.leave()
 	e.buf = append(e.buf, amf0ECMAArray)
-	e.buf = binary.BigEndian.AppendUint32(e.buf, uint32(len(a.Dense)+len(a.Assoc)))
+	n := len(a.Dense) + len(a.Assoc)
+	if _, ok := a.Assoc[""]; ok {
+		n-- // members0 skips "": its name would be the end marker
+	}
+	e.buf = binary.BigEndian.AppendUint32(e.buf, uint32(n))
 	var num [20]byte
 	for i, v := range a.Dense {
 		if err := e.key0(string(strconv.AppendInt(num[:0], int64(i), 10))); err != nil {

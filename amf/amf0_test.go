@@ -94,3 +94,16 @@ func TestAMF0ArrayKeyCollision(t *testing.T) {
 		t.Errorf("round trip: %#v, %v", v, err)
 	}
 }
+
+// TestAMF0ECMACountSkipsEmptyKey: an ECMA array's count is the members
+// written; a "" key, which cannot be written (its name is the end marker),
+// is not counted.
+func TestAMF0ECMACountSkipsEmptyKey(t *testing.T) {
+	b, err := Marshal0(&Array{Dense: []any{1}, Assoc: map[string]any{"": 2, "a": 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 5 || b[0] != 0x08 || b[1] != 0 || b[2] != 0 || b[3] != 0 || b[4] != 2 {
+		t.Fatalf("% x: want an ECMA array of count 2", b)
+	}
+}

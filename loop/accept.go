@@ -69,7 +69,11 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", err)
 		return nil, false
 	}
-	return lf.newAccepted(fd, family, peer), true
+	c := lf.newAccepted(fd, family, peer)
+	if c != nil {
+		l.counters.accepted.inc()
+	}
+	return c, true
 }
 
 // newAccepted makes the connection of fd, accepted from lf, on the loop
@@ -90,6 +94,9 @@ func (lf *listenFD) newAccepted(fd, family int, peer sockAddr) *Conn {
 	}
 	c := target.newConn(fd, family, lf.handler)
 	c.raddr = peer
+	if p := lf.ln.proxyProtocol(); p.Mode != ProxyOff {
+		c.rarer().proxy = &proxyWait{cfg: p} // open waits for the header
+	}
 	if lf.ln.tls != nil {
 		c.makeTLS(lf.ln.tls, true)
 	}
@@ -107,6 +114,7 @@ func (lf *listenFD) backOff(err error) {
 	lf.backoff = min(max(2*lf.backoff, first), most)
 	lf.unwatch()
 	l := lf.loop
+	l.counters.acceptBackoffs.inc()
 	l.cfg.Logger.Warn("loop: accept out of resources; backing off",
 		"addr", lf.ln.addr, "err", err, "retry", lf.backoff)
 	if lf.retry == nil {

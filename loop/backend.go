@@ -79,6 +79,8 @@ import (
 //   - pollApart reports that poll and watch are different mechanisms
 //     (io_uring: epoll and the ring), so a descriptor moving from one to the
 //     other must leave the first. Any goroutine.
+//   - syscalls returns how many syscalls the backend made for its loop
+//     (Metrics); any goroutine.
 //   - ownsThread reports that the loop goroutine must stay on one OS
 //     thread; bind runs first on that goroutine, and close releases the
 //     backend once its loop has stopped.
@@ -118,6 +120,7 @@ type backend interface {
 	pollApart() bool
 	bind() error
 	close() error
+	syscalls() uint64
 }
 
 // newBackend makes the backend called name for one loop; freed counts the

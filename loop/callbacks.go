@@ -28,6 +28,7 @@ func (l *eventLoop) recovered(c *Conn, callback string) {
 // handlePanic logs a recovered panic and closes c.
 func (l *eventLoop) handlePanic(c *Conn, callback string, r any) {
 	err := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
+	l.counters.panic.inc()
 	l.cfg.Logger.Error("loop: handler panic; closing its connection",
 		"callback", callback, "panic", fmt.Sprint(r), "remote", c.RemoteAddr().String(), "stack", string(err.Stack))
 	l.closeConn(c, err, true)

@@ -24,6 +24,11 @@ func (l *eventLoop) closeConn(c *Conn, reason error, hard bool) {
 		l.failDial(c, reason)
 		return
 	}
+	c.closeWhy = ReasonOf(reason)
+	if c.awaitingProxy() { // the handler has not heard of c
+		l.closeFd(c)
+		return
+	}
 	wasOpen := c.state == stateOpen
 	if c.isTLS() && c.ext.tls.handshaking { // the handler has not heard of c
 		l.closeHandshaking(c, reason)
@@ -81,6 +86,7 @@ func (l *eventLoop) finishClose(c *Conn) {
 // peer's EOF (or an error), then closes it.
 func (l *eventLoop) discardInput(c *Conn) {
 	n, err := l.io.read(int(c.fd), l.readBuf, nil)
+	l.countRead(n, err)
 	if n > 0 || err == nil {
 		return
 	}
@@ -119,13 +125,22 @@ func (l *eventLoop) closeFd(c *Conn) {
 		l.timers.stop(x.idle)
 		l.timers.stop(x.outTimer)
 		l.timers.stop(x.inTimer)
-		for _, t := range x.userTimers {
-			l.timers.stop(t)
+		if r := x.rare; r != nil {
+			for _, t := range r.userTimers {
+				l.timers.stop(t)
+			}
+			r.userTimers = nil
+			if r.proxy != nil {
+				l.timers.stop(r.proxy.timer)
+			}
 		}
-		x.userTimers = nil
 		if x.dial != nil {
 			l.timers.stop(x.dial.timer)
 		}
+	}
+	l.counters.closed[c.closeWhy].inc()
+	if c.readPausedIn || c.readPausedOut { // frozen once closing: see updateReading
+		l.counters.pausedBy(false)
 	}
 	l.conns.Add(-1)
 	l.engine.connClosed()

@@ -95,6 +95,10 @@ type Config struct {
 	// peak; a sixteenth of it left idle is returned every five seconds.
 	// Negative: never. Default: 64 MiB.
 	ScavengeAbove int64
+	// ProxyProtocol reads a PROXY protocol header (v1 or v2) at the start
+	// of each accepted connection, before OnOpen, from trusted sources:
+	// see ProxyProtocol. Default: off.
+	ProxyProtocol ProxyProtocol
 	// TLSHandshakeTimeout bounds a TLS connection's handshake (ListenTLS,
 	// DialOptions.TLS): a peer that has not finished it by then is
 	// closed. Default: 10 s.
@@ -162,6 +166,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LingerTimeout == 0 {
 		c.LingerTimeout = 2 * time.Second
+	}
+	if c.ProxyProtocol.Mode != ProxyOff {
+		c.ProxyProtocol.withDefaults()
 	}
 	if c.TLSHandshakeTimeout <= 0 {
 		c.TLSHandshakeTimeout = 10 * time.Second

@@ -8,6 +8,7 @@ import (
 
 	"github.com/airsock/airsock/buffer"
 	"github.com/airsock/airsock/poller"
+	"github.com/airsock/airsock/proxyproto"
 )
 
 // connState is where a connection is in its life; only its loop changes it.
@@ -59,6 +60,7 @@ type Conn struct {
 	dirty         bool // on the loop's flush list
 	finPending    bool // CloseWrite requested: send the FIN once the output is sent
 	writeClosed   bool // no more writes accepted
+	closeWhy      CloseReason
 	closeQueued   atomic.Bool
 	writeShutdown atomic.Bool // CloseWrite was called: AsyncWrite refuses
 }
@@ -71,10 +73,27 @@ type connExt struct {
 	inTimer      *timer      // reading paused at the inbound limit (InboundTimeout)
 	reserved     int64       // inbound room beyond MaxInbound granted by ReserveInbound
 	heldSince    int         // bytes buffered at the reservation plus those read since: less now means some were consumed
-	userTimers   []*timer    // AfterFunc timers still scheduled
+	rare         *connRare   // AfterFunc timers and the PROXY header: rarer still
 	lastProgress int64       // loop time the pending output last moved (WriteTimeout)
 	unixPath     *string     // a unix socket's local path (a pointer: connExt stays at 96 bytes)
 	tls          *tlsSession // a TLS connection's session (tls.go)
+}
+
+// connRare is the part of connExt that few connections with an extension
+// need either.
+type connRare struct {
+	userTimers  []*timer // AfterFunc timers still scheduled
+	proxy       *proxyWait
+	proxyHeader *proxyproto.Header // the PROXY header the connection began with
+}
+
+// rarer returns c's rare state, making it (and the extension) on first use.
+func (c *Conn) rarer() *connRare {
+	x := c.extended()
+	if x.rare == nil {
+		x.rare = &connRare{}
+	}
+	return x.rare
 }
 
 // extended returns c's extension, making it on first use.
@@ -100,7 +119,7 @@ func (c *Conn) Fd() int { return int(c.fd) }
 // LocalAddr returns the local address (a new value each call). Safe from
 // any goroutine once OnOpen has run.
 func (c *Conn) LocalAddr() net.Addr {
-	if c.family == unix.AF_UNIX {
+	if c.family == unix.AF_UNIX && !c.proxiedTCP() {
 		name := ""
 		if c.ext != nil && c.ext.unixPath != nil {
 			name = *c.ext.unixPath
@@ -113,7 +132,7 @@ func (c *Conn) LocalAddr() net.Addr {
 // RemoteAddr returns the peer's address (a new value each call). Safe from
 // any goroutine once OnOpen has run.
 func (c *Conn) RemoteAddr() net.Addr {
-	if c.family == unix.AF_UNIX {
+	if c.family == unix.AF_UNIX && !c.proxiedTCP() {
 		return &net.UnixAddr{Net: "unix"}
 	}
 	return c.raddr.tcp()

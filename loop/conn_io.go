@@ -49,6 +49,10 @@ func (c *Conn) ready(m poller.Mask) {
 // leftovers they are read into the free halves of the connection's ring,
 // behind them, so the handler sees one stream.
 func (l *eventLoop) read(c *Conn) {
+	if c.awaitingProxy() {
+		l.readProxy(c)
+		return
+	}
 	if c.isTLS() {
 		l.readTLS(c)
 		return
@@ -68,15 +72,7 @@ func (l *eventLoop) read(c *Conn) {
 		n, err = l.io.read(int(c.fd), a, b)
 		c.in.Commit(n)
 	}
-	switch {
-	case err == io.EOF:
-		c.peerEOF = true
-		l.closeConn(c, io.EOF, false)
-		return
-	case err != nil:
-		l.closeConn(c, err, true)
-		return
-	case n == 0: // the readiness was stale
+	if !l.took(c, n, err) {
 		return
 	}
 	if c.ext != nil && c.ext.reserved > 0 {
@@ -88,10 +84,28 @@ func (l *eventLoop) read(c *Conn) {
 	l.flush(c)
 }
 
+// took counts a read of c that returned n bytes or err, and reports
+// whether it took bytes; the end of c's input or an error closes it, and a
+// stale readiness took nothing.
+func (l *eventLoop) took(c *Conn, n int, err error) bool {
+	l.countRead(n, err)
+	switch {
+	case err == io.EOF:
+		c.peerEOF = true
+		l.closeConn(c, io.EOF, false)
+		return false
+	case err != nil:
+		l.closeConn(c, err, true)
+		return false
+	}
+	return n > 0
+}
+
 // callData runs OnData. While a callback of c runs, l.current is c: its
 // writes need no place on the dirty list, because the loop flushes c as
 // soon as the callback returns.
 func (l *eventLoop) callData(c *Conn) {
+	l.counters.callbacks.inc()
 	l.current = c
 	defer l.endCallback(c, "OnData")
 	c.handler.OnData(c)
@@ -242,6 +256,7 @@ func (l *eventLoop) updateReading(c *Conn) {
 	if c.state != stateOpen {
 		return
 	}
+	wasPaused := c.readPausedIn || c.readPausedOut
 	out := c.OutboundBuffered()
 	if c.readPausedOut {
 		c.readPausedOut = out > l.cfg.WriteLowWater
@@ -260,6 +275,9 @@ func (l *eventLoop) updateReading(c *Conn) {
 	want := c.interest &^ poller.Readable
 	if !full && !c.readPausedOut && !c.blocked {
 		want |= poller.Readable
+	}
+	if paused := c.readPausedIn || c.readPausedOut; paused != wasPaused {
+		l.counters.pausedBy(paused)
 	}
 	l.setInterest(c, want)
 }
@@ -449,6 +467,7 @@ func (l *eventLoop) flush(c *Conn) error {
 // memory), with one call, and copies into the ring what the kernel did not
 // take, in order.
 func (l *eventLoop) send(c *Conn, a, b []byte) (int, error) {
+	l.counters.writes.inc()
 	n, err := l.io.write(int(c.fd), a, b)
 	if err != nil {
 		return 0, err
@@ -470,6 +489,7 @@ func (l *eventLoop) sendRing(c *Conn) (int, error) {
 		return 0, nil
 	}
 	a, b := c.out.Peek(-1)
+	l.counters.writes.inc()
 	n, err := l.io.write(int(c.fd), a, b)
 	if err != nil {
 		return 0, err
@@ -483,6 +503,7 @@ func (l *eventLoop) sendRing(c *Conn) (int, error) {
 // idle and write timeouts.
 func (l *eventLoop) moved(c *Conn, n int) {
 	if n > 0 {
+		l.counters.bytesOut.add(uint64(n))
 		c.lastActivity = l.now
 		if c.ext != nil {
 			c.ext.lastProgress = l.now

@@ -136,6 +136,7 @@ func (e *Engine) Dial(ctx context.Context, network, address string, h Handler, o
 
 // startDial registers a dialled connection on its loop and arms its timeout.
 func (l *eventLoop) startDial(c *Conn, timeout time.Duration) {
+	l.counters.dialled.inc()
 	if l.stopping {
 		l.failDial(c, ErrShutdown)
 		return
@@ -194,6 +195,7 @@ func (l *eventLoop) failDial(c *Conn, err error) {
 		return
 	}
 	d := c.ext.dial
+	c.closeWhy = ReasonOf(err)
 	l.closeFd(c)
 	if d.done != nil {
 		l.callDialDone(c, d.done, nil, err)

@@ -74,6 +74,24 @@
 // and CloseWrite send close_notify. An idle established connection holds
 // its tls.Conn and no goroutine.
 //
+// # PROXY protocol
+//
+// Config.ProxyProtocol (proxy.go) reads a PROXY protocol header (HAProxy's,
+// v1 or v2, parsed by package proxyproto) at the start of each accepted
+// connection, before OnOpen and before a TLS handshake, from trusted
+// networks only; RemoteAddr and LocalAddr then give the client and the
+// address it reached, and Conn.ProxyHeader the TLVs.
+//
+// # Metrics
+//
+// Engine.ReadMetrics (metrics.go) reads each loop's counters and gauges:
+// connections open, accepted, dialled, closed by reason (ReasonOf), bytes,
+// callbacks, reads, writes, waits, syscalls, paused connections, queued
+// tasks, accept back-offs, panics, PROXY headers, busy time. Each loop
+// writes its own with plain atomic stores (metrics_count.go), so reading
+// them takes no lock and counting costs the per-message path next to
+// nothing; package promexport exports them to Prometheus.
+//
 // # Goroutines
 //
 // A Handler's callbacks, and every Conn method not marked otherwise, run on

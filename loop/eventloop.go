@@ -51,6 +51,8 @@ type eventLoop struct {
 	thread    atomic.Int32 // the OS thread of the loop goroutine, when the backend owns one
 	stopping  bool         // Shutdown: exit once every connection has closed
 	done      chan struct{}
+
+	counters loopCounters // Metrics: last, away from what other goroutines write
 }
 
 func newEventLoop(e *Engine, index int, backendName string) (*eventLoop, error) {
@@ -69,6 +71,8 @@ func newEventLoop(e *Engine, index int, backendName string) (*eventLoop, error) 
 		done:    make(chan struct{}),
 	}
 	l.tasks.limit = e.cfg.AsyncQueueBytes
+	l.counters.started = now()
+	l.counters.turnStart.Store(l.counters.started)
 	return l, nil
 }
 
@@ -134,6 +138,7 @@ func (l *eventLoop) run() {
 			l.flushPackets()
 		}
 	}
+	l.counters.stop(now())
 	l.release()
 }
 
@@ -145,7 +150,7 @@ func (l *eventLoop) wait(busy bool) ([]poller.Event, error) {
 	// A completion backend's blocking wait returns at once when something
 	// completed, so its empty polls would be syscalls for nothing.
 	if busy && !l.io.ownsThread() {
-		events, err := l.io.wait(0)
+		events, err := l.waitIO(0)
 		if len(events) == 0 {
 			runtime.Gosched() // let the goroutines our output woke run first
 		}
@@ -163,8 +168,16 @@ func (l *eventLoop) wait(busy bool) ([]poller.Event, error) {
 	if l.tasks.pending.Load() > 0 || l.packetsDirty {
 		timeout = 0
 	}
-	events, err := l.io.wait(timeout)
+	events, err := l.waitIO(timeout)
 	l.sleeping.Store(false)
+	return events, err
+}
+
+// waitIO is the backend's wait, timed for Metrics' Busy.
+func (l *eventLoop) waitIO(timeout time.Duration) ([]poller.Event, error) {
+	l.counters.beginWait(now())
+	events, err := l.io.wait(timeout)
+	l.counters.endWait(now())
 	return events, err
 }
 
@@ -222,6 +235,7 @@ func (l *eventLoop) runTasks() {
 // register adopts a connection whose descriptor is open and non-blocking.
 func (l *eventLoop) register(c *Conn) {
 	if l.stopping {
+		c.closeWhy = CloseShutdown
 		l.closeFd(c)
 		return
 	}
@@ -244,8 +258,17 @@ func (l *eventLoop) open(c *Conn) {
 	}
 	l.setInterest(c, poller.Readable)
 	l.startIdle(c)
+	if l.startProxy(c) {
+		return // greet once the header is in (proxy.go)
+	}
+	l.greet(c)
+}
+
+// greet tells c's handler: OnOpen, or the TLS handshake, after which
+// OnOpen runs (handshakeDone).
+func (l *eventLoop) greet(c *Conn) {
 	if c.isTLS() {
-		l.startHandshake(c) // OnOpen once it is done (handshakeDone)
+		l.startHandshake(c)
 		return
 	}
 	l.callOpen(c)
@@ -304,7 +327,13 @@ var _ backend = (*readiness)(nil)
 type readiness struct {
 	poller *poller.Poller
 	events []poller.Event
+	calls  counter // the syscalls of the loop goroutine's calls (not poll's, which any goroutine makes)
 }
+
+// syscalls returns how many syscalls the loop goroutine made through r:
+// each wait, read, write (a BSD two-part write may take two), accept,
+// interest change and close. Any goroutine.
+func (r *readiness) syscalls() uint64 { return r.calls.load() }
 
 func newReadiness() (*readiness, error) {
 	p, err := poller.New()
@@ -319,6 +348,7 @@ func (r *readiness) pollApart() bool  { return false }
 func (r *readiness) bind() error      { return nil }
 
 func (r *readiness) wait(timeout time.Duration) ([]poller.Event, error) {
+	r.calls.inc()
 	n, err := r.poller.Wait(r.events, timeout)
 	events := r.events[:n]
 	if n == len(r.events) && n < 4096 {
@@ -329,9 +359,12 @@ func (r *readiness) wait(timeout time.Duration) ([]poller.Event, error) {
 
 func (r *readiness) wake() error { return r.poller.Wake() }
 
-func (r *readiness) poll(fd int, old, want poller.Mask) error { return r.watch(fd, old, want) }
+func (r *readiness) poll(fd int, old, want poller.Mask) error {
+	return pollerWatch(r.poller, fd, old, want)
+}
 
 func (r *readiness) watch(fd int, old, want poller.Mask) error {
+	r.calls.inc()
 	return pollerWatch(r.poller, fd, old, want)
 }
 
@@ -347,16 +380,29 @@ func pollerWatch(p *poller.Poller, fd int, old, want poller.Mask) error {
 	return p.Modify(fd, old, want)
 }
 
-func (r *readiness) read(fd int, a, b []byte) (int, error) { return sysReadv(fd, a, b) }
+func (r *readiness) read(fd int, a, b []byte) (int, error) {
+	r.calls.inc()
+	return sysReadv(fd, a, b)
+}
 
 func (r *readiness) input(fd int, buf []byte) ([]byte, error) {
+	r.calls.inc()
 	n, err := sysReadv(fd, buf, nil)
 	return buf[:n], err
 }
-func (r *readiness) write(fd int, a, b []byte) (int, error)          { return sysWritev(fd, a, b) }
-func (r *readiness) listen(lf *listenFD, on bool) error              { return pollListener(r.poller, lf, on) }
-func (r *readiness) accept(lf *listenFD) (int, int, sockAddr, error) { return sysAccept(lf.fd) }
-func (r *readiness) unlisten(lf *listenFD) <-chan struct{}           { return unpollListener(r.poller, lf) }
+
+func (r *readiness) write(fd int, a, b []byte) (int, error) {
+	r.calls.inc()
+	return sysWritev(fd, a, b)
+}
+
+func (r *readiness) listen(lf *listenFD, on bool) error { return pollListener(r.poller, lf, on) }
+
+func (r *readiness) accept(lf *listenFD) (int, int, sockAddr, error) {
+	r.calls.inc()
+	return sysAccept(lf.fd)
+}
+func (r *readiness) unlisten(lf *listenFD) <-chan struct{} { return unpollListener(r.poller, lf) }
 
 // pollListener starts (on) or stops watching listening descriptor lf on
 // p, for accept4 when it is readable: readiness's way, and io_uring's for
@@ -391,5 +437,8 @@ func (r *readiness) forget(*listenFD)                   {}
 func (r *readiness) held(int) (int, int)                { return 0, 0 }
 func (r *readiness) canWrite(_ int, watching bool) bool { return !watching }
 func (r *readiness) failure(int) error                  { return nil }
-func (r *readiness) closeFd(fd int) error               { return unix.Close(fd) }
-func (r *readiness) close() error                       { return r.poller.Close() }
+func (r *readiness) closeFd(fd int) error {
+	r.calls.inc()
+	return unix.Close(fd)
+}
+func (r *readiness) close() error { return r.poller.Close() }

@@ -39,7 +39,8 @@ type Listener struct {
 	fds       []*listenFD
 	listening bool
 	closed    bool
-	tls       *tls.Config // ServeTLS: every connection is a TLS server side
+	tls       *tls.Config    // ServeTLS: every connection is a TLS server side
+	proxy     *ProxyProtocol // SetProxyProtocol's; nil: the engine's Config.ProxyProtocol
 }
 
 // listenFD is one listening descriptor and the loop that accepts on it.

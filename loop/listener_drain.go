@@ -193,12 +193,19 @@ func retryAccept(err error) bool {
 }
 
 // start makes a connection of each descriptor a drain took and gives it to
-// its loop; from any goroutine (a task registers it). A connection taken
-// past MaxConns is served too: refusing it now would reset it.
+// its loop; from any goroutine (a task registers it, and lf's loop counts
+// them: only a loop writes its counters). A connection taken past MaxConns
+// is served too: refusing it now would reset it.
 func (lf *listenFD) start(fds []accepted) {
+	n := uint64(0)
 	for _, a := range fds {
 		if c := lf.newAccepted(a.fd, a.family, a.peer); c != nil {
+			n++
 			c.loop.submit(task{kind: taskRegister, c: c})
 		}
+	}
+	if n > 0 {
+		l := lf.loop
+		l.submit(task{kind: taskFunc, fn: func() { l.counters.accepted.add(n) }})
 	}
 }

@@ -233,7 +233,7 @@ func (pc *PacketConn) ready(m poller.Mask) {
 // the next wait, after the loop's other sockets had their turn.
 func (l *eventLoop) receive(pc *PacketConn) {
 	pk := l.pk
-	n, err := recvBatch(pc.fd, pk.msgs)
+	n, err := l.recvCounted(pc.fd, pk.msgs)
 	if n == len(pk.msgs) || err != nil {
 		l.io.packetAgain(pc.fd) // more may wait: behind a full batch, or behind the error
 	}
@@ -347,6 +347,7 @@ func (l *eventLoop) callPacketClose(pc *PacketConn, err error) {
 func (l *eventLoop) recoveredPacket(pc *PacketConn, callback string) {
 	if r := recover(); r != nil {
 		err := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
+		l.counters.panic.inc()
 		l.cfg.Logger.Error("loop: packet handler panic; the socket stays open",
 			"callback", callback, "panic", fmt.Sprint(r), "local", fmt.Sprint(pc.local), "stack", string(err.Stack))
 	}

@@ -148,7 +148,7 @@ func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg) {
 		if k == len(msgs) {
 			break // no run: as they are
 		}
-		n, err := sendBatch(pc.fd, pk.seg[:k])
+		n, err := l.sendCounted(pc.fd, pk.seg[:k])
 		sent := 0
 		for _, c := range pk.segCount[:n] {
 			sent += c
@@ -183,14 +183,14 @@ func (l *eventLoop) sendRun(pc *PacketConn, msgs []mmsg) {
 // run, all to one destination, is refused and told as one). It returns how
 // many of run are done with.
 func (l *eventLoop) segmentRefused(pc *PacketConn, run []mmsg, err error) int {
-	switch n, again := sendBatch(pc.fd, l.pk.seg[:1]); {
+	switch n, again := l.sendCounted(pc.fd, l.pk.seg[:1]); {
 	case n == 1:
 		l.socketError(pc, err)
 		return len(run)
 	case again == nil:
 		return 0 // no room now: the caller queues
 	}
-	n, alone := sendBatch(pc.fd, run[:1])
+	n, alone := l.sendCounted(pc.fd, run[:1])
 	switch {
 	case n == 1:
 		pc.offloadRefused(int(run[0].Hdr.Iov.Len), err)
@@ -227,7 +227,7 @@ func (l *eventLoop) sendEach(pc *PacketConn, msgs []mmsg) {
 			l.queuePackets(pc, msgs)
 			return
 		}
-		n, err := sendBatch(pc.fd, msgs)
+		n, err := l.sendCounted(pc.fd, msgs)
 		switch {
 		case err == nil && n == 0 && pc.waitsForRoom():
 			l.queuePackets(pc, msgs)
@@ -301,7 +301,7 @@ func (l *eventLoop) sendQueued(pc *PacketConn) {
 			l.unqueue(pc, 1)
 			continue
 		}
-		sent, err := sendBatch(pc.fd, pk.qOut[:n])
+		sent, err := l.sendCounted(pc.fd, pk.qOut[:n])
 		if err != nil {
 			l.refused(pc, &pk.qOut[0], err)
 			sent = 1

@@ -52,11 +52,12 @@ func recvBatch(fd int, msgs []mmsg) (int, error) {
 func sendBatch(fd int, msgs []mmsg) (int, error) {
 	for i := range msgs {
 		for {
-			_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[i].Hdr)), unix.MSG_DONTWAIT)
+			r, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[i].Hdr)), unix.MSG_DONTWAIT)
 			if errno == unix.EINTR {
 				continue
 			}
 			if errno == 0 {
+				msgs[i].Len = uint32(r) // as sendmmsg sets it
 				break
 			}
 			if i > 0 {

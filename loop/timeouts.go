@@ -82,7 +82,8 @@ func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 			l.runFunc(c, f)
 		}
 	})
-	c.extended().userTimers = append(c.extended().userTimers, t)
+	r := c.rarer()
+	r.userTimers = append(r.userTimers, t)
 	l.timers.schedule(t, now()+int64(d))
 	return func() {
 		l.timers.stop(t)
@@ -92,7 +93,7 @@ func (c *Conn) AfterFunc(d time.Duration, f func(c *Conn)) (stop func()) {
 
 // forgetTimer drops t from c's AfterFunc timers, which closeFd stops.
 func (c *Conn) forgetTimer(t *timer) {
-	x := c.extended()
+	x := c.rarer()
 	for i, u := range x.userTimers {
 		if u == t {
 			x.userTimers = append(x.userTimers[:i], x.userTimers[i+1:]...)

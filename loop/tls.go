@@ -182,6 +182,7 @@ func (l *eventLoop) closeHandshaking(c *Conn, reason error) {
 	}
 	d := c.ext.dial
 	c.ext.dial = nil
+	c.closeWhy = ReasonOf(reason)
 	l.flush(c) // a failed handshake's alert, which its goroutine queued
 	l.closeFd(c)
 	if d != nil && d.done != nil {
@@ -224,6 +225,7 @@ func (l *eventLoop) callVerify(c *Conn, v HandshakeVerifier) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			pe := &PanicError{Callback: "VerifyHandshake", Value: r, Stack: debug.Stack()}
+			l.counters.panic.inc()
 			l.cfg.Logger.Error("loop: handler panic; closing its connection",
 				"callback", pe.Callback, "panic", fmt.Sprint(r), "remote", c.RemoteAddr().String(), "stack", string(pe.Stack))
 			err = pe

@@ -44,6 +44,7 @@ func (l *eventLoop) readTLS(c *Conn) {
 		buf = buf[:min(len(buf), room)]
 	}
 	win, err := l.io.input(int(c.fd), buf)
+	l.countRead(len(win), err)
 	if len(win) > 0 {
 		c.lastActivity = l.now
 	}

@@ -242,6 +242,11 @@ var uringProbe = func() error { return nil }
 func (u *completion) ownsThread() bool { return true }
 func (u *completion) pollApart() bool  { return true }
 
+// syscalls returns the ring's io_uring_enter calls: the backend's I/O
+// goes through the ring, and a turn's submissions and completions share
+// one call. Any goroutine.
+func (u *completion) syscalls() uint64 { return u.ring.Enters() }
+
 // bind makes the loop's thread the ring's only submitter and starts
 // watching the epoll instance.
 func (u *completion) bind() error {

@@ -160,6 +160,7 @@ func (d *EventDispatcher) WillTrigger(typ string) bool {
 // nothing. Call it on the goroutine that owns d.
 func (d *EventDispatcher) DispatchEvent(e Eventer) bool {
 	ev := e.base()
+	countEvent(d, ev.typ)
 	target := d.target
 	if target == nil {
 		target = d

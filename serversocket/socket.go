@@ -135,6 +135,7 @@ func (s *Socket) attach(c *loop.Conn) {
 	s.watch(c, false)
 	c.SetNoDelay(s.TCPNoDelay())
 	s.conn.Store(c)
+	socketsOpened.Add(1)
 }
 
 // Connected reports whether the socket has an open connection. Callable

@@ -359,6 +359,7 @@ func (h *socketHandler) OnData(c *loop.Conn) {
 // OnClose dispatches Close when the peer or the system ended the
 // connection; a local Close (already detached) dispatches nothing.
 func (h *socketHandler) OnClose(c *loop.Conn, reason error) {
+	socketsClosed.Add(1)
 	s := (*Socket)(h)
 	if s.conn.Load() != c || reason == nil {
 		s.conn.CompareAndSwap(c, nil)

@@ -30,7 +30,17 @@ type Ring struct {
 
 	waitArg getEventsArg // SubmitAndWait's
 	waitTS  unix.Timespec
+
+	enters atomic.Uint64 // io_uring_enter calls: written by the owner only, read by any goroutine
 }
+
+// Enters returns how many io_uring_enter calls the ring has made, retries
+// after a signal included. Any goroutine.
+func (r *Ring) Enters() uint64 { return r.enters.Load() }
+
+// entered counts one io_uring_enter: a load and a store, as only the
+// owner's goroutine calls it.
+func (r *Ring) entered() { r.enters.Store(r.enters.Load() + 1) }
 
 // ErrUnsupported wraps the error of an io_uring_setup that the kernel or a
 // seccomp filter refused (ENOSYS, EPERM, or EINVAL for unknown flags), so a
@@ -158,6 +168,7 @@ func (r *Ring) Submit(wait uint32) (int, error) {
 		if toSubmit == 0 && wait == 0 {
 			return 0, nil
 		}
+		r.entered()
 		n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(wait), flags, 0, 0)
 		switch errno {
 		case 0:
@@ -190,6 +201,7 @@ func (r *Ring) SubmitAndReap() error {
 	atomic.StoreUint32(r.sqTail, r.next)
 	for {
 		toSubmit := r.next - atomic.LoadUint32(r.sqHead)
+		r.entered()
 		_, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 0, enterGetEvents, 0, 0)
 		switch errno {
 		case 0:
@@ -222,6 +234,7 @@ func (r *Ring) SubmitAndWait(d time.Duration) error {
 	}
 	for {
 		toSubmit := r.next - atomic.LoadUint32(r.sqHead)
+		r.entered()
 		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 1, flags, argp, argSize)
 		switch errno {
 		case 0, unix.ETIME:

@@ -53,13 +53,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tlsSelfOut := fs.String("tls-self-signed-out", "", "write the --tls-self-signed certificate here (PEM), for a client's --tls-ca")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	heapProfile := fs.String("heapprofile", "", "on each SIGUSR1, before the stats line, write a pprof heap profile (after a collection) to this file")
+	proxyMode := fs.String("proxy-protocol", "off", "read a PROXY protocol header (v1, v2) from balancers in front (loop, serversocket): off, optional or required")
+	proxyTrusted := fs.String("proxy-trusted", "127.0.0.0/8,::1/128", "networks whose connections may send a PROXY header (comma-separated CIDRs); a header from elsewhere is refused")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9100): the loop's and serversocket's figures, Go's and the process's")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
 	if err := errors.Join(noArgs(fs),
 		oneOf("proto", *protoName, proto.Names()...),
 		oneOf("backend", *backendName, backend.Names()...),
-		oneOf("io", *ioName, ioBackends...)); err != nil {
+		oneOf("io", *ioName, ioBackends...),
+		oneOf("proxy-protocol", *proxyMode, "off", "optional", "required")); err != nil {
 		return usageError(fs, "%v", err)
 	}
 	if *ioName != loop.BackendAuto && !backend.OnLoop(*backendName) {
@@ -93,6 +97,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		limits.NoUDPOffload = !*udpOffload
 	}
 
+	pp, err := proxyFlags(*proxyMode, *proxyTrusted, *udp)
+	if err != nil {
+		return usageError(fs, "%v", err)
+	}
+	limits.ProxyProtocol = pp
 	tlsCfg, tlsLine, err := serveTLSConfig(*tlsCert, *tlsKey, *tlsSelf, *tlsSelfOut, *udp)
 	if err != nil {
 		return usageError(fs, "%v", err)
@@ -153,6 +162,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "listening on %s (backend=%s proto=%s%s loops=%d%s)\n", s.Addr(), *backendName, *protoName, udpWord, *loops, ioLine)
 	if tlsLine != "" {
 		fmt.Fprintln(stdout, tlsLine)
+	}
+	if *metricsAddr != "" {
+		m, err := startMetrics(*metricsAddr, s)
+		if err != nil {
+			fmt.Fprintf(stderr, "airsock serve: %v\n", err)
+			s.Shutdown(context.Background())
+			return 1
+		}
+		defer m.stop()
+		fmt.Fprintf(stdout, "metrics on %s\n", m.url)
 	}
 	switch from {
 	case "rebind":

@@ -361,6 +361,9 @@ func (st *nbioStream) Writable() bool {
 // by the session with mu held.
 func (st *nbioStream) InboundBuffered() int { return len(st.buf) - st.r }
 
+func (st *nbioStream) RemoteAddr() net.Addr { return st.c.RemoteAddr() }
+func (st *nbioStream) LocalAddr() net.Addr  { return st.c.LocalAddr() }
+
 func (st *nbioStream) Peek(n int) ([]byte, error) {
 	avail := len(st.buf) - st.r
 	if n <= 0 {

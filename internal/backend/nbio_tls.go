@@ -5,6 +5,7 @@ package backend
 import (
 	"crypto/tls"
 	"io"
+	"net"
 	"sync"
 
 	ltls "github.com/lesismal/llib/std/crypto/tls"
@@ -106,6 +107,9 @@ func (st *nbioTLSStream) serve(data []byte) error {
 }
 
 func (st *nbioTLSStream) InboundBuffered() int { return len(st.in) - st.r }
+
+func (st *nbioTLSStream) RemoteAddr() net.Addr { return st.tc.RemoteAddr() }
+func (st *nbioTLSStream) LocalAddr() net.Addr  { return st.tc.LocalAddr() }
 
 func (st *nbioTLSStream) Peek(n int) ([]byte, error) {
 	b := st.in[st.r:]

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/airsock/airsock/internal/proto"
+	"github.com/airsock/airsock/loop"
 )
 
 // netServer is the "net" backend: Go's net package, one goroutine per
@@ -31,6 +32,9 @@ type netServer struct {
 }
 
 func serveNet(_ context.Context, cfg Config) (Server, error) {
+	if cfg.Limits.ProxyProtocol.Mode != loop.ProxyOff {
+		return nil, errors.New("net: the PROXY protocol is not supported by this backend")
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err

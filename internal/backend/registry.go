@@ -77,6 +77,10 @@ type Limits struct {
 	// NoUDPOffload turns off UDP segmentation offload (GSO/GRO) in the
 	// loop and serversocket backends: loop.Config.PacketNoOffload.
 	NoUDPOffload bool
+	// ProxyProtocol reads PROXY protocol headers from trusted balancers
+	// (loop and serversocket: loop.Config.ProxyProtocol); the peers refuse
+	// any mode but off.
+	ProxyProtocol loop.ProxyProtocol
 }
 
 // Default output marks, as loop.Config's.
@@ -103,6 +107,9 @@ func (l Limits) unbounded(name string) error {
 	if l.IdleTimeout > 0 || l.MaxConns > 0 || l.MaxInbound > 0 {
 		return fmt.Errorf("%s: the idle timeout, MaxConns and MaxInbound are not supported by this backend", name)
 	}
+	if l.ProxyProtocol.Mode != loop.ProxyOff {
+		return fmt.Errorf("%s: the PROXY protocol is not supported by this backend", name)
+	}
 	return nil
 }
 
@@ -120,6 +127,7 @@ func (cfg Config) loopConfig() loop.Config {
 		JoinReusePort:   cfg.Limits.JoinReusePort,
 		Backend:         cfg.Limits.IO,
 		PacketNoOffload: cfg.Limits.NoUDPOffload,
+		ProxyProtocol:   cfg.Limits.ProxyProtocol,
 	}
 }
 

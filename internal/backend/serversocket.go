@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/netip"
 
 	"github.com/airsock/airsock/internal/proto"
 	"github.com/airsock/airsock/loop"
@@ -160,6 +161,18 @@ func (st *socketStream) Writable() bool {
 func (st *socketStream) ReserveInbound(n int) error { return st.s.ReserveInbound(n) }
 
 func (st *socketStream) InboundLimit() int { return st.s.InboundLimit() }
+
+// RemoteAddr and LocalAddr are the Socket's (proto.Addressed).
+func (st *socketStream) RemoteAddr() net.Addr {
+	return tcpAddrOf(st.s.RemoteAddress(), st.s.RemotePort())
+}
+
+func (st *socketStream) LocalAddr() net.Addr { return tcpAddrOf(st.s.LocalAddress(), st.s.LocalPort()) }
+
+func tcpAddrOf(ip string, port int) net.Addr {
+	a, _ := netip.ParseAddr(ip)
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(port)))
+}
 
 func (st *socketStream) InboundBuffered() int { return st.s.BytesAvailable() }
 

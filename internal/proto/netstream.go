@@ -14,7 +14,11 @@ type netStream struct {
 	out     []byte
 	high    int  // out's high mark: Writable turns false there
 	stopped bool // Writable said false since the replies were last written
+	conn    net.Conn
 }
+
+func (s *netStream) RemoteAddr() net.Addr { return s.conn.RemoteAddr() }
+func (s *netStream) LocalAddr() net.Addr  { return s.conn.LocalAddr() }
 
 // Writable reports whether the replies gathered are below the high mark;
 // when not, ServeConn writes them out (blocking) and serves the rest.
@@ -82,7 +86,7 @@ func ServeConn(c net.Conn, srv Server, readSize int) error {
 		readSize = 64 << 10
 	}
 	session := srv.NewSession()
-	s := &netStream{in: make([]byte, readSize), high: readSize}
+	s := &netStream{in: make([]byte, readSize), high: readSize, conn: c}
 	for {
 		s.room()
 		n, rerr := c.Read(s.in[s.w:])

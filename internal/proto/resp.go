@@ -32,7 +32,8 @@ func (c Config) withDefaults() Config {
 }
 
 // RESP is a small Redis-compatible server: PING, ECHO, SET, GET, DEL,
-// EXISTS, INCR, COMMAND, CONFIG GET and QUIT, in RESP arrays or as inline
+// EXISTS, INCR, COMMAND, CONFIG GET, CLIENT (INFO, LIST, ID, GETNAME,
+// SETNAME) and QUIT, in RESP arrays or as inline
 // commands (space-separated, without quoting), pipelined. Its keyspace is
 // shared by all connections it serves.
 type RESP struct {
@@ -59,7 +60,9 @@ func (r *RESP) NewSession() Session { return &respSession{r: r} }
 type respSession struct {
 	r     *RESP
 	p     progress
-	steps int // bytes the parser examined over the session's life (tests)
+	steps int    // bytes the parser examined over the session's life (tests)
+	id    uint64 // CLIENT ID, given at the first CLIENT command
+	name  string // CLIENT SETNAME
 }
 
 // Serve executes the complete requests buffered in s and writes the
@@ -106,7 +109,7 @@ func (ss *respSession) Serve(s Stream) error {
 		if req.argc == 0 {
 			continue // empty line or "*0": nothing to do, as in Redis
 		}
-		if ss.r.exec(w, &req) {
+		if ss.r.exec(w, &req, ss) {
 			w.flush()
 			if w.err != nil {
 				return w.err

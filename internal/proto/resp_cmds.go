@@ -4,7 +4,7 @@ import "strconv"
 
 // exec runs one request and writes its reply; it reports whether the
 // connection is to be closed (QUIT).
-func (r *RESP) exec(w *replyWriter, req *request) (quit bool) {
+func (r *RESP) exec(w *replyWriter, req *request, ss *respSession) (quit bool) {
 	cmd := req.next()
 	argc := req.argc
 	switch {
@@ -94,6 +94,8 @@ func (r *RESP) exec(w *replyWriter, req *request) (quit bool) {
 		default:
 			w.raw(replyEmpty) // no parameters are exposed
 		}
+	case eqFold(cmd, "CLIENT"):
+		ss.client(w, req)
 	case eqFold(cmd, "QUIT"):
 		w.raw(replyOK)
 		return true

@@ -3,6 +3,7 @@ package proto
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 )
@@ -326,5 +327,36 @@ func TestRESPConcurrentStore(t *testing.T) {
 	}
 	if out, _ := serveAll(srv, arr("GET", "hot")); !strings.HasPrefix(out, "$") || !strings.Contains(out, "\r\nv") {
 		t.Fatalf("hot key reads %q", out)
+	}
+}
+
+// addrStream is a memStream that knows its addresses.
+type addrStream struct {
+	memStream
+	remote, local net.Addr
+}
+
+func (s *addrStream) RemoteAddr() net.Addr { return s.remote }
+func (s *addrStream) LocalAddr() net.Addr  { return s.local }
+
+// TestRESPClient: CLIENT INFO and LIST give the connection's addresses in
+// redis-server's addr=/laddr= form, with its id and name.
+func TestRESPClient(t *testing.T) {
+	st := &addrStream{remote: &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 40001}, local: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 6379}}
+	st.feed([]byte(arr("CLIENT", "SETNAME", "app") + arr("CLIENT", "INFO") + arr("CLIENT", "LIST") + arr("CLIENT", "GETNAME") + arr("CLIENT", "NOPE")))
+	if err := NewRESP(Config{}).NewSession().Serve(st); err != nil {
+		t.Fatal(err)
+	}
+	out := string(st.out)
+	for _, want := range []string{
+		"+OK\r\n",
+		"id=", " addr=192.0.2.7:40001 laddr=127.0.0.1:6379 name=app db=0 cmd=client|info\n",
+		" addr=192.0.2.7:40001 laddr=127.0.0.1:6379 name=app db=0 cmd=client|list\n",
+		"$3\r\napp\r\n",
+		"-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("replies %q lack %q", out, want)
+		}
 	}
 }
