@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -366,5 +368,46 @@ func TestServeHandOverFails(t *testing.T) {
 				t.Errorf("the old server exited %d after SIGTERM; stderr:\n%s", code, fam.stderr())
 			}
 		})
+	}
+}
+
+// TestServeRestartMetrics: the --metrics socket is handed over with the
+// listening ones (the successor could not bind its port while the old
+// process holds it), so /metrics answers on the same address after the
+// restart, from the successor.
+func TestServeRestartMetrics(t *testing.T) {
+	hostileChildHook()
+	fam := startFamily(t, "TestServeRestartMetrics", "--addr", "127.0.0.1:0", "--loops", "1", "--metrics", "127.0.0.1:0")
+	url := strings.TrimPrefix(fam.awaitLine(t, "metrics on "), "metrics on ")
+	scrape := func(what string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("%s: GET %s: %v", what, url, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "airsock_connections_open") {
+			t.Fatalf("%s: GET %s: %s, %d bytes, %v", what, url, resp.Status, len(body), err)
+		}
+	}
+	scrape("before the restart")
+	old := fam.pids[0]
+	if err := syscall.Kill(old, syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimPrefix(fam.awaitLine(t, "metrics on "), "metrics on "); got != url {
+		t.Fatalf("the successor serves metrics on %s, want %s", got, url)
+	}
+	pid := fam.awaitSuccessor(t)
+	if code := fam.awaitExit(t, old); code != 0 {
+		t.Fatalf("the old server exited %d; stderr:\n%s", code, fam.stderr())
+	}
+	scrape("after the restart")
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := fam.awaitExit(t, pid); code != 0 {
+		t.Errorf("the successor exited %d after SIGTERM", code)
 	}
 }

@@ -163,8 +163,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if tlsLine != "" {
 		fmt.Fprintln(stdout, tlsLine)
 	}
+	var m *metricsServer
 	if *metricsAddr != "" {
-		m, err := startMetrics(*metricsAddr, s)
+		mf := inheritedMetrics()
+		m, err = startMetrics(*metricsAddr, mf, s)
+		if mf != nil {
+			mf.Close() // the server has its own descriptor
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "airsock serve: %v\n", err)
 			s.Shutdown(context.Background())
@@ -208,7 +213,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				fmt.Fprintln(stderr, "airsock serve: a hand-over is under way; SIGUSR2 ignored")
 				continue
 			}
-			ho = startHandover(s, *handoverMode, *handoverTimeout)
+			ho = startHandover(s, m, *handoverMode, *handoverTimeout)
 			hoDone = ho.done
 		case err := <-hoDone:
 			if err != nil {
@@ -217,6 +222,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				continue
 			}
 			fmt.Fprintf(stderr, "airsock serve: pid %d serves; pid %d stops accepting and drains\n", ho.pid, os.Getpid())
+			if m != nil {
+				m.stop() // the successor answers the scrapes from now on
+			}
 			retire(s, *drainWait, *grace, stderr)
 			fmt.Fprintln(stdout, sl.next(s.Stats()))
 			return 0

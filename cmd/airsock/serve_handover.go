@@ -42,15 +42,18 @@ type handover struct {
 	done chan error
 }
 
-// startHandover starts the successor of s on its own goroutine.
-func startHandover(s backend.Server, mode string, timeout time.Duration) *handover {
+// startHandover starts the successor of s, and of its metrics server m if
+// not nil, on its own goroutine.
+func startHandover(s backend.Server, m *metricsServer, mode string, timeout time.Duration) *handover {
 	h := &handover{done: make(chan error, 1)}
-	go func() { h.done <- h.run(s, mode, timeout) }()
+	go func() { h.done <- h.run(s, m, mode, timeout) }()
 	return h
 }
 
-// run starts the successor and waits for it to serve, or kills it.
-func (h *handover) run(s backend.Server, mode string, timeout time.Duration) error {
+// run starts the successor and waits for it to serve, or kills it. The
+// --metrics socket goes with the listening ones, in either mode: the
+// successor could not bind its port while this process holds it.
+func (h *handover) run(s backend.Server, m *metricsServer, mode string, timeout time.Duration) error {
 	var files []*os.File
 	env := successorEnv()
 	if mode == "rebind" {
@@ -62,6 +65,15 @@ func (h *handover) run(s backend.Server, mode string, timeout time.Duration) err
 		}
 		defer closeFiles(files)
 		env = append(env, inheritFDsEnv+"="+strconv.Itoa(len(files)))
+	}
+	if m != nil {
+		f, err := m.file()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		env = append(env, metricsFDEnv+"="+strconv.Itoa(listenFDsStart+len(files)))
+		files = append(files, f)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -106,7 +118,7 @@ func successorEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case inheritFDsEnv, readyFDEnv, rebindAddrEnv, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES":
+		case inheritFDsEnv, readyFDEnv, rebindAddrEnv, metricsFDEnv, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES":
 			continue
 		}
 		env = append(env, kv)

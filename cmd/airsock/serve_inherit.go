@@ -32,6 +32,7 @@ const (
 	listenFDsStart = 3 // SD_LISTEN_FDS_START
 	inheritFDsEnv  = "AIRSOCK_INHERIT_FDS"
 	readyFDEnv     = "AIRSOCK_READY_FD"      // the predecessor's readiness pipe
+	metricsFDEnv   = "AIRSOCK_METRICS_FD"    // the predecessor's --metrics socket
 	rebindAddrEnv  = "AIRSOCK_HANDOVER_JOIN" // --handover rebind: bind this address with --reuseport-join
 	notifySocket   = "NOTIFY_SOCKET"
 )
@@ -71,6 +72,19 @@ func inheritedFiles(required bool) ([]*os.File, string, error) {
 		files = append(files, os.NewFile(uintptr(fd), from+"-fd-"+strconv.Itoa(fd)))
 	}
 	return files, from, nil
+}
+
+// inheritedMetrics returns the --metrics socket a predecessor passed
+// (AIRSOCK_METRICS_FD), or nil, and unsets the variable.
+func inheritedMetrics() *os.File {
+	v, ok := os.LookupEnv(metricsFDEnv)
+	os.Unsetenv(metricsFDEnv)
+	fd, err := strconv.Atoi(v)
+	if !ok || err != nil || fd < listenFDsStart {
+		return nil
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "metrics")
 }
 
 // closeFiles closes every file of fs.
