@@ -69,18 +69,30 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 		l.cfg.Logger.Error("loop: accept failed", "addr", lf.ln.addr, "err", err)
 		return nil, false
 	}
+	c := lf.newAccepted(fd, family, peer)
+	if c != nil {
+		l.counters.accepted.inc()
+	}
+	return c, true
+}
+
+// newAccepted makes the connection of fd, accepted from lf, on the loop
+// that will serve it: lf's own, or with fewer sockets than loops the one
+// with the fewest connections. It returns nil, having closed fd, if the
+// socket cannot be set up. Any goroutine (Close drains on the caller's).
+func (lf *listenFD) newAccepted(fd, family int, peer sockAddr) *Conn {
+	l, e := lf.loop, lf.loop.engine
 	if !acceptedInheritNoDelay {
 		if err := setNoDelay(fd, family, !e.cfg.Nagle); err != nil && !errors.Is(err, unix.EINVAL) {
 			unix.Close(fd)
-			return nil, true
+			return nil
 		}
 	}
 	target := l
-	if len(lf.ln.fds) == 1 {
+	if len(lf.ln.fds) < len(e.loops) {
 		target = e.pickLoop()
 	}
 	c := target.newConn(fd, family, lf.handler)
-	l.counters.accepted.inc()
 	c.raddr = peer
 	if p := lf.ln.proxyProtocol(); p.Mode != ProxyOff {
 		c.rarer().proxy = &proxyWait{cfg: p} // open waits for the header
@@ -93,7 +105,7 @@ func (lf *listenFD) acceptOne() (*Conn, bool) {
 	} else if !lf.ln.local.isUnspecified() {
 		c.laddr = lf.ln.local // saves a getsockname in open
 	}
-	return c, true
+	return c
 }
 
 // backOff unwatches lf after a resource error and schedules a retry.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +30,10 @@ type Listener struct {
 	// exclusive: the one socket was bound by bindExclusive, without
 	// SO_REUSEADDR, which Serve sets before listening.
 	exclusive bool
+	// shared: another process may hold these sockets too (FileListener,
+	// Files), so closing must neither end their listening state nor
+	// remove the unix socket file (listener_file.go).
+	shared atomic.Bool
 
 	mu        sync.Mutex
 	fds       []*listenFD
@@ -55,6 +60,7 @@ type listenFD struct {
 	released chan struct{}
 	backoff  time.Duration
 	retry    *timer
+	stopping bool // Close is draining it: never watched again (listener_drain.go)
 }
 
 // Bind creates the listening socket(s) and binds them to address, without
@@ -203,7 +209,9 @@ func (ln *Listener) Serve(h Handler, backlog int) error {
 	for i, lf := range ln.fds {
 		lf.handler = h
 		if len(ln.fds) > 1 {
-			lf.loop = ln.engine.loops[i]
+			// An adopted group (FileListener) may have more sockets
+			// than the engine has loops.
+			lf.loop = ln.engine.loops[i%len(ln.engine.loops)]
 		} else {
 			lf.loop = ln.engine.pickLoop()
 		}
@@ -217,7 +225,11 @@ func (ln *Listener) Serve(h Handler, backlog int) error {
 func (ln *Listener) Addr() net.Addr { return ln.addr }
 
 // Close stops listening and frees the address at once (the port can be
-// bound again when Close returns). Connections already accepted live on.
+// bound again when Close returns). Connections already accepted live on,
+// and so do those the kernel had queued for the listener: Close accepts
+// them before it closes, where closing would reset them
+// (listener_drain.go). A listener whose sockets another process shares
+// (FileListener, Files) only lets go of them: they go on listening there.
 // Closing twice returns ErrClosed.
 func (ln *Listener) Close() error {
 	ln.mu.Lock()
@@ -226,6 +238,7 @@ func (ln *Listener) Close() error {
 		return ErrClosed
 	}
 	ln.closed = true
+	ln.stopAccepting()
 	ln.closeFDs()
 	ln.mu.Unlock()
 	e := ln.engine
@@ -235,7 +248,7 @@ func (ln *Listener) Close() error {
 		delete(e.ports, a.Port)
 	}
 	e.mu.Unlock()
-	if ln.path != "" && ln.path[0] != '@' {
+	if ln.path != "" && ln.path[0] != '@' && !ln.shared.Load() {
 		os.Remove(ln.path)
 	}
 	return nil
@@ -317,7 +330,7 @@ func (l *eventLoop) adoptListener(lf *listenFD) {
 
 // watch (re)registers lf for accepting; lf.mu must be held.
 func (lf *listenFD) watch() {
-	if lf.closed || lf.watched {
+	if lf.closed || lf.watched || lf.stopping {
 		return
 	}
 	if err := lf.loop.io.listen(lf, true); err != nil {

@@ -227,7 +227,12 @@ func (u *completion) unlisten(lf *listenFD) <-chan struct{} {
 	if byEpoll(lf) {
 		return unpollListener(u.epoll, lf)
 	}
-	unix.Shutdown(lf.fd, unix.SHUT_RD)
+	// A socket another process shares must go on listening there; Close
+	// has ended its accept first (listener_drain.go), unless this loop
+	// was stuck, and then the accept lasts until the ring closes.
+	if !lf.ln.shared.Load() {
+		unix.Shutdown(lf.fd, unix.SHUT_RD)
+	}
 	return lf.released
 }
 

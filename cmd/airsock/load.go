@@ -35,6 +35,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sources := fs.String("source", "", "comma-separated local IPs to dial from, round-robin (e.g. 127.0.0.1,127.0.0.2)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: total requests per second; 0: closed loop")
 	fs.BoolVar(&cfg.Verify, "verify", false, "check every byte of every reply; a bad or lost byte exits 1")
+	fs.IntVar(&cfg.ReconnectEvery, "reconnect-every", 0, "connection churn: each connection closes after this many requests, once answered, and a new one takes over its share; 0: connections last the run")
 	jsonOut := fs.Bool("json", false, "print the summary as one JSON object")
 	hlogPath := fs.String("hlog", "", "write an HdrHistogram interval log (one interval a second) to this file")
 	fs.IntVar(&cfg.Loops, "loops", runtime.NumCPU(), "event loops of the generator")
@@ -59,8 +60,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case cfg.Conns < 1, cfg.Depth < 1, cfg.Size < 1, cfg.Loops < 1:
 		return usageError(fs, "-c, --depth, --size and --loops must be at least 1")
-	case cfg.Duration <= 0, cfg.Warmup < 0, cfg.Rate < 0, cfg.ConnectRate < 0:
-		return usageError(fs, "--duration must be positive; --warmup, --rate and --connect-rate not negative")
+	case cfg.Duration <= 0, cfg.Warmup < 0, cfg.Rate < 0, cfg.ConnectRate < 0, cfg.ReconnectEvery < 0:
+		return usageError(fs, "--duration must be positive; --warmup, --rate, --connect-rate and --reconnect-every not negative")
+	case cfg.UDP && cfg.ReconnectEvery > 0:
+		return usageError(fs, "--reconnect-every churns TCP connections; --udp has none")
 	case cfg.UDP && (cfg.Proto != "echo" || cfg.Size < 16 || *sources != "" || cfg.LossTimeout <= 0):
 		return usageError(fs, "--udp needs --proto echo, --size of at least 16 (flow, number and check word) and a positive --loss-timeout, and takes no --source")
 	}

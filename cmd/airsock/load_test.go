@@ -75,6 +75,25 @@ func TestLoadVerifyFails(t *testing.T) {
 	}
 }
 
+// TestLoadReconnectEvery: load --reconnect-every churns the connections
+// (one per 25 requests here) without an error or a lost reply, every byte
+// verified; --udp refuses it.
+func TestLoadReconnectEvery(t *testing.T) {
+	s := startServe(t, "--addr", "127.0.0.1:0", "--loops", "1")
+	code, r, errOut := loadJSONOut(t, "--addr", s.addr, "-c", "4", "--rate", "2000", "--reconnect-every", "25",
+		"--duration", "500ms", "--warmup", "100ms", "--verify", "--loops", "1")
+	if code != 0 {
+		t.Fatalf("load exited %d: %s", code, errOut)
+	}
+	if r.Errors != 0 || r.Lost != 0 || r.Received != r.Sent || r.VerifiedBytes == 0 || r.Conns < int(r.Sent/25) {
+		t.Fatalf("load --reconnect-every 25: %d conns for %d sent, %d received, %d lost, %d errors, %d verified",
+			r.Conns, r.Sent, r.Received, r.Lost, r.Errors, r.VerifiedBytes)
+	}
+	if code, _, errOut := cli(t, "load", "--udp", "--reconnect-every", "5"); code != 2 || !strings.Contains(errOut, "--udp has none") {
+		t.Fatalf("load --udp --reconnect-every: exit %d, %q; want 2 and why", code, errOut)
+	}
+}
+
 // TestMerge: merging the interval logs of two runs gives the histogram of
 // both runs together: the same count and percentiles.
 func TestMerge(t *testing.T) {

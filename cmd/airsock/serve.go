@@ -31,7 +31,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	udp := fs.Bool("udp", false, "serve over UDP: echo each datagram to its sender (--proto echo; backends "+strings.Join(backend.UDPNames(), ", ")+")")
 	loops := fs.Int("loops", runtime.NumCPU(), "event loops (the net backend ignores it)")
 	statsEvery := fs.Duration("stats", 0, "print a stats line this often; 0: only on SIGUSR1")
-	grace := fs.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long connections may take to drain")
+	grace := fs.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM (and after a hand-over), how long connections may take to drain once closed")
+	drainWait := fs.Duration("drain-wait", 0, "on SIGINT/SIGTERM and after a hand-over, first stop accepting and let the clients close their connections for up to this long (loop, serversocket); 0: close them at once")
+	handoverMode := fs.String("handover", "fds", "on SIGUSR2, start a successor and hand over: fds (it inherits the listening sockets) or rebind (it binds the address anew with --reuseport-join: may lose queued connections; docs/operations.md)")
+	handoverTimeout := fs.Duration("handover-timeout", 30*time.Second, "how long a successor may take to report serving before it is killed and this server serves on")
+	listenFDs := fs.Bool("listen-fds", false, "serve the listening sockets systemd passes (LISTEN_FDS, LISTEN_PID; socket activation) instead of --addr; taken without the flag when LISTEN_PID is this process")
 	maxBulk := fs.Int("max-bulk", proto.DefaultMaxBulk, "RESP: largest bulk string accepted, bytes")
 	maxArray := fs.Int("max-array", proto.DefaultMaxArgs, "RESP: most elements in a request array")
 	maxInline := fs.Int("max-inline", proto.DefaultMaxInline, "RESP: longest inline command accepted, bytes")
@@ -67,6 +71,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *loops < 1 || *statsEvery < 0 || *grace < 0 || *maxBulk < 1 || *maxArray < 1 || *maxInline < 1 {
 		return usageError(fs, "--loops and the RESP limits must be at least 1, --stats and --grace not negative")
+	}
+	if err := oneOf("handover", *handoverMode, "fds", "rebind"); err != nil || *drainWait < 0 || *handoverTimeout <= 0 {
+		return usageError(fs, "--handover is fds or rebind, --drain-wait not negative, --handover-timeout positive")
 	}
 	if *idle < 0 || *maxInbound < 1 || *writeHigh < 1 || *writeLow < 1 || *writeLow >= *writeHigh || *maxConns < 0 {
 		return usageError(fs, "--max-inbound, --write-high and --write-low must be at least 1 with --write-low below --write-high; --idle-timeout and --max-conns not negative")
@@ -117,18 +124,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		defer pprof.StopCPUProfile()
 	}
+	inherited, from, err := inheritedFiles(*listenFDs)
+	if err != nil {
+		fmt.Fprintf(stderr, "airsock serve: %v\n", err)
+		return 1
+	}
+	if a, ok := os.LookupEnv(rebindAddrEnv); ok && from == "" { // a --handover rebind successor
+		*addr, limits.JoinReusePort, from = a, true, "rebind"
+	}
+	os.Unsetenv(rebindAddrEnv)
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	s, err := backend.Start(startCtx, *backendName, backend.Config{Addr: *addr, Loops: *loops, Proto: srv, Limits: limits, UDP: *udp, TLS: tlsCfg})
+	s, err := backend.Start(startCtx, *backendName, backend.Config{Addr: *addr, Loops: *loops, Proto: srv, Limits: limits, UDP: *udp, TLS: tlsCfg, Inherit: inherited})
 	cancel()
+	closeFiles(inherited) // the server has its own descriptors
 	if err != nil {
 		fmt.Fprintf(stderr, "airsock serve: %v\n", err)
 		return 1
 	}
 	// Listen for SIGUSR1 before saying we listen: from then on the signal
 	// must print stats, not kill the process.
-	usr1 := make(chan os.Signal, 1)
+	usr1, usr2 := make(chan os.Signal, 1), make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
+	signal.Notify(usr2, syscall.SIGUSR2)
 	defer signal.Stop(usr1)
+	defer signal.Stop(usr2)
 	ioLine := ""
 	if used := backend.IOBackend(s); used != "" {
 		ioLine = " io=" + used
@@ -144,8 +163,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if tlsLine != "" {
 		fmt.Fprintln(stdout, tlsLine)
 	}
+	var m *metricsServer
 	if *metricsAddr != "" {
-		m, err := startMetrics(*metricsAddr, s)
+		mf := inheritedMetrics()
+		m, err = startMetrics(*metricsAddr, mf, s)
+		if mf != nil {
+			mf.Close() // the server has its own descriptor
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "airsock serve: %v\n", err)
 			s.Shutdown(context.Background())
@@ -154,6 +178,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer m.stop()
 		fmt.Fprintf(stdout, "metrics on %s\n", m.url)
 	}
+	switch from {
+	case "rebind":
+		fmt.Fprintf(stdout, "serving the port joined with SO_REUSEPORT (hand-over by rebind) as pid %d\n", os.Getpid())
+	case "":
+	default:
+		fmt.Fprintf(stdout, "serving %d inherited listening sockets (from %s) as pid %d\n", len(inherited), from, os.Getpid())
+	}
+	if err := reportServing(); err != nil {
+		fmt.Fprintf(stderr, "airsock serve: %v\n", err)
+	}
+	var ho *handover // a successor starting
+	var hoDone <-chan error
 	var tick <-chan time.Time
 	if *statsEvery > 0 {
 		t := time.NewTicker(*statsEvery)
@@ -172,14 +208,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				}
 			}
 			fmt.Fprintln(stdout, sl.next(s.Stats()))
-		case <-ctx.Done():
-			fmt.Fprintf(stderr, "airsock serve: shutting down (up to %v for connections to drain)\n", *grace)
-			sctx, cancel := context.WithTimeout(context.Background(), *grace)
-			err := s.Shutdown(sctx)
-			cancel()
-			if err != nil {
-				fmt.Fprintf(stderr, "airsock serve: shutdown: %v (remaining connections dropped)\n", err)
+		case <-usr2:
+			if ho != nil {
+				fmt.Fprintln(stderr, "airsock serve: a hand-over is under way; SIGUSR2 ignored")
+				continue
 			}
+			ho = startHandover(s, m, *handoverMode, *handoverTimeout)
+			hoDone = ho.done
+		case err := <-hoDone:
+			if err != nil {
+				fmt.Fprintf(stderr, "airsock serve: hand-over failed, serving on: %v\n", err)
+				ho, hoDone = nil, nil
+				continue
+			}
+			fmt.Fprintf(stderr, "airsock serve: pid %d serves; pid %d stops accepting and drains\n", ho.pid, os.Getpid())
+			if m != nil {
+				m.stop() // the successor answers the scrapes from now on
+			}
+			retire(s, *drainWait, *grace, stderr)
+			fmt.Fprintln(stdout, sl.next(s.Stats()))
+			return 0
+		case <-ctx.Done():
+			retire(s, *drainWait, *grace, stderr)
 			fmt.Fprintln(stdout, sl.next(s.Stats()))
 			return 0
 		}

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"net"
 
 	"github.com/airsock/airsock/internal/proto"
@@ -23,7 +24,9 @@ func serveLoop(_ context.Context, cfg Config) (Server, error) {
 		return nil, err
 	}
 	s := &loopServer{engine: e, proto: cfg.Proto}
-	if cfg.TLS != nil {
+	if len(cfg.Inherit) > 0 {
+		s.ln, err = listenInherited(e, cfg.Inherit, cfg.TLS, s)
+	} else if cfg.TLS != nil {
 		s.ln, err = e.ListenTLS("tcp", cfg.Addr, cfg.TLS, s)
 	} else {
 		s.ln, err = e.Listen("tcp", cfg.Addr, s)
@@ -83,3 +86,12 @@ func (s *loopServer) Stats() Stats { return s.count.stats() }
 func (s *loopServer) Engine() *loop.Engine { return s.engine }
 
 func (s *loopServer) Shutdown(ctx context.Context) error { return s.engine.Shutdown(ctx) }
+
+func (s *loopServer) listener() *loop.Listener { return s.ln }
+
+func (s *loopServer) stopAccepting() error {
+	if err := s.ln.Close(); err != nil && !errors.Is(err, loop.ErrClosed) {
+		return err
+	}
+	return nil
+}

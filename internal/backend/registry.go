@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"slices"
 	"time"
 
@@ -38,6 +39,12 @@ type Config struct {
 	// TLS, if set, serves TLS with this configuration on the backends of
 	// TLSNames; Start refuses the others (*NoTLSError).
 	TLS *tls.Config
+	// Inherit, if set, are listening sockets to serve instead of binding
+	// Addr (loop.Engine.FileListener: a predecessor's or systemd's, all
+	// of one address), on the backends of InheritNames; Start refuses the
+	// others (*NoInheritError). Start duplicates them: the caller closes
+	// its files.
+	Inherit []*os.File
 }
 
 // Limits are the per-connection bounds of `airsock serve`. A zero field
@@ -211,6 +218,9 @@ func Start(ctx context.Context, name string, cfg Config) (Server, error) {
 	}
 	if cfg.Limits.IO != "" && !OnLoop(name) {
 		return nil, fmt.Errorf("backend %s: the I/O backend (%q) can be chosen only for loop and serversocket", name, cfg.Limits.IO)
+	}
+	if err := checkInherit(name, cfg); err != nil {
+		return nil, err
 	}
 	if cfg.UDP {
 		return startUDP(ctx, name, cfg)

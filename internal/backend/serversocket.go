@@ -34,7 +34,17 @@ func serveServerSocket(_ context.Context, cfg Config) (Server, error) {
 	s.ss.AddEventListener(serversocket.Connect, func(ev serversocket.Eventer) {
 		s.accept(ev.(*serversocket.ServerSocketConnectEvent).Socket, cfg.Proto)
 	}, 0)
-	if err := s.ss.Bind(port, host); err != nil {
+	bind := func() error { return s.ss.Bind(port, host) }
+	if len(cfg.Inherit) > 0 {
+		bind = func() error {
+			ln, err := e.FileListener(cfg.Inherit...)
+			if err == nil {
+				err = s.ss.BindListener(ln)
+			}
+			return err
+		}
+	}
+	if err := bind(); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -119,6 +129,15 @@ func (s *serverSocketServer) Engine() *loop.Engine { return s.engine }
 
 func (s *serverSocketServer) Shutdown(ctx context.Context) error { return s.engine.Shutdown(ctx) }
 
+func (s *serverSocketServer) listener() *loop.Listener { return s.ss.Listener() }
+
+func (s *serverSocketServer) stopAccepting() error {
+	if s.ss.Bound() {
+		return s.ss.Close()
+	}
+	return nil
+}
+
 // socketStream is one connection of the backend: a Socket as a
 // proto.Stream, and the handler of its events. It counts the bytes Serve
 // writes, for Stats.
@@ -177,9 +196,10 @@ func (st *socketStream) Write(p []byte) (int, error) {
 // serverSocketEngine starts the engine of a serversocket server and splits
 // the address it binds into AIR's host and port.
 func serverSocketEngine(cfg Config) (host string, port int, e *loop.Engine, err error) {
-	host, port, err = splitHostPort(cfg.Addr)
-	if err != nil {
-		return "", 0, nil, err
+	if len(cfg.Inherit) == 0 { // inherited sockets have their address
+		if host, port, err = splitHostPort(cfg.Addr); err != nil {
+			return "", 0, nil, err
+		}
 	}
 	e, err = loop.New(cfg.loopConfig())
 	return host, port, e, err

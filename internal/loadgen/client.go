@@ -23,12 +23,20 @@ type client struct {
 	in    int64    // reply bytes consumed: the offset in the inbound stream
 	slot  int64    // open loop: the global slot of the next request
 	index int      // position in w.clients, -1 when not open
-	done  bool     // closed by the generator itself (a failed check)
+	done  bool     // closed by the generator itself (a failed check, or churn)
+
+	// Churn (reconnect.go): requests this connection may still send, and
+	// whether it has sent them all; carried: slot is its predecessor's.
+	budget           int
+	retired, carried bool
 }
 
 // send sends n requests stamped with time at (now, in a closed-loop run) and
 // counts them. It must run on the client's loop goroutine.
 func (cl *client) send(n int, at int64) {
+	if n = cl.allow(n); n == 0 {
+		return
+	}
 	w := cl.w
 	out := cl.out[:0]
 	for range n {
@@ -43,6 +51,9 @@ func (cl *client) send(n int, at int64) {
 	if at >= w.gen.measureStart {
 		w.mSent.Add(int64(n))
 		w.mBytesOut.Add(int64(len(out)))
+	}
+	if cl.spent() {
+		cl.retire(at)
 	}
 }
 
@@ -93,6 +104,7 @@ func (cl *client) receive(now int64) {
 	if n > 0 && !g.cfg.openLoop() && g.sending(now) {
 		cl.send(n, now)
 	}
+	cl.closeIfDone()
 }
 
 // fail closes the connection over a bad reply. Under Verify that fails

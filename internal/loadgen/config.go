@@ -62,6 +62,12 @@ type Config struct {
 	// (also ""; the AIRSOCK_IO variable overrides it), "epoll", "kqueue"
 	// or "io_uring".
 	IO string
+	// ReconnectEvery, when > 0, churns the connections: each sends this
+	// many requests, closes itself once their replies are in (a close
+	// that is no error), and a successor dialled as its last request
+	// leaves takes over its share of the load (reconnect.go). 0: every
+	// connection lasts the whole run.
+	ReconnectEvery int
 	// DialTimeout bounds each connect (default 10 s).
 	DialTimeout time.Duration
 	// DrainTimeout bounds the wait for replies still due after the end
@@ -144,6 +150,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("loadgen: negative duration or warmup")
 	case c.Rate < 0 || c.ConnectRate < 0:
 		return c, errors.New("loadgen: negative rate")
+	case c.ReconnectEvery < 0:
+		return c, errors.New("loadgen: negative reconnect count")
 	}
 	if c.UDP {
 		switch {
@@ -153,6 +161,8 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("loadgen: a UDP datagram's size %d is not in %d..%d", c.Size, udpHeader, maxDatagram)
 		case len(c.Sources) > 0:
 			return c, errors.New("loadgen: UDP flows cannot be given source addresses")
+		case c.ReconnectEvery > 0:
+			return c, errors.New("loadgen: UDP flows have no connections to churn")
 		}
 		c.Verify = true
 	}

@@ -14,6 +14,7 @@ import (
 // its collector.
 type generator struct {
 	cfg          Config
+	addr         string // the server's, resolved
 	engine       *loop.Engine
 	workers      []*worker // by loop index
 	rec          *report.Recorder
@@ -26,13 +27,14 @@ type generator struct {
 	shuttingDown atomic.Bool   // closes from now on are the generator's own
 
 	dialFailed atomic.Int64
+	nextID     atomic.Uint64 // churn: the next connection's id, from Conns on
 	mu         sync.Mutex
 	firstDial  error        // first dial error, under mu
 	failure    *VerifyError // first verification failure, under mu
 	abortOnce  sync.Once
 	abort      chan struct{} // closed on failure or when no dial can succeed
 
-	clients []*client          // every client made; the dialer's until it returns
+	clients []*client          // every client the dialer made; its own until it returns (churn's successors: worker.successors)
 	flows   []*flow            // UDP: every flow made; the dialer's until it returns
 	flowPCs []*loop.PacketConn // UDP: each flow's socket, in the same order
 
@@ -84,9 +86,10 @@ func (g *generator) OnOpen(c *loop.Conn) {
 	cl.conn = c
 	cl.w = g.workers[c.Loop()]
 	now := g.now()
-	if g.cfg.openLoop() {
+	if g.cfg.openLoop() && !cl.carried {
 		cl.slot = g.firstSlot(cl.id, now)
 	}
+	cl.budget = g.firstBudget(cl)
 	cl.w.add(cl)
 	if !g.cfg.openLoop() && g.sending(now) {
 		cl.send(g.cfg.Depth, now)
@@ -116,22 +119,33 @@ func (g *generator) dialDone(_ *loop.Conn, err error) {
 
 // dial opens the connections, all at once or at ConnectRate per second,
 // until all are dialled or the run stops. It runs on its own goroutine.
-func (g *generator) dial(network, addr string) {
+func (g *generator) dial() {
 	g.paceDials(func(i int) {
-		codec, err := g.cfg.codec(uint64(i))
-		if err != nil { // checked in withDefaults: cannot happen
-			panic(err)
-		}
-		cl := &client{id: uint64(i), codec: codec, index: -1}
+		cl := g.newClient(uint64(i))
 		g.clients = append(g.clients, cl)
-		opts := loop.DialOptions{Timeout: g.cfg.DialTimeout, Context: cl, TLS: g.cfg.TLS}
-		if n := len(g.cfg.Sources); n > 0 {
-			opts.LocalAddr = net.JoinHostPort(g.cfg.Sources[i%n], "0")
-		}
-		if err := g.engine.DialAsync(network, addr, g, opts, g.dialDone); err != nil {
-			g.dialDone(nil, err)
-		}
+		g.dialClient(cl)
 	})
+}
+
+// newClient makes the client of connection id. Any goroutine.
+func (g *generator) newClient(id uint64) *client {
+	codec, err := g.cfg.codec(id)
+	if err != nil { // checked in withDefaults: cannot happen
+		panic(err)
+	}
+	return &client{id: id, codec: codec, index: -1}
+}
+
+// dialClient starts connecting cl to the server (g.addr), from its id's
+// source address if Sources are given. Any goroutine.
+func (g *generator) dialClient(cl *client) {
+	opts := loop.DialOptions{Timeout: g.cfg.DialTimeout, Context: cl, TLS: g.cfg.TLS}
+	if n := uint64(len(g.cfg.Sources)); n > 0 {
+		opts.LocalAddr = net.JoinHostPort(g.cfg.Sources[cl.id%n], "0")
+	}
+	if err := g.engine.DialAsync("tcp", g.addr, g, opts, g.dialDone); err != nil {
+		g.dialDone(nil, err)
+	}
 }
 
 // paceDials calls open for connection 0, 1, ... Conns-1, all at once or

@@ -81,6 +81,9 @@ func (cl *client) sendDue(now, end int64) int64 {
 			// intended times.
 			break
 		}
+		if cl.allow(1) == 0 { // the rest are its successor's
+			break
+		}
 		start := len(out)
 		out = cl.codec.AppendRequest(out, cl.seq)
 		cl.seq++
@@ -111,6 +114,10 @@ func (cl *client) sendDue(now, end int64) int64 {
 		if late > 0 {
 			w.late.Add(int64(late))
 		}
+	}
+	if cl.spent() {
+		cl.retire(now)
+		return math.MaxInt64
 	}
 	if cl.times.len() >= maxInflight || cl.conn.OutboundBuffered() >= maxOutput {
 		return now + lateAfter

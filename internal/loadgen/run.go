@@ -46,6 +46,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	g := &generator{
 		cfg:          cfg,
+		addr:         addr,
 		engine:       engine,
 		measureStart: int64(cfg.Warmup),
 		stopCh:       make(chan struct{}),
@@ -55,6 +56,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if cfg.openLoop() {
 		g.nsPerReq = 1e9 / cfg.Rate
 	}
+	g.nextID.Store(uint64(cfg.Conns))
 	g.rec = report.NewRecorder(engine.Loops())
 	for i := range engine.Loops() {
 		g.workers = append(g.workers, newWorker(g, g.rec.Shard(i)))
@@ -70,7 +72,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		if cfg.UDP {
 			g.dialFlows(addr)
 		} else {
-			g.dial("tcp", addr)
+			g.dial()
 		}
 	}()
 	if cfg.UDP {
@@ -101,7 +103,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	// The loops have exited: their state is ours to read.
 	if g.failure == nil && cfg.Verify {
-		for _, cl := range g.clients {
+		all := g.clients
+		for _, w := range g.workers {
+			all = append(all, w.successors...)
+		}
+		for _, cl := range all {
 			if n := cl.times.len(); n > 0 {
 				g.failure = &VerifyError{Conn: cl.id, Offset: cl.in, Err: fmt.Errorf(
 					"%d replies missing %v after the end: bytes lost", n, cfg.DrainTimeout)}

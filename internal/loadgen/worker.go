@@ -26,8 +26,9 @@ type worker struct {
 	// twice, back after the loss timeout; and back corrupt (any).
 	mLost, reordered, duplicated, lateReplies, corrupt atomic.Int64
 
-	clients []*client // open connections, in no order
-	flows   []*flow   // UDP: open flows, in no order
+	clients    []*client // open connections, in no order
+	successors []*client // churn: every client this loop dialled to replace one (reconnect.go)
+	flows      []*flow   // UDP: open flows, in no order
 
 	// UDP ticks (udp.go): the tick goroutine gets the loop's first flow's
 	// socket through anchorCh, and each tick's next due time through wake.
