@@ -81,7 +81,9 @@ func TestHostileProxyHeaders(t *testing.T) {
 		}
 	}
 	proxyPing(t, probe, pr)
-	scrapeUntil(t, url, func(f metricsFamilies) bool { return sum(f, "airsock_received_bytes_total", nil) >= stallers*float64(len(partial)) })
+	scrapeUntil(t, url, func(f metricsFamilies) bool {
+		return sum(f, "airsock_received_bytes_total", nil) >= stallers*float64(len(partial))
+	})
 	held := srv.rss()
 	peak := max(held, s.Peak())
 	t.Logf("%d stalled headers of %d bytes: RSS baseline %s, held %s, peak %s (%.1f KiB a connection; bound %d KiB)",
