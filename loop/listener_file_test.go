@@ -95,10 +95,11 @@ func TestFileListenerAdopts(t *testing.T) {
 func TestFileListenerRefuses(t *testing.T) {
 	e := newEngine(t, Config{Loops: 1})
 	// Bound, not listening.
-	bound, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	bound, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0) // no SOCK_CLOEXEC on darwin
 	if err != nil {
 		t.Fatal(err)
 	}
+	unix.CloseOnExec(bound)
 	if err := unix.Bind(bound, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		t.Fatal(err)
 	}
