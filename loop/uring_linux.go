@@ -551,7 +551,8 @@ func (u *completion) stopRecv(fd int, s *ringSlot) {
 // spillInput copies a paused connection's chunks out of the buffer ring,
 // so that connections the loop does not read cannot starve the others of
 // buffers. What it holds is what arrived before the recv's cancel took
-// effect: at most recvLimit bytes.
+// effect: the unread rest of a chunk and one more recv, at most two
+// recvLimits.
 func (u *completion) spillInput(s *ringSlot) {
 	in := s.in
 	if in == nil {
@@ -897,6 +898,8 @@ func (u *completion) close() error {
 
 // ioUringHeld is the most the backend holds per connection beyond what
 // the loop's marks bound in its own ring: input received as the loop
-// paused it, and the sends' allowance (pending output past the marks may
-// sit in sends rather than in the ring, but it is counted there).
-const ioUringHeld = recvLimit + sendAllowance
+// paused it (the rest of the chunk the pause left unread, and what the
+// recv re-armed in that turn brought before its cancel: two recvLimits),
+// and the sends' allowance (pending output past the marks may sit in sends
+// rather than in the ring, but it is counted there).
+const ioUringHeld = 2*recvLimit + sendAllowance
