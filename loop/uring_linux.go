@@ -899,7 +899,8 @@ func (u *completion) close() error {
 // ioUringHeld is the most the backend holds per connection beyond what
 // the loop's marks bound in its own ring: input received as the loop
 // paused it (the rest of the chunk the pause left unread, and what the
-// recv re-armed in that turn brought before its cancel: two recvLimits),
+// armed recv brought before its cancel took effect, up to its recvLimit:
+// two recvLimits; arming recvs only at the turn's end did not lower it),
 // and the sends' allowance (pending output past the marks may sit in sends
 // rather than in the ring, but it is counted there).
 const ioUringHeld = 2*recvLimit + sendAllowance
