@@ -425,9 +425,8 @@ func TestURingPausedConnsHoldNoBuffers(t *testing.T) {
 // 24,549 bytes spilled.) With a
 // MaxInbound that is not a multiple of the 16 KiB a recv takes, the turn
 // that pauses a connection leaves part of a chunk unread (spilled), and
-// the recv re-armed in the same turn, when the previous one ended at its
-// byte limit, is submitted before its cancel and brings up to recvLimit
-// more: up to twice recvLimit in all.
+// the armed recv goes on until its cancel takes effect, bringing up to the
+// rest of its recvLimit more: up to twice recvLimit in all.
 func TestURingPausedSpillWithinRecvLimit(t *testing.T) {
 	skipUnlessURing(t)
 	const conns, maxIn, send = 20, 24 << 10, 256 << 10
