@@ -31,6 +31,10 @@ type Decoder struct {
 	converted map[identity]reflect.Value
 
 	intern map[string]string // short table strings kept across values
+
+	reuse     bool             // SetReuse
+	spareMaps []map[string]any // emptied maps for the next value's objects
+	madeMaps  []map[string]any // the current value's, spare at the next Decode
 }
 
 // decodedTraits are traits read from the input with the class they name
@@ -63,6 +67,7 @@ func Unmarshal(data []byte) (any, error) {
 // caller may wait for more and decode again), a *SyntaxError or
 // *LimitError otherwise. The value never aliases data.
 func (d *Decoder) Decode(data []byte) (v any, n int, err error) {
+	d.recycle()
 	d.reset(data)
 	v, err = d.value()
 	n = d.pos
@@ -425,7 +430,12 @@ func (d *Decoder) byteArray() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v any = append([]byte{}, b...) // boxed once, for the table and the caller
+	var v any // boxed once, for the table and the caller
+	if d.reuse {
+		v = b[:len(b):len(b)] // the input's bytes (SetReuse): an append copies
+	} else {
+		v = append([]byte{}, b...)
+	}
 	d.keep(v)
 	return v, nil
 }

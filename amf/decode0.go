@@ -15,6 +15,7 @@ import (
 // registered type or an *Object with dynamic members; the switch to AMF 3
 // as the AMF 3 value behind it, with fresh AMF 3 tables.
 func (d *Decoder) DecodeAMF0(data []byte) (v any, n int, err error) {
+	d.recycle()
 	d.reset(data)
 	v, err = d.value0()
 	n = d.pos
@@ -179,7 +180,7 @@ func (d *Decoder) object0(class string) (any, error) {
 	}
 	defer d.leave()
 	if class == "" {
-		m := map[string]any{}
+		m := d.newMap()
 		d.keep0(m)
 		return m, d.members0(func(k string, v any) error { m[k] = v; return nil })
 	}

@@ -139,7 +139,7 @@ func (d *Decoder) instance(dt decodedTraits) (any, error) {
 		}
 		return v, d.dynamic(t, func(string, any) {}) // members the Go type has no field for are dropped
 	case t.Class == "" && len(t.Sealed) == 0:
-		m := map[string]any{}
+		m := d.newMap()
 		d.keep(m)
 		return m, d.dynamic(t, func(k string, v any) { m[k] = v })
 	}

@@ -29,7 +29,13 @@ type amfSession struct {
 	scan *amf.Scanner
 }
 
-var amfCodecs = sync.Pool{New: func() any { return &amfCodec{dec: amf.NewDecoder(), enc: amf.NewEncoder()} }}
+// The decoder reuses its maps: each value is encoded again before the next
+// is decoded.
+var amfCodecs = sync.Pool{New: func() any {
+	c := &amfCodec{dec: amf.NewDecoder(), enc: amf.NewEncoder()}
+	c.dec.SetReuse(true)
+	return c
+}}
 
 type amfCodec struct {
 	dec *amf.Decoder
