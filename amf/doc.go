@@ -67,6 +67,9 @@
 //
 // An Encoder or a Decoder is used by one goroutine at a time; it keeps its
 // tables and buffers between values, so encoding primitives and strings
-// into a reused buffer allocates nothing. A Registry is safe for
-// concurrent use; register aliases before the values that need them.
+// into a reused buffer allocates nothing. A caller done with each decoded
+// value before it decodes the next (an echo, a proxy) can let the decoder
+// reuse the value's maps and leave its ByteArrays in the input
+// (Decoder.SetReuse). A Registry is safe for concurrent use; register
+// aliases before the values that need them.
 package amf
