@@ -129,16 +129,7 @@ func TestHostileAMFPartialObjects(t *testing.T) {
 				c.Close()
 			}
 			attackers = nil
-			closed := time.Now()
-			after := srv.rss()
-			for after-base > afterward && time.Since(closed) < 20*time.Second {
-				time.Sleep(100 * time.Millisecond) // polling RSS; nothing signals "memory returned"
-				after = srv.rss()
-			}
-			t.Logf("%s: attackers closed: RSS %s after %v (baseline %s)", b, mib(after), time.Since(closed).Round(100*time.Millisecond), mib(base))
-			if !hostileRace && after-base > afterward {
-				t.Errorf("%s: RSS still %s above the baseline 20 s after the attackers closed (want within %s)", b, mib(after-base), mib(afterward))
-			}
+			srv.rssBack(t, b, base, afterward, !hostileRace)
 			amfProbe(t, probe, 3)
 		})
 	}

@@ -282,3 +282,22 @@ func trunc(s string) string {
 	}
 	return s
 }
+
+// rssBack waits, for up to 20 s from now, until the child's RSS is within
+// within of base (memory given back once attackers closed: nothing signals
+// it, so RSS is polled), logs where it got, and, if check, fails the test
+// when it did not get there.
+func (c *child) rssBack(t *testing.T, what string, base, within int64, check bool) {
+	t.Helper()
+	closed := time.Now()
+	after := c.rss()
+	for after-base > within && time.Since(closed) < 20*time.Second {
+		time.Sleep(100 * time.Millisecond) // polling RSS; nothing signals "memory returned"
+		after = c.rss()
+	}
+	t.Logf("%s: RSS %s %v after the attackers closed (baseline %s, want within +%s)",
+		what, mib(after), time.Since(closed).Round(100*time.Millisecond), mib(base), mib(within))
+	if check && after-base > within {
+		t.Errorf("%s: RSS still %s above the baseline 20 s after the attackers closed (want within %s)", what, mib(after-base), mib(within))
+	}
+}

@@ -125,14 +125,5 @@ func TestHostileProxyHeaders(t *testing.T) {
 		c.Close()
 	}
 	attackers = nil
-	closed := time.Now()
-	after := srv.rss()
-	for after-base > afterward && time.Since(closed) < 20*time.Second {
-		time.Sleep(100 * time.Millisecond) // polling RSS; nothing signals "memory returned"
-		after = srv.rss()
-	}
-	t.Logf("RSS %s %v after the attack (baseline %s)", mib(after), time.Since(closed).Round(100*time.Millisecond), mib(base))
-	if !hostileRace && after-base > afterward {
-		t.Errorf("RSS still %s above the baseline 20 s after the attack", mib(after-base))
-	}
+	srv.rssBack(t, "proxy", base, afterward, !hostileRace)
 }

@@ -416,18 +416,7 @@ func nonReadingEcho(t *testing.T, b string, flags []string, secure bool, clients
 	srv.alive(t)
 
 	flood.Close()
-	closed := time.Now()
-	after := srv.rss()
-	for after-base > afterward && time.Since(closed) < 20*time.Second {
-		time.Sleep(100 * time.Millisecond) // polling RSS; nothing signals "memory returned"
-		after = srv.rss()
-	}
-	t.Logf("%s: attackers closed: server RSS %s after %v (baseline %s, want within +%s)",
-		b, mib(after), time.Since(closed).Round(100*time.Millisecond), mib(base), mib(afterward))
-	if after-base > afterward {
-		t.Errorf("%s: server RSS %s is still %s above the baseline 20 s after the attackers closed (want within %s)",
-			b, mib(after), mib(after-base), mib(afterward))
-	}
+	srv.rssBack(t, b, base, afterward, true)
 	testutil.EchoRoundTrips(t, probe, 10)
 	srv.alive(t)
 }
