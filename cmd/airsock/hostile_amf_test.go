@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -133,6 +134,73 @@ func TestHostileAMFPartialObjects(t *testing.T) {
 			amfProbe(t, probe, 3)
 		})
 	}
+}
+
+// TestHostileAMFLargePartialObjects: objects larger than the input bound
+// get room reserved as they arrive (amf-echo's roomFor), so 100 clients
+// each stalling on 1 MiB of a partial worst-case object make the server
+// hold each one's bytes (its ring, grown to at most twice what it holds)
+// and its scan (98 KB of tables per 64 KiB): the bound asserted is twice
+// 2 MiB + 1.5 MiB a connection. The reservations come from the engine's
+// InboundBudget (1 GiB); a probe is echoed meanwhile, and RSS comes back
+// once the attackers close.
+func TestHostileAMFLargePartialObjects(t *testing.T) {
+	hostileChildHook()
+	if testing.Short() {
+		t.Skip("100 clients hold 1 MiB each; skipped under -short")
+	}
+	const (
+		clients   = 100
+		partial   = 1 << 20
+		perConn   = 2 * (2<<20 + 3<<19)
+		afterward = 48 << 20
+	)
+	srv := startChild(t, "TestHostileAMFLargePartialObjects", "--proto", "amf-echo", "--loops", "1", "--addr", "127.0.0.1:0", "--metrics", "127.0.0.1:0")
+	var url string
+	select {
+	case line := <-srv.lines:
+		url, _ = strings.CutPrefix(line, "metrics on ")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no metrics line")
+	}
+	probe := testutil.DialRcvbuf(t, srv.addr, 0)
+	defer probe.Close()
+	amfProbe(t, probe, 0)
+	base := srv.rss()
+	s := sampleRSS(srv.pid)
+	defer s.Stop()
+	value := hostileAMFValue(partial)
+	attackers := make([]net.Conn, 0, clients)
+	defer func() {
+		for _, c := range attackers {
+			c.Close()
+		}
+	}()
+	for range clients {
+		c := testutil.DialRcvbuf(t, srv.addr, 0)
+		attackers = append(attackers, c)
+		c.SetDeadline(time.Now().Add(opTimeout))
+		if _, err := c.Write(value); err != nil { // blocks until the server has taken nearly all of it
+			t.Fatalf("an attacker's write: %v", err)
+		}
+	}
+	// The writes end in the kernel's buffers: await the server's reads.
+	scrapeUntil(t, url, func(f metricsFamilies) bool { return sum(f, "airsock_received_bytes_total", nil) >= clients*float64(len(value)) })
+	amfProbe(t, probe, 1)
+	held := srv.rss()
+	peak := max(held, s.Peak())
+	t.Logf("%d clients hold %d KiB partial objects: RSS baseline %s, held %s, peak %s (%.0f KiB a connection; bound %d KiB)",
+		clients, partial>>10, mib(base), mib(held), mib(peak), float64(peak-base)/1024/clients, perConn>>10)
+	if !hostileRace && peak-base > clients*perConn {
+		t.Errorf("RSS grew by %s for %d partial objects of 1 MiB, above the bound of %s", mib(peak-base), clients, mib(clients*perConn))
+	}
+	srv.alive(t)
+	for _, c := range attackers {
+		c.Close()
+	}
+	attackers = nil
+	srv.rssBack(t, "large partial objects", base, afterward, !hostileRace)
+	amfProbe(t, probe, 2)
 }
 
 // TestHostileAMFTrickledObject: a 60 KiB object trickled in 100-byte
