@@ -185,7 +185,9 @@ func TestHostileAMFLargePartialObjects(t *testing.T) {
 		}
 	}
 	// The writes end in the kernel's buffers: await the server's reads.
-	scrapeUntil(t, url, func(f metricsFamilies) bool { return sum(f, "airsock_received_bytes_total", nil) >= clients*float64(len(value)) })
+	scrapeUntil(t, url, func(f metricsFamilies) bool {
+		return sum(f, "airsock_received_bytes_total", nil) >= clients*float64(len(value))
+	})
 	amfProbe(t, probe, 1)
 	held := srv.rss()
 	peak := max(held, s.Peak())
