@@ -166,7 +166,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var m *metricsServer
 	if *metricsAddr != "" {
 		mf := inheritedMetrics()
-		m, err = startMetrics(*metricsAddr, mf, s)
+		m, err = startMetrics(*metricsAddr, mf, s, stderr)
 		if mf != nil {
 			mf.Close() // the server has its own descriptor
 		}

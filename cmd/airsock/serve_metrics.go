@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -30,8 +31,9 @@ type metricsServer struct {
 }
 
 // startMetrics listens on addr, or on inherited (a predecessor's socket,
-// which it duplicates), and serves s's metrics until stop.
-func startMetrics(addr string, inherited *os.File, s backend.Server) (*metricsServer, error) {
+// which it duplicates), and serves s's metrics until stop; a failure of
+// the HTTP server later goes to stderr.
+func startMetrics(addr string, inherited *os.File, s backend.Server, stderr io.Writer) (*metricsServer, error) {
 	reg := prometheus.NewRegistry()
 	col := promexport.NewCollector()
 	if e, ok := s.(interface{ Engine() *loop.Engine }); ok {
@@ -57,7 +59,7 @@ func startMetrics(addr string, inherited *os.File, s backend.Server) (*metricsSe
 	}
 	go func() {
 		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Printf("airsock serve: --metrics: %v\n", err)
+			fmt.Fprintf(stderr, "airsock serve: --metrics: %v\n", err)
 		}
 	}()
 	return m, nil

@@ -3,6 +3,7 @@ package proto
 import (
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 )
 
@@ -32,7 +33,7 @@ func (ss *respSession) client(w *replyWriter, req *request) {
 	switch {
 	case eqFold(sub, "INFO"), eqFold(sub, "ID"), eqFold(sub, "GETNAME"):
 		if req.argc != 2 {
-			w.errorLine("wrong number of arguments for 'client|", lowerASCII(sub), "' command")
+			w.errorLine("wrong number of arguments for 'client|", strings.ToLower(string(sub)), "' command")
 			return
 		}
 		switch {
@@ -70,17 +71,6 @@ func (ss *respSession) client(w *replyWriter, req *request) {
 	default:
 		w.errorLine("unknown subcommand '", truncate(sub), "'. Try CLIENT HELP.")
 	}
-}
-
-// lowerASCII is a subcommand's name as Redis quotes it in errors.
-func lowerASCII(b []byte) string {
-	out := []byte(string(b))
-	for i, c := range out {
-		if 'A' <= c && c <= 'Z' {
-			out[i] = c + 'a' - 'A'
-		}
-	}
-	return string(out)
 }
 
 // appendClientInfo appends the connection's line in redis-server's CLIENT
