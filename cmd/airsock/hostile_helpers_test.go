@@ -285,13 +285,14 @@ func trunc(s string) string {
 
 // rssBack waits, for up to 20 s from now, until the child's RSS is within
 // within of base (memory given back once attackers closed: nothing signals
-// it, so RSS is polled), logs where it got, and, if check, fails the test
-// when it did not get there.
+// it, so RSS is polled), logs where it got, and fails the test when it did
+// not get there. Unless check (under -race, whose memory the bound does not
+// hold), it only logs the RSS now.
 func (c *child) rssBack(t *testing.T, what string, base, within int64, check bool) {
 	t.Helper()
 	closed := time.Now()
 	after := c.rss()
-	for after-base > within && time.Since(closed) < 20*time.Second {
+	for check && after-base > within && time.Since(closed) < 20*time.Second {
 		time.Sleep(100 * time.Millisecond) // polling RSS; nothing signals "memory returned"
 		after = c.rss()
 	}
