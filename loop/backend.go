@@ -81,6 +81,10 @@ import (
 //     other must leave the first. Any goroutine.
 //   - syscalls returns how many syscalls the backend made for its loop
 //     (Metrics); any goroutine.
+//   - trim gives back what the backend keeps for reuse beyond what a
+//     light load needs, when the engine scavenges; freed memory the
+//     collector must take is counted in the engine's freed. Loop
+//     goroutine only.
 //   - ownsThread reports that the loop goroutine must stay on one OS
 //     thread; bind runs first on that goroutine, and close releases the
 //     backend once its loop has stopped.
@@ -121,6 +125,7 @@ type backend interface {
 	bind() error
 	close() error
 	syscalls() uint64
+	trim()
 }
 
 // newBackend makes the backend called name for one loop; freed counts the

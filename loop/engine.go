@@ -16,10 +16,11 @@ type Engine struct {
 	loops   []*eventLoop
 	conns   atomic.Int64 // open connections over all loops
 
-	reserved  atomic.Int64 // inbound room granted beyond MaxInbound (ReserveInbound)
-	freed     atomic.Int64 // bytes dropped to the collector since the last scavenge: arrays the pool would not keep, the io_uring backend's buffers
-	scavenged atomic.Int64 // monotonic time of the last scavenge
-	scavenges sync.WaitGroup
+	reserved     atomic.Int64  // inbound room granted beyond MaxInbound (ReserveInbound)
+	freed        atomic.Int64  // bytes dropped to the collector since the last scavenge: arrays the pool would not keep, the io_uring backend's buffers
+	scavenged    atomic.Int64  // monotonic time of the last scavenge
+	scavengeRuns atomic.Uint64 // scavenges started: each loop trims its backend once per run
+	scavenges    sync.WaitGroup
 
 	mu        sync.Mutex
 	listeners map[*Listener]struct{}

@@ -52,6 +52,8 @@ type eventLoop struct {
 	stopping  bool         // Shutdown: exit once every connection has closed
 	done      chan struct{}
 
+	trimmed atomic.Uint64 // the engine's scavengeRuns when this loop last trimmed its backend; written by the loop, read by tests
+
 	counters loopCounters // Metrics: last, away from what other goroutines write
 }
 
@@ -156,7 +158,11 @@ func (l *eventLoop) wait(busy bool) ([]poller.Event, error) {
 		}
 		return events, err
 	}
-	timeout := l.engine.maybeScavenge()
+	if runs := l.engine.scavengeRuns.Load(); runs != l.trimmed.Load() {
+		l.trimmed.Store(runs) // another loop started a scavenge: trim for the next
+		l.io.trim()
+	}
+	timeout := l.engine.maybeScavenge(l)
 	if len(l.timers) > 0 {
 		if d := l.timers.wait(now()); timeout < 0 || d < timeout {
 			timeout = d
@@ -192,12 +198,17 @@ func (l *eventLoop) submit(t task) bool {
 	if !l.tasks.push(t) {
 		return false
 	}
+	l.wakeIfSleeping()
+	return true
+}
+
+// wakeIfSleeping wakes the loop from a blocking wait; any goroutine.
+func (l *eventLoop) wakeIfSleeping() {
 	if l.sleeping.Load() {
 		if err := l.io.wake(); err != nil {
 			l.cfg.Logger.Error("loop: wake failed", "loop", l.index, "err", err)
 		}
 	}
-	return true
 }
 
 // runTasks runs what other goroutines queued, in order.
@@ -343,6 +354,7 @@ func newReadiness() (*readiness, error) {
 	return &readiness{poller: p, events: make([]poller.Event, 128)}, nil
 }
 
+func (r *readiness) trim()            {} // what it writes is the kernel's, what it reads the pool's
 func (r *readiness) ownsThread() bool { return false }
 func (r *readiness) pollApart() bool  { return false }
 func (r *readiness) bind() error      { return nil }

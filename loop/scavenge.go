@@ -17,6 +17,10 @@ import (
 // and returns the freed memory to the OS, off the loop and at most once a
 // second. What is left after that, below the threshold, is returned too,
 // less eagerly: a sixteenth of it is enough once every five seconds.
+// Each scavenge has every loop trim what its backend keeps for reuse
+// (backend.trim): the loop that starts it first, so that the collection
+// takes what it dropped; the others, woken, on their way back to sleep,
+// their drops counted for the next look.
 
 const (
 	scavengeEvery     = int64(time.Second)
@@ -25,11 +29,11 @@ const (
 )
 
 // maybeScavenge starts a scavenge if enough memory is idle and none ran in
-// the last second. It runs on a loop goroutine about to sleep, and costs
-// two atomic loads when there is nothing to do. When a scavenge is due but
-// one ran too recently it returns how long the loop may sleep before
-// asking again; otherwise -1.
-func (e *Engine) maybeScavenge() time.Duration {
+// the last second, after l trims its backend. It runs on l's goroutine,
+// about to sleep, and costs two atomic loads when there is nothing to do.
+// When a scavenge is due but one ran too recently it returns how long the
+// loop may sleep before asking again; otherwise -1.
+func (e *Engine) maybeScavenge(l *eventLoop) time.Duration {
 	if e.cfg.ScavengeAbove < 0 {
 		return -1
 	}
@@ -49,6 +53,13 @@ func (e *Engine) maybeScavenge() time.Duration {
 	}
 	if !e.scavenged.CompareAndSwap(last, t) {
 		return -1 // another loop starts it
+	}
+	l.trimmed.Store(e.scavengeRuns.Add(1))
+	l.io.trim()
+	for _, other := range e.loops {
+		if other != l {
+			other.wakeIfSleeping() // to trim on its way back to sleep
+		}
 	}
 	e.freed.Store(0)
 	e.scavenges.Add(1)

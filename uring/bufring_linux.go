@@ -101,6 +101,15 @@ func (b *BufRing) Mapped() bool { return b.data != nil }
 // Recycle hands buffer bid back to the kernel at the next Publish.
 func (b *BufRing) Recycle(bid uint16) { b.add(bid) }
 
+// Release gives the memory of the n buffers from bid back to the OS
+// (MADV_DONTNEED): they read as zeros and are committed again when next
+// written. Only for buffers the caller holds: one provided to the kernel
+// may hold a completion's data that has not been read yet.
+func (b *BufRing) Release(bid uint16, n int) error {
+	off := int(bid) * b.size
+	return os.NewSyscallError("madvise", unix.Madvise(b.data[off:off+n*b.size], unix.MADV_DONTNEED))
+}
+
 // add puts buffer bid at the local tail.
 func (b *BufRing) add(bid uint16) {
 	e := &b.ents[b.tail&b.mask]
