@@ -7,11 +7,12 @@ package loop
 // collection (send buffers, counted freed) or at once (ring pages).
 const keepSpareBufs = 16 // send buffers kept through a trim: 272 KiB
 
-// trim drops the send buffers kept beyond keepSpareBufs (the coldest), lowers the number
-// of buffers the kernel is given back to minProvided, and releases the
-// pages of the held buffers below the minProvided on top of idle (the
-// most recently used, kept warm). Buffers the kernel holds stay as they
-// are: one may hold data not reaped yet. Loop goroutine.
+// trim drops the send buffers kept beyond keepSpareBufs (the coldest) and
+// releases the pages of the held buffers below the minProvided on top of
+// idle (the most recently used, kept warm). Buffers the kernel holds stay
+// as they are: one may hold data not reaped yet; how many it is given
+// shrinks by itself as the load does (provide), and a later trim finds
+// them held. Loop goroutine.
 func (u *completion) trim() {
 	if cold := len(u.spareBufs) - keepSpareBufs; cold > 0 {
 		for _, b := range u.spareBufs[:cold] {
@@ -21,8 +22,6 @@ func (u *completion) trim() {
 		clear(u.spareBufs[n:])
 		u.spareBufs = u.spareBufs[:n]
 	}
-	u.provideTarget = minProvided
-	u.lowFree, u.provideTurns = minProvided, 0
 	if len(u.idle) <= minProvided {
 		return
 	}
