@@ -225,9 +225,11 @@ func TestReleaseAtLeast(t *testing.T) {
 // it submitted; a bounded one with nothing in flight returns after its
 // bound, without error and without a completion.
 func TestSubmitAndWait(t *testing.T) {
-	r := newRing(t, 8, SetupSingleIssuer|SetupDeferTaskrun)
+	// Locked before the ring is made: SINGLE_ISSUER binds it to the thread
+	// that made it, and a goroutine moved in between gets EEXIST (CI did).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	r := newRing(t, 8, SetupSingleIssuer|SetupDeferTaskrun)
 	r.GetSQE().PrepNop(7)
 	if err := r.SubmitAndWait(-1); err != nil {
 		t.Fatalf("SubmitAndWait(-1): %v", err)
