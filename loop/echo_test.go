@@ -71,6 +71,44 @@ func TestEchoTCP6(t *testing.T) {
 	runEcho(t, "tcp6", ln.Addr().String(), 50, randomUpTo(4, 64<<10))
 }
 
+// TestWildcardIPv6DualStack: "[::]:port" takes IPv4 clients too on "tcp"
+// and "udp", as Go's net does, and on "tcp6" and "udp6" only IPv6 ones.
+func TestWildcardIPv6DualStack(t *testing.T) {
+	probe, err := net.Listen("tcp", "[::]:0")
+	if err != nil || !ipv6Supported() {
+		t.Skipf("no IPv6 wildcard listener: %v", err)
+	}
+	probe.Close()
+	e := newEngine(t, Config{Loops: 1})
+	for _, network := range []string{"tcp", "tcp6"} {
+		ln := listen(t, e, network, "[::]:0", echo())
+		port := itoa(ln.Addr().(*net.TCPAddr).Port)
+		runEcho(t, "tcp6", net.JoinHostPort("::1", port), 1, severalUpTo1MiB)
+		nc, err := net.DialTimeout("tcp4", net.JoinHostPort("127.0.0.1", port), waitTimeout)
+		if network == "tcp6" {
+			if err == nil {
+				nc.Close()
+				t.Errorf("%s [::]:%s took an IPv4 client", network, port)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s [::]:%s refused an IPv4 client: %v", network, port, err)
+		}
+		nc.Close()
+		runEcho(t, "tcp4", net.JoinHostPort("127.0.0.1", port), 1, severalUpTo1MiB)
+	}
+	for _, network := range []string{"udp", "udp6"} {
+		ep, err := resolvePacket(network, "[::]:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := network == "udp6"; ep.v6only != want {
+			t.Errorf("%s [::]:0: v6only %v, want %v", network, ep.v6only, want)
+		}
+	}
+}
+
 func TestEchoUnix(t *testing.T) {
 	e := newEngine(t, Config{Loops: 2})
 	path := filepath.Join(t.TempDir(), "echo.sock")

@@ -66,6 +66,8 @@ type listenFD struct {
 // Bind creates the listening socket(s) and binds them to address, without
 // listening yet: the port is taken (port 0 picks a free one, which Addr
 // reports) and Serve starts accepting. Networks: tcp, tcp4, tcp6, unix.
+// As with package net, ":port" and "[::]:port" on tcp take IPv4 and IPv6
+// clients on one socket; tcp6 and other IPv6 addresses take IPv6 only.
 //
 // A port that another socket holds (another listener of this engine,
 // another engine, another process; with SO_REUSEPORT or without) is refused

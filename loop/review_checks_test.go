@@ -202,7 +202,7 @@ func TestReviewCheckProxyDualStack(t *testing.T) {
 		e := newEngine(t, Config{Loops: 1, Logger: quiet, ProxyProtocol: ProxyProtocol{Mode: ProxyRequired,
 			Trusted: []netip.Prefix{netip.MustParsePrefix(c.trusted)}}})
 		opened := make(chan proxySeen, 1)
-		ln, err := e.Listen("tcp", ":0", proxyEcho(opened)) // dual-stack: "[::]:0" is v6-only in loop (sock.go)
+		ln, err := e.Listen("tcp", ":0", proxyEcho(opened)) // dual-stack, as "[::]:0" is
 		if err != nil {
 			t.Skipf("no dual-stack listener: %v", err)
 		}

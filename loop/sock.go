@@ -18,7 +18,7 @@ import (
 type endpoint struct {
 	family int
 	sa     unix.Sockaddr
-	v6only bool // only for AF_INET6: tcp6 and explicit IPv6 literals
+	v6only bool // only for AF_INET6: tcp6, and IPv6 literals other than "[::]" on tcp
 	path   string
 }
 
@@ -62,7 +62,10 @@ func resolve(network, address string) (endpoint, error) {
 			sa.ZoneId = uint32(ifi.Index)
 		}
 	}
-	return endpoint{family: unix.AF_INET6, sa: sa, v6only: true}, nil
+	// "[::]:port" on "tcp" (or "udp") is dual-stack, as net.Listen makes it;
+	// "tcp6" and every other IPv6 address take IPv6 only.
+	v6only := !(ip.IsUnspecified() && network == "tcp")
+	return endpoint{family: unix.AF_INET6, sa: sa, v6only: v6only}, nil
 }
 
 // resolvePacket turns a datagram network (udp, udp4, udp6, unixgram) and
