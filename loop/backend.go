@@ -81,6 +81,10 @@ import (
 //     other must leave the first. Any goroutine.
 //   - syscalls returns how many syscalls the backend made for its loop
 //     (Metrics); any goroutine.
+//   - bytesSent returns how many bytes of its connections' output the
+//     kernel took (Metrics' BytesOut): what write returned for readiness,
+//     what sends completed for io_uring, whose write only queues. Any
+//     goroutine.
 //   - trim gives back what the backend keeps for reuse beyond what a
 //     light load needs, when the engine scavenges; freed memory the
 //     collector must take is counted in the engine's freed. Loop
@@ -125,6 +129,7 @@ type backend interface {
 	bind() error
 	close() error
 	syscalls() uint64
+	bytesSent() uint64
 	trim()
 }
 

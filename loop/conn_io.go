@@ -499,11 +499,11 @@ func (l *eventLoop) sendRing(c *Conn) (int, error) {
 	return n, nil
 }
 
-// moved records that n bytes of c's output reached the kernel, for the
-// idle and write timeouts.
+// moved records that n bytes of c's output reached the backend (or, n 1,
+// that a send completed), for the idle and write timeouts. The bytes are
+// counted by the backend, when the kernel takes them (bytesSent).
 func (l *eventLoop) moved(c *Conn, n int) {
 	if n > 0 {
-		l.counters.bytesOut.add(uint64(n))
 		c.lastActivity = l.now
 		if c.ext != nil {
 			c.ext.lastProgress = l.now

@@ -339,12 +339,15 @@ type readiness struct {
 	poller *poller.Poller
 	events []poller.Event
 	calls  counter // the syscalls of the loop goroutine's calls (not poll's, which any goroutine makes)
+	sent   counter // bytes the kernel took from write
 }
 
 // syscalls returns how many syscalls the loop goroutine made through r:
 // each wait, read, write (a BSD two-part write may take two), accept,
 // interest change and close. Any goroutine.
 func (r *readiness) syscalls() uint64 { return r.calls.load() }
+
+func (r *readiness) bytesSent() uint64 { return r.sent.load() }
 
 func newReadiness() (*readiness, error) {
 	p, err := poller.New()
@@ -405,7 +408,11 @@ func (r *readiness) input(fd int, buf []byte) ([]byte, error) {
 
 func (r *readiness) write(fd int, a, b []byte) (int, error) {
 	r.calls.inc()
-	return sysWritev(fd, a, b)
+	n, err := sysWritev(fd, a, b)
+	if n > 0 {
+		r.sent.add(uint64(n))
+	}
+	return n, err
 }
 
 func (r *readiness) listen(lf *listenFD, on bool) error { return pollListener(r.poller, lf, on) }

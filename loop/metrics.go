@@ -147,5 +147,6 @@ func (e *Engine) ReadMetrics(m *Metrics) {
 		m.Loops[i].Open = int64(l.conns.Load())
 		m.Loops[i].Queued = int64(l.tasks.pending.Load())
 		m.Loops[i].Syscalls = l.io.syscalls() + l.counters.packetCalls.load()
+		m.Loops[i].BytesOut += l.io.bytesSent() // the loop counted datagrams only
 	}
 }

@@ -18,22 +18,22 @@ func (c *counter) load() uint64 { return c.v.Load() }
 // only. They sit at the end of eventLoop, away from the fields other
 // goroutines write (sleeping, conns, tasks), and are read by ReadMetrics.
 type loopCounters struct {
-	accepted, dialled     counter
-	closed                [NumCloseReasons]counter
-	bytesIn, bytesOut     counter
-	callbacks             counter
-	reads, writes, waits  counter
-	acceptBackoffs, panic counter
-	proxyHeaders          counter       // PROXY headers taken
-	proxyRejected         counter       // connections refused: a header from an untrusted source, or none where one is required
-	proxyMalformed        counter       // connections closed for a malformed header
-	packetCalls           counter       // recvmmsg and sendmmsg calls (packet_count.go)
-	paused                atomic.Int64  // gauge; written by the loop only
-	busy                  counter       // nanoseconds serving, up to the last wait
-	started               int64         // monotonic time the loop was made (before its goroutine runs)
-	waiting               atomic.Bool   // in a wait now, or stopped
-	turnStart             atomic.Int64  // monotonic time the loop last stopped waiting
-	busyShown             atomic.Uint64 // the most Busy any reader reported: later reports never show less
+	accepted, dialled       counter
+	closed                  [NumCloseReasons]counter
+	bytesIn, packetBytesOut counter // stream bytes out are the backend's count (bytesSent)
+	callbacks               counter
+	reads, writes, waits    counter
+	acceptBackoffs, panic   counter
+	proxyHeaders            counter       // PROXY headers taken
+	proxyRejected           counter       // connections refused: a header from an untrusted source, or none where one is required
+	proxyMalformed          counter       // connections closed for a malformed header
+	packetCalls             counter       // recvmmsg and sendmmsg calls (packet_count.go)
+	paused                  atomic.Int64  // gauge; written by the loop only
+	busy                    counter       // nanoseconds serving, up to the last wait
+	started                 int64         // monotonic time the loop was made (before its goroutine runs)
+	waiting                 atomic.Bool   // in a wait now, or stopped
+	turnStart               atomic.Int64  // monotonic time the loop last stopped waiting
+	busyShown               atomic.Uint64 // the most Busy any reader reported: later reports never show less
 }
 
 // beginWait is called as the loop goes to wait: the time since the end of
@@ -67,7 +67,7 @@ func (lc *loopCounters) read(m *LoopMetrics, at int64) {
 		m.Closed[r] = lc.closed[r].load()
 	}
 	m.BytesIn = lc.bytesIn.load()
-	m.BytesOut = lc.bytesOut.load()
+	m.BytesOut = lc.packetBytesOut.load()
 	m.Callbacks = lc.callbacks.load()
 	m.Reads = lc.reads.load()
 	m.Writes = lc.writes.load()

@@ -156,3 +156,26 @@ func BenchmarkReadMetrics(b *testing.B) {
 		e.ReadMetrics(&m)
 	}
 }
+
+// TestMetricsBytesOutExact: a 16 MiB reply, more than a socket's send
+// buffer can take (tcp_wmem's maximum is 4 MiB here; io_uring's send queue
+// takes 1 MiB), leaves in several writes with writable events between them;
+// BytesOut counts exactly its bytes (a writable event once counted one
+// more each, and io_uring counted bytes as queued, not as sent).
+func TestMetricsBytesOutExact(t *testing.T) {
+	e := newEngine(t, Config{Loops: 1, Logger: quiet})
+	reply := pattern(16<<20, 7)
+	ln := listen(t, e, "tcp", "127.0.0.1:0", Funcs{Open: func(c *Conn) { c.Write(reply) }})
+	nc := dialClient(t, "tcp", ln.Addr().String())
+	got := make([]byte, len(reply))
+	if _, err := io.ReadFull(nc, got); err != nil || !bytes.Equal(got, reply) {
+		t.Fatalf("reply: %v", err)
+	}
+	m := metricsWhen(t, e, "the reply counted", func(m LoopMetrics) bool { return m.BytesOut >= uint64(len(reply)) })
+	if m.BytesOut != uint64(len(reply)) {
+		t.Errorf("BytesOut %d after a reply of %d bytes", m.BytesOut, len(reply))
+	}
+	if m.Writes < 2 {
+		t.Errorf("the reply left in %d write: the test wants one the kernel takes in parts", m.Writes)
+	}
+}

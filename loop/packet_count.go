@@ -19,7 +19,7 @@ func (l *eventLoop) sendCounted(fd int, msgs []mmsg) (int, error) {
 	n, err := sendBatch(fd, msgs)
 	l.counters.packetCalls.inc()
 	l.counters.writes.inc()
-	l.counters.bytesOut.add(batchBytes(msgs[:n]))
+	l.counters.packetBytesOut.add(batchBytes(msgs[:n]))
 	return n, err
 }
 

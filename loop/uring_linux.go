@@ -85,6 +85,7 @@ type completion struct {
 	spareBufs     [][]byte
 	spareIn       []*slotInput
 	freed         *atomic.Int64 // the engine's count of dropped memory: see scavenge.go
+	sentBytes     counter       // bytes the kernel took from sends: bytesSent
 }
 
 // ringSlot is the backend's state of one connection descriptor.
@@ -246,6 +247,8 @@ func (u *completion) pollApart() bool  { return true }
 // goes through the ring, and a turn's submissions and completions share
 // one call. Any goroutine.
 func (u *completion) syscalls() uint64 { return u.ring.Enters() }
+
+func (u *completion) bytesSent() uint64 { return u.sentBytes.load() }
 
 // bind makes the loop's thread the ring's only submitter and starts
 // watching the epoll instance.
@@ -707,6 +710,9 @@ func (u *completion) startSend(fd int, s *ringSlot) {
 // stopped, a finished one lets the next buffer go, and a waiting close or
 // a connection with output queued above hears that it may go on.
 func (u *completion) sent(ud uint64, fd int, gen uint32, res int32) {
+	if res > 0 {
+		u.sentBytes.add(uint64(res)) // a closed connection's last sends too: they left
+	}
 	s := u.slot(fd)
 	if s.gen&0xffffff != gen {
 		if q := u.orphans[ud]; q != nil {
